@@ -7,6 +7,7 @@
 import os from 'node:os';
 import { tf } from './tf';
 import { installWasmFixes } from './wasm-fixes';
+import { installBatchedMatMulKernel } from './wasm-bmm';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -67,6 +68,7 @@ export function initBackend(opts: { prefer?: BackendName; threads?: number } = {
         await tf.ready();
         if (name === 'tensorflow-gpu' && !(await hasGpu())) throw new Error('no CUDA device visible to TensorFlow');
         removeNewListeners(before);
+        if (name === 'wasm') installBatchedMatMulKernel();
         current = { name, tfName, threads: name === 'wasm' || name === 'cpu' ? 1 : threads, skipped };
         return current;
       } catch (e) {

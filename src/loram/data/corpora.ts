@@ -87,67 +87,55 @@ function str(v: unknown, what: string): string {
 // ---------------------------------------------------------------------------------------------------
 // Moby Dick
 
-function loadMobyDick(opts: LoadCorpusOptions): CorpusDocument[] {
+function* mobyDick(opts: LoadCorpusOptions): Generator<CorpusDocument> {
   const dataDir = path.join(packageDir('moby-dick'), 'data');
   // file_list.json gives book order: contents, etymology, extracts, chapter_1..135, epilogue.
   const files = (readJson(path.join(dataDir, 'file_list.json')) as string[]).map((f) => f.replace(/\.txt$/, ''));
-  const docs: CorpusDocument[] = [];
-  files.forEach((base, order) => {
-    if (base === 'contents' && !opts.includeContents) return;
+  for (const [order, base] of files.entries()) {
+    if (base === 'contents' && !opts.includeContents) continue;
     const j = readJson(path.join(dataDir, `${base}.json`)) as Record<string, unknown>;
-    docs.push({
+    yield {
       id: `moby-dick/${base}`,
       text: str(j.text, `${base}.text`),
       meta: { corpus: 'moby-dick', chapter: String(j.chapter ?? base), title: String(j.title ?? ''), order },
-    });
-  });
-  return docs;
+    };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Brown
 
-const OPEN_ATTACH = new Set(['``', '`', '(', '[', '{', '$']);
-const CLOSE_ATTACH = new Set([',', '.', ';', ':', '?', '!', "''", "'", ')', ']', '}', '%']);
+// Tokens glued to the next word / to the previous word. Brown writes double quotes as `` and ''.
+const OPENERS = new Set(['``', '`', '(', '[', '{', '$']);
+const CLOSERS = new Set(["''", "'", ',', '.', ';', ':', '?', '!', ')', ']', '}', '%']);
 
-/** Words of one tagged line: `word/tag` tokens, the word being everything before the last slash. */
+/** Words of one tagged line (`word/tag`, the word being everything before the last slash) and whether
+ *  every tag is a headline tag (`-hl`). */
 function taggedWords(line: string): { words: string[]; headline: boolean } {
   const words: string[] = [];
   let headline = true;
   for (const tok of line.trim().split(/\s+/)) {
     if (!tok) continue;
     const slash = tok.lastIndexOf('/');
-    const word = slash > 0 ? tok.slice(0, slash) : tok;
-    const tag = slash > 0 ? tok.slice(slash + 1) : '';
-    if (!tag.endsWith('-hl')) headline = false;
-    words.push(word);
+    words.push(slash > 0 ? tok.slice(0, slash) : tok);
+    if (!(slash > 0 && tok.endsWith('-hl'))) headline = false;
   }
   return { words, headline: headline && words.length > 0 };
 }
 
 /** Join tokens into running text: no space before closing punctuation, none after opening quotes/brackets. */
-function joinWords(words: string[]): string {
+function joinWords(words: readonly string[]): string {
   let out = '';
-  let glueNext = true;
-  for (let w of words) {
-    if (w === '``' || w === "''") w = '"';
-    else if (w === '`') w = "'";
-    const orig = w;
-    // "Jr." at the end of a sentence is followed by a separate "." token; written text has one dot.
-    if (orig === '.' && out.endsWith('.')) continue;
-    const closes = CLOSE_ATTACH.has(orig) || (orig === '"' && !glueNext && isClosingQuote(out));
-    if (!glueNext && !closes) out += ' ';
-    out += w;
-    glueNext = OPEN_ATTACH.has(orig) || (orig === '"' && !closes) || (orig === "'" && !closes);
+  let glue = true; // no space before the next token
+  for (const w of words) {
+    // "Jr." ending a sentence is followed by its own "." token; written text has one dot.
+    if (w === '.' && out.endsWith('.')) continue;
+    const text = w === '``' || w === "''" ? '"' : w === '`' ? "'" : w;
+    if (!glue && !CLOSERS.has(w)) out += ' ';
+    out += text;
+    glue = OPENERS.has(w);
   }
   return out;
-}
-
-// A straight double quote closes if an odd number of quotes precede it in the text built so far.
-function isClosingQuote(out: string): boolean {
-  let n = 0;
-  for (let i = 0; i < out.length; i++) if (out.charCodeAt(i) === 34) n++;
-  return n % 2 === 1;
 }
 
 /**
@@ -181,64 +169,61 @@ export function detokenizeBrown(tagged: string): string {
   return paragraphs.join('\n\n');
 }
 
-function loadBrown(opts: LoadCorpusOptions): CorpusDocument[] {
+function* brown(opts: LoadCorpusOptions): Generator<CorpusDocument> {
   const dir = packageDir('brown');
   const wanted = opts.categories ? new Set(opts.categories) : null;
-  const docs: CorpusDocument[] = [];
   for (const line of fs.readFileSync(path.join(dir, 'cats.txt'), 'utf8').split('\n')) {
     const [file, category] = line.trim().split(/\s+/);
     if (!file || !category) continue;
     if (wanted && !wanted.has(category)) continue;
-    docs.push({
+    yield {
       id: `brown/${file}`,
       text: detokenizeBrown(fs.readFileSync(path.join(dir, file), 'utf8')),
       meta: { corpus: 'brown', file, category },
-    });
-    if (opts.maxDocuments !== undefined && docs.length >= opts.maxDocuments && !opts.maxChars) break;
+    };
   }
-  return docs;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // State of the Union
 
-function loadSotu(): CorpusDocument[] {
+function* sotu(): Generator<CorpusDocument> {
   const dataDir = path.join(packageDir('sotu'), 'data');
   // Names are `<year>_<president>_<party letter(s)>`; sorting them gives chronological order.
   const files = fs
     .readdirSync(dataDir)
     .filter((f) => /^\d{4}_.+\.json$/.test(f))
     .sort();
-  return files.map((f) => {
+  for (const f of files) {
     const j = readJson(path.join(dataDir, f)) as Record<string, unknown>;
-    const base = f.slice(0, -'.json'.length);
-    return {
-      id: `sotu/${base}`,
+    yield {
+      id: `sotu/${f.slice(0, -'.json'.length)}`,
       text: str(j.text, `${f}.text`),
       meta: { corpus: 'sotu', year: Number(j.year), president: String(j.name), party: String(j.party) },
     };
-  });
+  }
 }
 
 /** Load a packaged corpus as documents (synchronous: a few MB of local files). */
 export function loadCorpus(name: CorpusName, opts: LoadCorpusOptions = {}): CorpusDocument[] {
-  let docs: CorpusDocument[];
+  let source: Iterable<CorpusDocument>;
   switch (name) {
     case 'moby-dick':
-      docs = loadMobyDick(opts);
+      source = mobyDick(opts);
       break;
     case 'brown':
-      docs = loadBrown(opts);
+      source = brown(opts);
       break;
     case 'sotu':
-      docs = loadSotu();
+      source = sotu();
       break;
     default:
       throw new Error(`unknown corpus "${String(name)}" (known: ${CORPUS_NAMES.join(', ')})`);
   }
   const out: CorpusDocument[] = [];
   let chars = 0;
-  for (const d of docs) {
+  // Sources are lazy, so limits also limit how many files are read.
+  for (const d of source) {
     if (opts.maxDocuments !== undefined && out.length >= opts.maxDocuments) break;
     if (opts.maxChars !== undefined && chars >= opts.maxChars) break;
     const text = opts.normalize === false ? d.text : normalizeText(d.text);

@@ -319,7 +319,7 @@ export function trainBpe(texts: Iterable<string>, opts: TrainBpeOptions): Traine
         `use more text or a smaller vocabSize`,
     );
   }
-  opts.onProgress?.(merges.length, mergesTotal);
+  if (merges.length % 256 !== 0) opts.onProgress?.(merges.length, mergesTotal);
 
   return {
     tokens: [...specials, ...symbols],

@@ -15,7 +15,7 @@ function grads(a: Float32Array, aShape: number[], b: Float32Array, bShape: numbe
     const B = tf.tensor(b, bShape);
     const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, tA, tB), tf.tensor(w, outShape(aShape, bShape, tA, tB)))));
     const [ga, gb] = g([A, B]);
-    return [ga!.dataSync().slice(), gb!.dataSync().slice()];
+    return [ga!.dataSync().slice() as Float32Array, gb!.dataSync().slice() as Float32Array];
   });
 }
 
@@ -76,9 +76,26 @@ describe('wasm backend fixes', () => {
     // Reference: the same product with b tiled explicitly, its gradient summed over the copies.
     const ref = tf.tidy(() => {
       const g = tf.grad((y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(tf.tensor(a, [3, 4, 6]), tf.stack([y, y, y])), tf.tensor(w, [3, 4, 5]))));
-      return g(tf.tensor(b, [6, 5])).dataSync().slice();
+      return g(tf.tensor(b, [6, 5])).dataSync().slice() as Float32Array;
     });
     expect(maxRelErr(gb, ref)).toBeLessThan(1e-5);
+  });
+
+  test.each([
+    [[3, 5, 7], [3, 7, 9]],
+    [[2, 2, 8, 16], [2, 2, 16, 8]],
+    [[4, 13, 6], [6, 11]], // broadcast b
+    [[1, 4, 5], [3, 5, 2]], // broadcast a
+  ])('our SIMD batched matMul kernel equals the cpu backend: %j x %j', async (aShape, bShape) => {
+    const rng = new Rng(5);
+    const a = randn(rng, aShape);
+    const b = randn(rng, bShape);
+    await tf.setBackend('cpu');
+    const ref = tf.tidy(() => tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape)).dataSync().slice());
+    await tf.setBackend('wasm');
+    const got = tf.tidy(() => tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape)).dataSync().slice());
+    expect(got.length).toBe(ref.length);
+    expect(maxRelErr(got as Float32Array, ref as Float32Array)).toBeLessThan(1e-5);
   });
 
   test('gather trains on wasm: UnsortedSegmentSum matches cpu, including repeated and out-of-range ids', async () => {
@@ -89,16 +106,16 @@ describe('wasm backend fixes', () => {
     const run = () =>
       tf.tidy(() => {
         const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d(ids, 'int32')), tf.tensor(up, [7, 4]))));
-        return g(tf.tensor(table, [11, 4])).dataSync().slice();
+        return g(tf.tensor(table, [11, 4])).dataSync().slice() as Float32Array;
       });
     await tf.setBackend('cpu');
     const ref = run();
     await tf.setBackend('wasm');
     const got = run();
     expect(maxRelErr(got, ref)).toBeLessThan(1e-6);
-    const direct = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor(up, [7, 4]), tf.tensor1d([1, -1, 5, 2, 99, 1, 0], 'int32'), 6).dataSync().slice());
+    const direct = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor(up, [7, 4]), tf.tensor1d([1, -1, 5, 2, 99, 1, 0], 'int32'), 6).dataSync().slice() as Float32Array);
     await tf.setBackend('cpu');
-    const directRef = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor(up, [7, 4]), tf.tensor1d([1, -1, 5, 2, 99, 1, 0], 'int32'), 6).dataSync().slice());
+    const directRef = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor(up, [7, 4]), tf.tensor1d([1, -1, 5, 2, 99, 1, 0], 'int32'), 6).dataSync().slice() as Float32Array);
     await tf.setBackend('wasm');
     expect(maxRelErr(direct, directRef)).toBeLessThan(1e-6);
   });
