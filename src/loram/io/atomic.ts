@@ -77,9 +77,14 @@ async function fsyncTree(dir: string): Promise<void> {
     const p = path.join(dir, ent.name);
     if (ent.isDirectory()) await fsyncTree(p);
     else if (ent.isFile()) {
-      const fh = await fsp.open(p, 'r+');
+      // Read-only open: copied files may be read-only, and fsync works on any descriptor on POSIX. Windows
+      // refuses to flush a read-only handle; those files were closed normally, so that is best effort.
+      const fh = await fsp.open(p, 'r');
       try {
         await fh.sync();
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'EACCES' && code !== 'EBADF' && code !== 'EINVAL') throw e;
       } finally {
         await fh.close();
       }
@@ -124,6 +129,8 @@ export async function atomicWriteDir<T>(finalDir: string, fill: (tmpDir: string)
   try {
     if (await exists(abs)) {
       const st = await fsp.lstat(abs);
+      // Replacing a symlink would silently detach the user's link target from the saved data.
+      if (st.isSymbolicLink()) throw new Error(`${abs} is a symbolic link; refusing to replace it (save to the real path)`);
       if (!st.isDirectory()) throw new Error(`${abs} exists and is not a directory; refusing to replace it`);
       old = tempSibling(abs, 'old');
       await fsp.rename(abs, old);

@@ -186,6 +186,11 @@ function e4m3ToF32Table(): Float32Array {
 // ---------------------------------------------------------------------------------------------------------
 // Header parsing and validation
 
+/** Assign as an own property even for a key like "__proto__" (header keys come from untrusted files). */
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -238,7 +243,7 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: numb
       if (!isPlainObject(raw)) fail(source, `__metadata__ must be an object of strings, got ${describe(raw)}`);
       for (const [k, v] of Object.entries(raw)) {
         if (typeof v !== 'string') fail(source, `__metadata__["${k}"] must be a string, got ${describe(v)}`);
-        metadata[k] = v;
+        setOwn(metadata, k, v);
       }
       continue;
     }
@@ -376,7 +381,7 @@ export function decodeToFloat32(dtype: SafetensorsDtype, bytes: Uint8Array, zero
     }
     case 'I64':
     case 'U64': {
-      const src = leView(bytes, dtype === 'I64' ? BigInt64Array : BigUint64Array);
+      const src: ArrayLike<bigint> = dtype === 'I64' ? leView(bytes, BigInt64Array) : leView(bytes, BigUint64Array);
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = Number(src[i]!);
       return out;
@@ -415,7 +420,7 @@ export function decodeToNumbers(dtype: SafetensorsDtype, bytes: Uint8Array): num
   switch (dtype) {
     case 'I64':
     case 'U64': {
-      const src = leView(bytes, dtype === 'I64' ? BigInt64Array : BigUint64Array);
+      const src: ArrayLike<bigint> = dtype === 'I64' ? leView(bytes, BigInt64Array) : leView(bytes, BigUint64Array);
       return Array.from(src, (v, i) => {
         const x = Number(v);
         if (!Number.isSafeInteger(x)) throw new Error(`${dtype} value ${v} at index ${i} is outside the exactly representable range ±2^53`);
@@ -541,7 +546,7 @@ export interface WriteOptions {
   metadata?: Record<string, string>;
 }
 
-interface PlannedTensor {
+export interface PlannedTensor {
   name: string;
   tensor: HostTensor;
   dtype: WriteDtype;
@@ -557,7 +562,8 @@ export interface SafetensorsPlan {
   totalBytes: number;
 }
 
-function entriesOf(src: TensorSource): [string, HostTensor][] {
+/** The (name, tensor) pairs of any accepted tensor collection, in its own order. */
+export function tensorEntries(src: TensorSource): [string, HostTensor][] {
   if (src instanceof Map) return [...src.entries()];
   if (Symbol.iterator in src) return [...(src as Iterable<readonly [string, HostTensor]>)].map(([k, v]) => [k, v]);
   return Object.entries(src as Record<string, HostTensor>);
@@ -581,7 +587,7 @@ function validateForWrite(name: string, t: HostTensor): void {
 /** Lay out a file: deterministic order, header JSON and offsets. Validates every tensor before any byte is written. */
 export function planSafetensors(src: TensorSource, opts: WriteOptions = {}): SafetensorsPlan {
   const pick = opts.dtype ?? 'F32';
-  const list = entriesOf(src).map(([name, tensor]) => {
+  const list = tensorEntries(src).map(([name, tensor]) => {
     validateForWrite(name, tensor);
     const dtype = typeof pick === 'function' ? pick(name, tensor) : pick;
     if (!Object.hasOwn(WRITE_SIZES, dtype)) throw new Error(`safetensors: cannot write tensor "${name}" as dtype "${dtype}" (F32, F16 or BF16)`);
@@ -600,7 +606,7 @@ export function planSafetensors(src: TensorSource, opts: WriteOptions = {}): Saf
     for (const k of Object.keys(opts.metadata).sort()) {
       const v = opts.metadata[k];
       if (typeof v !== 'string') throw new Error(`safetensors: __metadata__["${k}"] must be a string, got ${describe(v)}`);
-      md[k] = v;
+      setOwn(md, k, v);
     }
     header.__metadata__ = md;
   }
@@ -608,7 +614,7 @@ export function planSafetensors(src: TensorSource, opts: WriteOptions = {}): Saf
   const tensors: PlannedTensor[] = list.map(({ name, tensor, dtype }) => {
     const begin = pos;
     pos += tensor.data.length * WRITE_SIZES[dtype];
-    header[name] = { dtype, shape: tensor.shape, data_offsets: [begin, pos] };
+    setOwn(header, name, { dtype, shape: tensor.shape, data_offsets: [begin, pos] });
     return { name, tensor, dtype, begin, end: pos };
   });
   const json = Buffer.from(JSON.stringify(header), 'utf8');
