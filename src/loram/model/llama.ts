@@ -30,6 +30,12 @@ export interface ForwardOptions {
   seed?: number;
 }
 
+/** Extra logits added by `project` (a LoRA on lm_head): delta [rows, V] for hidden states [rows, H]. */
+export interface HeadAdapter {
+  apply(h2d: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
+  dispose(): void;
+}
+
 export interface ModelInit {
   /** Which parameters train (default all). LoRA freezes the base by passing false. */
   trainable?: boolean;
@@ -41,6 +47,8 @@ export class LlamaModel {
   readonly lmHead: tf.Variable | null; // kernel layout [H, V]; null when tied
   readonly finalNorm: tf.Variable;
   readonly layers: DecoderLayer[];
+  /** Optional adapter on lm_head (LoRA), applied in `project`; owned (and disposed) by the model while set. */
+  headAdapter: HeadAdapter | null = null;
   private readonly rotate: Map<number, tf.Tensor2D> = new Map();
   private ropeCache: { positions: number; cos: tf.Tensor; sin: tf.Tensor } | null = null;
   private disposed = false;
@@ -204,9 +212,13 @@ export class LlamaModel {
   }
 
   /** Logits [rows, V] for hidden states [rows, H]. */
-  project(h2d: tf.Tensor2D): tf.Tensor2D {
+  project(h2d: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
     const head = this.lmHead ?? tf.transpose(this.embed); // explicit transpose keeps the matMul on the fast path
-    return tf.matMul(h2d, head as tf.Tensor2D);
+    const logits: tf.Tensor2D = tf.matMul(h2d, head as tf.Tensor2D);
+    if (!this.headAdapter) return logits;
+    let seed = ((opts.seed ?? 0) ^ 0x5bd1e995) >>> 0;
+    const ctx: ForwardContext = { training: opts.training ?? false, nextSeed: () => (seed = (seed * 1103515245 + 12345) >>> 0) };
+    return tf.add(logits, this.headAdapter.apply(h2d, ctx)) as tf.Tensor2D;
   }
 
   /** Logits [B, T, V]. */
@@ -214,7 +226,7 @@ export class LlamaModel {
     return tf.tidy(() => {
       const [B, T] = ids.shape;
       const h = this.hidden(ids, opts);
-      return tf.reshape(this.project(tf.reshape(h, [B * T, this.config.hiddenSize])), [B, T, this.config.vocabSize]);
+      return tf.reshape(this.project(tf.reshape(h, [B * T, this.config.hiddenSize]), opts), [B, T, this.config.vocabSize]);
     });
   }
 
@@ -245,6 +257,7 @@ export class LlamaModel {
     this.embed.dispose();
     this.lmHead?.dispose();
     this.finalNorm.dispose();
+    this.headAdapter?.dispose();
     for (const l of this.layers) {
       l.inputNorm.dispose();
       l.postNorm.dispose();

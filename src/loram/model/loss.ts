@@ -62,7 +62,7 @@ export function lmLoss(model: LlamaModel, b: LmBatch, opts: ForwardOptions = {})
   const ids = tf.tensor2d(b.inputIds, [b.batch, b.seqLen], 'int32');
   const mask = b.attentionMask ? tf.tensor2d(b.attentionMask, [b.batch, b.seqLen], 'int32') : undefined;
   const h = model.hidden(ids, { ...opts, attentionMask: mask });
-  const logits = model.project(tf.reshape(h, [b.batch * b.seqLen, model.config.hiddenSize]));
+  const logits = model.project(tf.reshape(h, [b.batch * b.seqLen, model.config.hiddenSize]), opts);
   const { loss, count } = crossEntropySum(logits, b.labels);
   return { loss: tf.div(loss, Math.max(1, count)) as tf.Scalar, count };
 }

@@ -1,0 +1,4 @@
+export * from './lora-linear';
+export * from './adapter';
+export * from './attach';
+export * from './train';

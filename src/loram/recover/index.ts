@@ -1,0 +1,3 @@
+export * from './structured';
+export * from './sparse';
+export * from './merge';
