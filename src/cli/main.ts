@@ -1,0 +1,271 @@
+/**
+ * `loram` — the command line: everything the editor can do, headless.
+ *   loram nodes [--json]
+ *   loram validate <recipe> [--json]                           exit 0 valid, 2 invalid
+ *   loram run <recipe> [--to NODE] [--no-cache] [--json]       exit 0 ok, 1 a node failed, 2 invalid, 130 cancelled
+ *   loram plan --model <preset|config.json> --strategy <none|rand|stru|semi|unst> --ratio <p> [--quant nf4] [--gpu-gib N] [--json]
+ *   loram serve [--port N]                                     the web shell (issue 6; not built yet)
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Engine } from '../engine/engine';
+import { isRunEnd, type EngineEvent } from '../shared';
+import { fmtDuration, fmtError, fmtMetrics, fmtNumber } from './format';
+import { PlainProgress, TtyProgress, type Out } from './progress';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
+
+export interface Io {
+  out: Out;
+  err: Out;
+  isTTY: boolean;
+}
+
+const defaultIo = (): Io => ({
+  out: { write: (s) => void process.stdout.write(s) },
+  err: { write: (s) => void process.stderr.write(s) },
+  isTTY: !!process.stdout.isTTY,
+});
+
+const USAGE = `loram — LoRAM Studio on the command line
+
+usage:
+  loram nodes [--json]                      the node catalogue
+  loram validate <recipe.json> [--json]     check a recipe (exit 0 valid, 2 invalid)
+  loram run <recipe.json> [--to NODE] [--no-cache] [--json]
+                                            run a recipe (exit 0 ok, 1 a node failed, 2 invalid, 130 cancelled)
+  loram plan --model <preset|config.json> --strategy <none|rand|stru|semi|unst> --ratio <p>
+             [--quant nf4] [--gpu-gib N] [--json]
+                                            LoRAM memory planner (presets: llama-2-7b, llama-2-13b,
+                                            llama-2-70b, llama-3.1-8b, llama-3.1-70b)
+  loram serve [--port N]                    the web shell
+
+LORAM_HOME sets where the artifact store and run history live (default ~/.cache/loram).
+`;
+
+class UsageError extends Error {}
+
+type Values = { [k: string]: string | undefined } & { json?: boolean; 'no-cache'?: boolean };
+
+function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: r.values as unknown as Values, positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'nodes':
+        return await cmdNodes(rest, io);
+      case 'validate':
+        return await cmdValidate(rest, io);
+      case 'run':
+        return await cmdRun(rest, io);
+      case 'plan':
+        return await cmdPlan(rest, io);
+      case 'serve':
+        return await cmdServe(rest, io);
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out.write(USAGE);
+        return EXIT.ok;
+      default:
+        io.err.write(cmd ? `loram: unknown command "${cmd}"\n\n${USAGE}` : USAGE);
+        return EXIT.usage;
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err.write(`loram ${cmd}: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+async function cmdNodes(argv: string[], io: Io): Promise<number> {
+  const { values } = parse(argv, { json: { type: 'boolean' } });
+  const engine = new Engine();
+  const specs = await engine.listNodes();
+  if (values.json) {
+    io.out.write(JSON.stringify(specs, null, 2) + '\n');
+    return EXIT.ok;
+  }
+  for (const s of specs) {
+    io.out.write(`${s.type} (${s.category}, v${s.version}) — ${s.doc}\n`);
+    const ports = (ps: typeof s.inputs) => ps.map((p) => `${p.name}: ${p.type}${p.optional ? '?' : ''}${p.multiple ? '[]' : ''}`).join(', ') || '—';
+    io.out.write(`  in:  ${ports(s.inputs)}\n  out: ${ports(s.outputs)}\n`);
+    const props = (s.params.properties ?? {}) as Record<string, { default?: unknown }>;
+    const params = Object.entries(props).map(([k, v]) => (v.default !== undefined ? `${k}=${JSON.stringify(v.default)}` : k));
+    if (params.length) io.out.write(`  params: ${params.join(' ')}\n`);
+  }
+  return EXIT.ok;
+}
+
+async function readRecipeFile(file: string): Promise<string> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+async function cmdValidate(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  if (positionals.length !== 1) throw new UsageError('expects exactly one recipe file');
+  const file = path.resolve(positionals[0]!);
+  const text = await readRecipeFile(file);
+  const engine = new Engine();
+  const r = await engine.validate(text, { baseDir: path.dirname(file) });
+  if (values.json) io.out.write(JSON.stringify({ ok: r.ok, errors: r.errors.map(({ code, node, field, message, ...extra }) => ({ code, node, field, message, ...extra })) }) + '\n');
+  else if (r.ok) io.out.write(`${positionals[0]}: valid\n`);
+  else io.out.write(`${positionals[0]}: ${r.errors.length} error(s)\n${r.errors.map(fmtError).join('\n')}\n`);
+  return r.ok ? EXIT.ok : EXIT.usage;
+}
+
+async function cmdRun(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, to: { type: 'string' }, 'no-cache': { type: 'boolean' } });
+  if (positionals.length !== 1) throw new UsageError('expects exactly one recipe file');
+  const file = path.resolve(positionals[0]!);
+  const text = await readRecipeFile(file);
+  const engine = new Engine();
+  const json = !!values.json;
+  const display = json ? null : io.isTTY ? new TtyProgress(io.out) : new PlainProgress(io.out);
+  let runId: string | null = null;
+  const early: EngineEvent[] = [];
+  let resolveEnd!: (e: EngineEvent) => void;
+  const ended = new Promise<EngineEvent>((r) => (resolveEnd = r));
+  const onEvent = (e: EngineEvent) => {
+    if (json) io.out.write(JSON.stringify(e) + '\n');
+    else display!.handle(e);
+    if (isRunEnd(e)) resolveEnd(e);
+  };
+  const unsub = engine.subscribe((e) => {
+    if (runId === null) early.push(e);
+    else if (e.runId === runId) onEvent(e);
+  });
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) {
+      io.err.write('\nloram: interrupted again, exiting without waiting\n');
+      process.exit(EXIT.cancelled);
+    }
+    io.err.write('\nloram: cancelling (Ctrl-C again to exit at once)…\n');
+    if (runId) void engine.cancel(runId);
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const start = await engine.run(text, { baseDir: path.dirname(file), ...(values.to ? { to: values.to } : {}), noCache: !!values['no-cache'] });
+    if (!start.ok) {
+      if (json) io.out.write(JSON.stringify({ ok: false, errors: start.errors }) + '\n');
+      else io.err.write(`${positionals[0]}: cannot run, ${start.errors.length} error(s)\n${start.errors.map(fmtError).join('\n')}\n`);
+      return EXIT.usage;
+    }
+    runId = start.runId;
+    for (const e of early) if (e.runId === runId) onEvent(e);
+    if (interrupts > 0) void engine.cancel(runId);
+    const end = await ended;
+    if (!json) summary(end, engine, io);
+    if (end.type === 'run-cancelled') return EXIT.cancelled;
+    return end.type === 'run-finished' && end.ok ? EXIT.ok : EXIT.failed;
+  } finally {
+    unsub();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await engine.close();
+  }
+}
+
+function summary(end: EngineEvent, engine: Engine, io: Io): void {
+  if (end.type !== 'run-finished' && end.type !== 'run-cancelled') return;
+  const counts: Record<string, number> = {};
+  for (const n of Object.values(end.nodes)) counts[n.status] = (counts[n.status] ?? 0) + 1;
+  const what = end.type === 'run-cancelled' ? 'cancelled' : end.ok ? 'finished' : 'failed';
+  io.out.write(`\nrun ${end.runId} ${what} in ${fmtDuration(end.durationMs)}: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
+  for (const [id, n] of Object.entries(end.nodes)) {
+    if (n.status === 'failed') io.out.write(`  ${id}: ${n.error?.message.split('\n')[0]}\n`);
+    else if ((n.type === 'Evaluate' || n.type === 'Compare') && n.metrics) io.out.write(`  ${id}: ${fmtMetrics(n.metrics)}\n`);
+  }
+  io.out.write(`history: ${path.join(engine.runs.dir, end.runId)}\n`);
+}
+
+async function cmdPlan(argv: string[], io: Io): Promise<number> {
+  const { values } = parse(argv, {
+    model: { type: 'string' },
+    strategy: { type: 'string' },
+    ratio: { type: 'string' },
+    quant: { type: 'string' },
+    'gpu-gib': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (!values.model) throw new UsageError('--model is required (a preset name or a config.json)');
+  if (!values.strategy) throw new UsageError('--strategy is required (none, rand, stru, semi, unst)');
+  const planner = await import('../loram/memory/planner');
+  const presets = await import('../loram/memory/presets');
+  if (!planner.PRUNE_STRATEGIES.includes(values.strategy as never)) throw new UsageError(`--strategy must be one of ${planner.PRUNE_STRATEGIES.join(', ')}`);
+  const ratio = values.ratio === undefined ? (values.strategy === 'none' ? 0 : NaN) : Number(values.ratio);
+  if (!Number.isFinite(ratio)) throw new UsageError('--ratio must be a number (e.g. 0.85)');
+  if (values.quant !== undefined && values.quant !== 'nf4' && values.quant !== 'none') throw new UsageError('--quant must be nf4 (or none)');
+  const gpu = values['gpu-gib'] === undefined ? undefined : Number(values['gpu-gib']);
+  if (gpu !== undefined && !(gpu > 0)) throw new UsageError('--gpu-gib must be a positive number');
+  let model: Parameters<typeof planner.planMemory>[0]['model'];
+  if (presets.isPresetName(values.model)) model = values.model;
+  else {
+    try {
+      model = JSON.parse(await fsp.readFile(path.resolve(values.model), 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new UsageError(`--model "${values.model}" is neither a preset (${presets.PRESET_NAMES.join(', ')}) nor a readable config.json: ${(e as Error).message}`);
+    }
+  }
+  let plan: ReturnType<typeof planner.planMemory>;
+  try {
+    plan = planner.planMemory({ model, strategy: values.strategy as never, ratio, quant: (values.quant ?? 'none') as 'none' | 'nf4', ...(gpu !== undefined ? { gpuGiB: gpu } : {}) });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.json) {
+    const { config, layerSizes, ...rest } = plan;
+    io.out.write(JSON.stringify({ model: values.model, ...rest, layers: config.numLayers, hiddenSize: config.hiddenSize }, null, 2) + '\n');
+    return EXIT.ok;
+  }
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  io.out.write(
+    [
+      `model ${values.model}: ${plan.config.numLayers} layers, hidden ${plan.config.hiddenSize}`,
+      `strategy ${plan.strategy}, ratio ${plan.ratio}, quantization ${plan.quant}${plan.prunedLayerRange ? `, pruned layers [${plan.prunedLayerRange[0]}, ${plan.prunedLayerRange[1]})` : ''}`,
+      '',
+      "paper's accounting (parameters only):",
+      `  original params   ${fmtNumber(plan.originalParams)}`,
+      `  pruned params     ${fmtNumber(plan.prunedParams)}`,
+      `  equivalent params ${fmtNumber(Math.round(plan.equivalentParams))}`,
+      `  reduction         ${plan.reduction.toFixed(2)}×`,
+      `  HBM               ${plan.hbmGiB.toFixed(2)} GiB`,
+      '',
+      `realistic training memory (LoRA r=${plan.lora.rank}, ${fmtNumber(plan.lora.params)} LoRA params):`,
+      `  base weights      ${gib(plan.bytes.baseWeights)}`,
+      `  LoRA + grads + AdamW ${gib(plan.bytes.loraWeights + plan.bytes.loraGrads + plan.bytes.optimizerStates)}`,
+      `  activations       ${gib(plan.bytes.activations)}`,
+      `  workspace         ${gib(plan.bytes.workspace)}`,
+      `  total             ${gib(plan.bytes.total)}${plan.fits === null ? '' : plan.fits ? `  (fits in ${plan.gpuGiB} GiB)` : `  (does NOT fit in ${plan.gpuGiB} GiB)`}`,
+      '',
+      ...plan.assumptions.map((a) => `  - ${a}`),
+      '',
+    ].join('\n'),
+  );
+  return EXIT.ok;
+}
+
+async function cmdServe(argv: string[], io: Io): Promise<number> {
+  const { values } = parse(argv, { port: { type: 'string' } });
+  if (values.port !== undefined && !/^\d+$/.test(values.port)) throw new UsageError('--port must be a number');
+  io.err.write('loram serve: the web shell is not built yet (issue 6, the editor). Use `loram run` for now.\n');
+  return EXIT.failed;
+}

@@ -1,0 +1,7 @@
+export { Engine, type EngineOptions } from './engine';
+export { analyzeRecipe, validateRecipe, findCycles, topoOrder, type Analysis } from './validate';
+export { planRun, ancestorsOf } from './plan';
+export { loramHome } from './home';
+export { ArtifactStore } from './store';
+export { RunStore } from './runs';
+export { atomicSaveText } from './recipe-file';

@@ -1,0 +1,37 @@
+/** Messages between the engine (host) and the compute worker. */
+import type { Location, NodeErrorInfo, NodeMetrics } from '../shared';
+import type { NodeInputs, NodeResult } from '../nodes/types';
+
+export interface WorkerInit {
+  /** Module (file path or URL) exporting `registry: NodeRegistry`. */
+  registryModule: string;
+  /** Root of the artifact store (to resolve store locations). */
+  storeDir: string;
+  /** Shared cache folder (NodeContext.cacheDir). */
+  cacheDir: string;
+}
+
+export interface TaskSpec {
+  taskId: number;
+  nodeId: string;
+  type: string;
+  params: Record<string, unknown>;
+  inputs: NodeInputs;
+  outDir: string;
+  signature: string;
+  baseDir: string;
+  fileHashes: Record<string, string>;
+  sources: Record<string, { node: string; port: string; label: string }[]>;
+}
+
+export type HostMessage = { kind: 'run'; task: TaskSpec } | { kind: 'cancel'; taskId: number };
+
+export type WorkerMessage =
+  | { kind: 'progress'; taskId: number; step: number; total: number; metrics?: NodeMetrics }
+  | { kind: 'log'; taskId: number; level: 'info' | 'warn' | 'error'; message: string }
+  | { kind: 'done'; taskId: number; result: NodeResult }
+  | { kind: 'error'; taskId: number; error: NodeErrorInfo; cancelled: boolean };
+
+export function storeLocationPath(storeDir: string, loc: Location, join: (...p: string[]) => string): string {
+  return loc.kind === 'external' ? loc.path : join(storeDir, loc.artifact, loc.path);
+}

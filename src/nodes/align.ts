@@ -1,0 +1,88 @@
+/** Align: LoRAM stage 1 (loram-method.md §3), continual pre-training of the pruned model on general text. */
+import path from 'node:path';
+import { z } from 'zod';
+import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, readDocuments, tokenWindows } from './lib';
+import { defineNode, NodeInputError, requireInput, staticModel, type StaticIssue } from './types';
+
+export const alignParams = z.strictObject({
+  steps: z.number().int().min(1).max(1_000_000).default(100).describe('Optimiser steps'),
+  lr: z.number().positive().max(1).default(5e-5).describe('Peak learning rate (paper: 5e-5, cosine)'),
+  warmupSteps: z.number().int().min(0).default(10).describe('Linear warmup steps'),
+  schedule: z.enum(['cosine', 'linear', 'constant']).default('cosine').describe('Learning-rate schedule after warmup'),
+  batchSize: z.number().int().min(1).max(1024).default(4).describe('Sequences per micro-batch'),
+  gradAccum: z.number().int().min(1).max(1024).default(1).describe('Micro-batches per optimiser step'),
+  seqLen: z.number().int().min(8).max(8192).default(128).describe('Tokens per sequence'),
+  weightDecay: z.number().min(0).max(1).default(0).describe('AdamW decoupled weight decay'),
+  maxGradNorm: z.number().min(0).default(1).describe('Gradient clipping (global norm; 0 = off)'),
+  freezeLmHead: z.boolean().default(true).describe('Keep lm_head frozen, as the paper does'),
+  seed: z.number().int().min(0).default(0).describe('Seed for data order'),
+});
+
+export const alignNode = defineNode({
+  type: 'Align',
+  version: 1,
+  title: 'Align',
+  category: 'loram',
+  doc: 'LoRAM stage 1: continual pre-training of the pruned model to reduce its mismatch with the original.',
+  inputs: [
+    { name: 'model', type: 'model', title: 'Model' },
+    { name: 'dataset', type: 'dataset', title: 'General text' },
+  ],
+  outputs: [{ name: 'model', type: 'model', title: 'Aligned model' }],
+  params: alignParams,
+  staticCheck(inputs) {
+    const issues: StaticIssue[] = [];
+    const m = staticModel(inputs, 'model');
+    if (m?.chain.some((t) => t.kind === 'quantize')) issues.push({ code: 'lineage', field: 'inputs.model', message: 'align before quantizing: alignment trains every weight, which an NF4 model cannot' });
+    return issues;
+  },
+  staticOutputs(inputs, _p, self) {
+    const m = staticModel(inputs, 'model');
+    return m ? { model: { type: 'model', lineage: { ...m, chain: [...m.chain, { node: self.id, kind: 'align', key: self.key }] } } } : {};
+  },
+  async run(ctx, inputs, p) {
+    const m = requireInput(inputs, 'model', 'model');
+    const ds = requireInput(inputs, 'dataset', 'dataset');
+    if (m.lineage.transforms.some((t) => t.kind === 'quantize')) throw new NodeInputError('align before quantizing', 'lineage');
+    await ensureBackend(ctx);
+    const { LlamaModel } = await import('../loram/model/llama');
+    const { alignModel } = await import('../loram/align/index');
+    const { WindowSampler, windowsBatch } = await import('../loram/data/lm-data');
+    const { saveModelDir } = await import('../loram/io/model-dir');
+    const tok = await loadModelTokenizer(ctx, m);
+    const train = await tokenWindows(tok, await readDocuments(ctx, ds, 'train'), p.seqLen);
+    if (train.length < p.batchSize) throw new NodeInputError(`the training split of ${ds.source} has ${train.length} sequences of ${p.seqLen} tokens; need at least ${p.batchSize}`);
+    const val = (await tokenWindows(tok, await readDocuments(ctx, ds, 'val'), p.seqLen)).slice(0, 32);
+    const evalBatches = [];
+    for (let i = 0; i < val.length; i += p.batchSize) evalBatches.push(windowsBatch(val.slice(i, i + p.batchSize), p.seqLen));
+    const { config, weights } = await loadModelWeights(ctx, m);
+    const model = LlamaModel.fromWeights(config, weights, { trainable: true });
+    try {
+      if (!p.freezeLmHead) ctx.log('freezeLmHead false: the alignment library always keeps lm_head frozen, as the paper does', 'warn');
+      const sampler = new WindowSampler(train.length, p.seed);
+      const r = await alignModel(model, {
+        batches: () => windowsBatch(sampler.next(p.batchSize).map((i) => train[i]!), p.seqLen),
+        steps: p.steps,
+        lr: p.lr,
+        warmupSteps: p.warmupSteps,
+        schedule: p.schedule,
+        gradAccum: p.gradAccum,
+        maxGradNorm: p.maxGradNorm,
+        weightDecay: p.weightDecay,
+        seed: p.seed,
+        ...(evalBatches.length ? { evalBatches, evalEvery: Math.max(1, Math.floor(p.steps / 10)) } : {}),
+        signal: ctx.signal,
+        onStep: (info) => ctx.progress(info.step, info.totalSteps, { loss: info.loss, lr: info.lr, ...(info.evalLoss !== undefined ? { valLoss: info.evalLoss } : {}) }),
+      });
+      await saveModelDir(path.join(ctx.outDir, 'model'), config, model.toWeights(), { copyFrom: ctx.resolve(m.location) });
+      const last = r.evalLosses[r.evalLosses.length - 1];
+      ctx.log(`aligned ${describeModel(m.lineage)}: ${r.trainedParams.toLocaleString('en-US')} parameters, final loss ${r.finalLoss.toFixed(4)}${last ? `, val loss ${last.loss.toFixed(4)}` : ''}`);
+      return {
+        outputs: { model: { ...m, location: ctx.output('model'), lineage: { ...m.lineage, transforms: [...m.lineage.transforms, { kind: 'align', steps: p.steps }] } } },
+        metrics: { finalLoss: r.finalLoss, valLoss: last?.loss ?? null, trainedParams: r.trainedParams, trainSeconds: r.elapsedMs / 1000 },
+      };
+    } finally {
+      model.dispose();
+    }
+  },
+});

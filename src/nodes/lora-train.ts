@@ -1,0 +1,136 @@
+/** LoRA-Train: LoRAM stage 2 (loram-method.md §4), LoRA on the (pruned, aligned, quantized) frozen base. */
+import path from 'node:path';
+import { z } from 'zod';
+import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, quantizeOf, readDocuments, tokenWindows, writeMetricsFile } from './lib';
+import { defineNode, NodeInputError, requireInput, staticModel } from './types';
+
+export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'] as const;
+
+export const loraTrainParams = z.strictObject({
+  rank: z.number().int().min(1).max(1024).default(8).describe('LoRA rank r'),
+  alpha: z.number().positive().max(4096).default(16).describe('LoRA alpha (the update is scaled by alpha / r)'),
+  dropout: z.number().min(0).max(0.9).default(0.05).describe('Dropout on the LoRA input'),
+  targets: z
+    .array(z.enum(LORA_TARGETS))
+    .min(1)
+    .default([...LORA_TARGETS])
+    .refine((t) => new Set(t).size === t.length, { message: 'lists a module twice' })
+    .describe('Modules that get an adapter (the paper: all seven projections and lm_head)'),
+  steps: z.number().int().min(1).max(1_000_000).default(100).describe('Optimiser steps'),
+  lr: z.number().positive().max(1).default(1e-3).describe('Peak learning rate'),
+  warmupSteps: z.number().int().min(0).default(10).describe('Linear warmup steps'),
+  schedule: z.enum(['cosine', 'linear', 'constant']).default('cosine').describe('Learning-rate schedule after warmup'),
+  batchSize: z.number().int().min(1).max(1024).default(4).describe('Sequences per micro-batch'),
+  gradAccum: z.number().int().min(1).max(1024).default(1).describe('Micro-batches per optimiser step'),
+  seqLen: z.number().int().min(8).max(8192).default(128).describe('Tokens per sequence'),
+  weightDecay: z.number().min(0).max(1).default(0).describe('AdamW decoupled weight decay'),
+  maxGradNorm: z.number().min(0).default(1).describe('Gradient clipping (global norm; 0 = off)'),
+  evalEvery: z.number().int().min(0).default(0).describe('Validation loss every N steps (0 = only at the end)'),
+  seed: z.number().int().min(0).default(0).describe('Seed for LoRA init, dropout and data order'),
+});
+
+export const loraTrainNode = defineNode({
+  type: 'LoRA-Train',
+  version: 1,
+  title: 'LoRA train',
+  category: 'loram',
+  doc: 'LoRAM stage 2: train a LoRA adapter on a frozen (pruned, aligned or quantized) model; saves a PEFT adapter.',
+  inputs: [
+    { name: 'model', type: 'model', title: 'Base model' },
+    { name: 'dataset', type: 'dataset', title: 'Training text' },
+  ],
+  outputs: [
+    { name: 'adapter', type: 'adapter', title: 'Adapter' },
+    { name: 'metrics', type: 'metrics', title: 'Training metrics', doc: 'Loss curve, time, memory' },
+  ],
+  params: loraTrainParams,
+  staticOutputs(inputs) {
+    const m = staticModel(inputs, 'model');
+    return m ? { adapter: { type: 'adapter', base: m, recovered: false }, metrics: { type: 'metrics' } } : { metrics: { type: 'metrics' } };
+  },
+  async run(ctx, inputs, p) {
+    const m = requireInput(inputs, 'model', 'model');
+    const ds = requireInput(inputs, 'dataset', 'dataset');
+    const backend = await ensureBackend(ctx);
+    const { tf } = await import('../loram/backend/tf');
+    const { LlamaModel } = await import('../loram/model/llama');
+    const { attachLora, trainLora, saveAdapter } = await import('../loram/lora/index');
+    const { WindowSampler, windowsBatch, evalLoss } = await import('../loram/data/lm-data');
+    const { quantizeModel } = await import('../loram/quant/nf4-linear');
+
+    const tok = await loadModelTokenizer(ctx, m);
+    const train = await tokenWindows(tok, await readDocuments(ctx, ds, 'train'), p.seqLen);
+    if (train.length < p.batchSize) throw new NodeInputError(`the training split of ${ds.source} has ${train.length} sequences of ${p.seqLen} tokens; need at least batchSize = ${p.batchSize}`);
+    const val = (await tokenWindows(tok, await readDocuments(ctx, ds, 'val'), p.seqLen)).slice(0, 64);
+
+    const { config, weights } = await loadModelWeights(ctx, m);
+    const model = LlamaModel.fromWeights(config, weights, { trainable: false });
+    try {
+      const q = quantizeOf(m.lineage);
+      if (q) {
+        const s = quantizeModel(model, { blockSize: q.blockSize, doubleQuant: q.doubleQuant });
+        ctx.log(`NF4 base: ${s.linears} linears, ${((s.bytes * 8) / s.params).toFixed(3)} bits per weight`);
+      }
+      const lora = attachLora(model, { r: p.rank, alpha: p.alpha, dropout: p.dropout, targetModules: p.targets, seed: p.seed });
+      const sampler = new WindowSampler(train.length, p.seed);
+      const batches = () => windowsBatch(sampler.next(p.batchSize).map((i) => train[i]!), p.seqLen);
+      const curve: { x: number[]; y: number[] } = { x: [], y: [] };
+      const valCurve: { x: number[]; y: number[] } = { x: [], y: [] };
+      let peakBytes = tf.memory().numBytes;
+      ctx.log(`training ${lora.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${train.length} sequences, backend ${backend})`);
+      const result = await trainLora(model, lora, {
+        batches,
+        steps: p.steps,
+        lr: p.lr,
+        warmupSteps: p.warmupSteps,
+        schedule: p.schedule,
+        gradAccum: p.gradAccum,
+        maxGradNorm: p.maxGradNorm,
+        weightDecay: p.weightDecay,
+        seed: p.seed,
+        signal: ctx.signal,
+        onStep: async (info) => {
+          peakBytes = Math.max(peakBytes, tf.memory().numBytes);
+          curve.x.push(info.step);
+          curve.y.push(info.loss);
+          const metrics: Record<string, number> = { loss: info.loss, lr: info.lr, tokensPerSec: Math.round(info.tokensPerSec) };
+          if (p.evalEvery > 0 && info.step % p.evalEvery === 0 && val.length) {
+            metrics.valLoss = evalLoss(model, val, p.seqLen).loss;
+            valCurve.x.push(info.step);
+            valCurve.y.push(metrics.valLoss);
+          }
+          await ctx.progress(info.step, info.totalSteps, metrics);
+        },
+      });
+      const valLoss = val.length ? evalLoss(model, val, p.seqLen).loss : null;
+      const adapter = lora.export(describeModel(m.lineage));
+      await saveAdapter(path.join(ctx.outDir, 'adapter'), adapter);
+      const scalars = {
+        finalLoss: result.finalLoss,
+        valLoss,
+        valPerplexity: valLoss === null ? null : Math.exp(valLoss),
+        trainSeconds: result.elapsedMs / 1000,
+        tokensPerSec: Math.round(result.tokensPerSec),
+        loraParams: lora.numParams(),
+        baseParams: m.summary.params,
+        peakTensorBytes: peakBytes,
+        steps: result.steps,
+      };
+      const location = await writeMetricsFile(ctx, 'metrics.json', {
+        label: '',
+        scalars,
+        curves: { loss: { ...curve, xLabel: 'step', yLabel: 'train loss' }, ...(valCurve.x.length ? { valLoss: { ...valCurve, xLabel: 'step', yLabel: 'val loss' } } : {}) },
+      });
+      lora.detach();
+      return {
+        outputs: {
+          adapter: { type: 'adapter', location: ctx.output('adapter'), rank: p.rank, alpha: p.alpha, targets: [...p.targets], base: m.lineage, recovered: false },
+          metrics: { type: 'metrics', location, label: '', summary: scalars },
+        },
+        metrics: scalars,
+      };
+    } finally {
+      model.dispose();
+    }
+  },
+});

@@ -1,0 +1,34 @@
+/** The catalogue entry (NodeSpec, plain JSON) of a node definition: params as JSON Schema generated from zod. */
+import { z } from 'zod';
+import type { NodeSpec } from '../shared';
+import type { NodeDefinition } from './types';
+
+/** zod marks every .int() with ±MAX_SAFE_INTEGER bounds; they say nothing to a form, so drop them. */
+function dropSafeIntegerBounds(schema: unknown): void {
+  if (Array.isArray(schema)) return schema.forEach(dropSafeIntegerBounds);
+  if (!schema || typeof schema !== 'object') return;
+  const o = schema as Record<string, unknown>;
+  if (o.minimum === Number.MIN_SAFE_INTEGER) delete o.minimum;
+  if (o.maximum === Number.MAX_SAFE_INTEGER) delete o.maximum;
+  for (const v of Object.values(o)) dropSafeIntegerBounds(v);
+}
+
+/** The JSON the catalogue sends for a definition. */
+export function nodeSpec(def: NodeDefinition): NodeSpec {
+  const params = z.toJSONSchema(def.params, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete params.$schema;
+  dropSafeIntegerBounds(params);
+  const parsed = def.params.safeParse({});
+  return {
+    type: def.type,
+    version: def.version,
+    title: def.title,
+    category: def.category,
+    doc: def.doc,
+    inputs: def.inputs.map((p) => ({ ...p })),
+    outputs: def.outputs.map((p) => ({ ...p })),
+    params,
+    defaults: parsed.success ? (parsed.data as Record<string, unknown>) : {},
+    cacheable: def.cacheable !== false,
+  };
+}

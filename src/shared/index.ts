@@ -1,0 +1,10 @@
+/** The contract shared by the engine, the CLI and the editor. Imports only zod: safe for the renderer. */
+export * from './api';
+export * from './connect';
+export * from './errors';
+export * from './events';
+export * from './migrations';
+export * from './node-spec';
+export * from './ports';
+export * from './recipe';
+export * from './serialize';

@@ -1,0 +1,227 @@
+/**
+ * The recipe: what the editor saves and the engine runs.
+ *
+ *   { "format": "loram-recipe", "version": 1, "name": "...",
+ *     "nodes": [{ "id", "type", "version", "params", "position": {"x","y"} }],
+ *     "edges": [{ "id", "from": {"node","port"}, "to": {"node","port"} }] }
+ *
+ * `recipeSchema` is the strict zod schema (for IPC payloads and the editor). `parseRecipe` is the forgiving
+ * reader the engine uses: it migrates old versions and checks every node and edge separately, so it reports
+ * every structural problem at once instead of stopping at the first.
+ */
+import { z } from 'zod';
+import type { ValidationError } from './errors';
+import { migrateRecipe, RECIPE_MIGRATIONS, type RecipeMigrations } from './migrations';
+
+export const RECIPE_FORMAT = 'loram-recipe';
+/** The version this code writes. Older versions are migrated on load (see migrations.ts). */
+export const RECIPE_VERSION = 1;
+
+/** Node and edge ids: letters, digits, `_`, `-`, `.`; they appear in file names and on the command line. */
+export const idSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'may contain only letters, digits, "_", "-" and "." and must not start with "-" or "."');
+
+export const positionSchema = z.strictObject({ x: z.number().finite(), y: z.number().finite() });
+
+export const recipeNodeSchema = z.strictObject({
+  id: idSchema,
+  type: z.string().min(1, 'must not be empty'),
+  version: z.number().int().min(1),
+  /** Validated later against the node kind's own schema. */
+  params: z.record(z.string(), z.unknown()).default({}),
+  position: positionSchema.default({ x: 0, y: 0 }),
+  /** Optional display name shown instead of the id. */
+  label: z.string().optional(),
+});
+
+export const endpointSchema = z.strictObject({ node: idSchema, port: z.string().min(1, 'must not be empty') });
+
+export const recipeEdgeSchema = z.strictObject({
+  id: idSchema,
+  from: endpointSchema,
+  to: endpointSchema,
+});
+
+/** Everything except nodes and edges. */
+const recipeHeadShape = {
+  format: z.literal(RECIPE_FORMAT),
+  version: z.literal(RECIPE_VERSION),
+  name: z.string().default('untitled'),
+  description: z.string().optional(),
+  /** Free-form data for tools (e.g. the editor's viewport); ignored by the engine. */
+  meta: z.record(z.string(), z.unknown()).optional(),
+};
+
+export const recipeSchema = z.strictObject({
+  ...recipeHeadShape,
+  nodes: z.array(recipeNodeSchema),
+  edges: z.array(recipeEdgeSchema).default([]),
+});
+
+export type Recipe = z.output<typeof recipeSchema>;
+export type RecipeInput = z.input<typeof recipeSchema>;
+export type RecipeNode = z.output<typeof recipeNodeSchema>;
+export type RecipeEdge = z.output<typeof recipeEdgeSchema>;
+export type Endpoint = z.output<typeof endpointSchema>;
+
+export interface ParsedRecipe {
+  /** The recipe with only the nodes and edges that passed their schema; null when unreadable as a whole. */
+  recipe: Recipe | null;
+  errors: ValidationError[];
+  /** Ids of nodes present in the input but structurally invalid (edges to them are not reported as dangling). */
+  brokenNodes: Set<string>;
+  /** The version the input had before migration. */
+  fromVersion: number | null;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Turn a zod issue path into `a.b[2].c`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+function joinPath(prefix: string, path: readonly PropertyKey[]): string {
+  const rest = formatPath(path);
+  if (!rest) return prefix;
+  if (!prefix) return rest;
+  return rest.startsWith('[') ? prefix + rest : `${prefix}.${rest}`;
+}
+
+/** zod issues → one message each; unknown keys are split into one issue per key. */
+export function zodIssues(error: z.ZodError): { path: PropertyKey[]; message: string }[] {
+  const out: { path: PropertyKey[]; message: string }[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) out.push({ path: [...issue.path, k], message: `unknown field "${k}"` });
+    } else {
+      out.push({ path: [...issue.path], message: issue.message });
+    }
+  }
+  return out;
+}
+
+/** Parse recipe text: JSON errors become an `invalid-json` error. */
+export function parseRecipeText(text: string, migrations: RecipeMigrations = RECIPE_MIGRATIONS): ParsedRecipe {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return {
+      recipe: null,
+      errors: [{ code: 'invalid-json', node: null, field: null, message: `not valid JSON: ${(e as Error).message}` }],
+      brokenNodes: new Set(),
+      fromVersion: null,
+    };
+  }
+  return parseRecipe(json, migrations);
+}
+
+/**
+ * Check the structure of a recipe (not its node params or graph rules: that is the engine's validate).
+ * Migrates older versions first. Never throws.
+ */
+export function parseRecipe(json: unknown, migrations: RecipeMigrations = RECIPE_MIGRATIONS): ParsedRecipe {
+  const fail = (e: ValidationError): ParsedRecipe => ({ recipe: null, errors: [e], brokenNodes: new Set(), fromVersion: null });
+  if (!isObject(json)) return fail({ code: 'invalid-recipe', node: null, field: null, message: 'a recipe must be a JSON object' });
+  if (json.format !== RECIPE_FORMAT) {
+    return fail({
+      code: 'invalid-recipe',
+      node: null,
+      field: 'format',
+      message: `"format" must be "${RECIPE_FORMAT}"${json.format === undefined ? ' (missing)' : `, got ${JSON.stringify(json.format)}`}`,
+    });
+  }
+  const version = json.version;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    return fail({ code: 'unsupported-version', node: null, field: 'version', message: `"version" must be a positive integer, got ${JSON.stringify(version)}` });
+  }
+  if (version > RECIPE_VERSION) {
+    return fail({
+      code: 'unsupported-version',
+      node: null,
+      field: 'version',
+      message: `recipe version ${version} is newer than this LoRAM Studio reads (${RECIPE_VERSION}); update LoRAM Studio`,
+    });
+  }
+  let migrated: Record<string, unknown>;
+  try {
+    migrated = migrateRecipe(json, RECIPE_VERSION, migrations);
+  } catch (e) {
+    return fail({ code: 'unsupported-version', node: null, field: 'version', message: (e as Error).message });
+  }
+
+  const errors: ValidationError[] = [];
+  const brokenNodes = new Set<string>();
+
+  const head = z.strictObject({ ...recipeHeadShape, nodes: z.unknown(), edges: z.unknown().optional() }).safeParse(migrated);
+  if (!head.success) {
+    for (const i of zodIssues(head.error)) errors.push({ code: 'invalid-recipe', node: null, field: formatPath(i.path), message: i.message });
+  }
+  if (!Array.isArray(migrated.nodes)) {
+    errors.push({ code: 'invalid-recipe', node: null, field: 'nodes', message: '"nodes" must be an array' });
+    return { recipe: null, errors, brokenNodes, fromVersion: version };
+  }
+  const edgesIn = migrated.edges === undefined ? [] : migrated.edges;
+  if (!Array.isArray(edgesIn)) {
+    errors.push({ code: 'invalid-recipe', node: null, field: 'edges', message: '"edges" must be an array' });
+    return { recipe: null, errors, brokenNodes, fromVersion: version };
+  }
+
+  const nodes: RecipeNode[] = [];
+  migrated.nodes.forEach((raw, i) => {
+    const r = recipeNodeSchema.safeParse(raw);
+    if (r.success) {
+      nodes.push(r.data);
+      return;
+    }
+    const id = isObject(raw) && typeof raw.id === 'string' && raw.id ? raw.id : null;
+    if (id) brokenNodes.add(id);
+    for (const is of zodIssues(r.error)) {
+      errors.push({
+        code: 'invalid-recipe',
+        node: id,
+        field: id ? formatPath(is.path) || null : joinPath(`nodes[${i}]`, is.path),
+        message: is.message,
+      });
+    }
+  });
+  const edges: RecipeEdge[] = [];
+  edgesIn.forEach((raw, i) => {
+    const r = recipeEdgeSchema.safeParse(raw);
+    if (r.success) {
+      edges.push(r.data);
+      return;
+    }
+    const id = isObject(raw) && typeof raw.id === 'string' ? raw.id : undefined;
+    for (const is of zodIssues(r.error)) {
+      errors.push({ code: 'invalid-recipe', node: null, field: joinPath(`edges[${i}]`, is.path), message: is.message, ...(id ? { edge: id } : {}) });
+    }
+  });
+
+  const recipe: Recipe = {
+    format: RECIPE_FORMAT,
+    version: RECIPE_VERSION,
+    name: typeof migrated.name === 'string' ? migrated.name : 'untitled',
+    ...(typeof migrated.description === 'string' ? { description: migrated.description } : {}),
+    ...(isObject(migrated.meta) ? { meta: migrated.meta } : {}),
+    nodes,
+    edges,
+  };
+  return { recipe, errors, brokenNodes, fromVersion: version };
+}
+
+/** A new empty recipe. */
+export function emptyRecipe(name = 'untitled'): Recipe {
+  return { format: RECIPE_FORMAT, version: RECIPE_VERSION, name, nodes: [], edges: [] };
+}
