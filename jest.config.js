@@ -1,6 +1,7 @@
 /** Jest runs the TypeScript sources as native ESM, transformed by swc (types are checked by `tsc` separately). */
 export default {
-  testEnvironment: 'node',
+  // Node environment sharing the main realm's typed arrays (onnxruntime-node checks instanceof Float32Array).
+  testEnvironment: '<rootDir>/tests/jest-environment.cjs',
   extensionsToTreatAsEsm: ['.ts', '.tsx'],
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', {

@@ -5,9 +5,12 @@
  * A run: validate → plan (topological; optionally only what `to` needs) → for each node: signature → reuse the
  * cached artifact if present (node-cached), else compute it in the worker (node-started, node-progress*,
  * node-finished | node-failed). A failed node blocks only what depends on it; independent branches go on.
- * Runs are executed one at a time, in the order they were started.
+ * Runs are executed one at a time, in the order they were started; within a run, nodes whose inputs are ready
+ * compute concurrently on a pool of workers (LORAM_CONCURRENCY, default min(2, cores)), and a node whose
+ * signature is already being computed waits for that result instead of computing it again.
  */
 import { promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -36,7 +39,7 @@ import {
 } from '../shared';
 import { registry as defaultRegistry } from '../nodes/index';
 import type { NodeInputs, NodeRegistry } from '../nodes/types';
-import { WorkerExecutor, TaskError } from './executor';
+import { WorkerPool, TaskError } from './executor';
 import { FileHasher } from './hash';
 import { loramHome } from './home';
 import { planRun } from './plan';
@@ -56,6 +59,15 @@ export interface EngineOptions {
   registryModule?: string;
   /** How long a cancelled node may take to stop before its worker is terminated (default 10 s, LORAM_CANCEL_GRACE_MS). */
   cancelGraceMs?: number;
+  /** How many nodes may compute at once (default LORAM_CONCURRENCY, else min(2, cores)). */
+  concurrency?: number;
+}
+
+/** Each compute node is single-threaded (tfjs-wasm), so one node per core; 24 GiB holds two tiny-model nodes. */
+export function defaultConcurrency(): number {
+  const env = Number(process.env.LORAM_CONCURRENCY);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return Math.max(1, Math.min(2, os.availableParallelism?.() ?? os.cpus().length));
 }
 
 type RunEnd = RunFinishedEvent | RunCancelledEvent;
@@ -88,7 +100,7 @@ export class Engine implements EngineClient {
   readonly store: ArtifactStore;
   readonly runs: RunStore;
   readonly registry: NodeRegistry;
-  readonly executor: WorkerExecutor;
+  readonly executor: WorkerPool;
   private readonly hasher: FileHasher;
   private readonly listeners = new Set<EngineListener>();
   private readonly active = new Map<string, ActiveRun>();
@@ -102,12 +114,15 @@ export class Engine implements EngineClient {
     this.registry = opts.registry ?? defaultRegistry;
     this.hasher = new FileHasher(path.join(this.home, 'file-hashes.json'));
     const envGrace = Number(process.env.LORAM_CANCEL_GRACE_MS);
-    this.executor = new WorkerExecutor({
-      registryModule: opts.registryModule ?? DEFAULT_REGISTRY_MODULE,
-      storeDir: this.store.dir,
-      cacheDir: path.join(this.home, 'cache'),
-      graceMs: opts.cancelGraceMs ?? (Number.isFinite(envGrace) && envGrace > 0 ? envGrace : 10_000),
-    });
+    this.executor = new WorkerPool(
+      {
+        registryModule: opts.registryModule ?? DEFAULT_REGISTRY_MODULE,
+        storeDir: this.store.dir,
+        cacheDir: path.join(this.home, 'cache'),
+        graceMs: opts.cancelGraceMs ?? (Number.isFinite(envGrace) && envGrace > 0 ? envGrace : 10_000),
+      },
+      opts.concurrency ?? defaultConcurrency(),
+    );
   }
 
   /** Create folders, clean up after a killed process, load the file-hash memo. Called lazily by every method. */
@@ -323,15 +338,16 @@ export class Engine implements EngineClient {
 
     try {
       ev('run-started', { recipeName: run.recipe.name, plan: run.plan, noCache: run.noCache, ...(run.to !== undefined ? { to: run.to } : {}) });
-      for (const id of run.plan) {
-        if (run.cancelRequested) break;
+      const pending = new Set(run.plan);
+      const inflight = new Map<string, Promise<void>>();
+      /** Signatures being computed right now: a second node with the same signature waits for the first. */
+      const computing = new Map<string, Promise<ArtifactRecord>>();
+      let stop = false;
+
+      const processNode = async (id: string): Promise<void> => {
         const c = a.nodes.get(id)!;
         const type = c.def.type;
         const inc = incoming(a.edges, id);
-        if ([...inc.values()].flat().some((e) => !results.has(e.from.node))) {
-          nodes[id] = { type, status: 'skipped' };
-          continue;
-        }
         const started = Date.now();
         let signature: string | null = null;
         try {
@@ -350,35 +366,56 @@ export class Engine implements EngineClient {
           signature = await this.signatureOf(a, id, run.baseDir, (up) => results.get(up)?.signature);
           if (!signature) throw new Error('cannot compute the signature');
           const sig = signature;
-          // Cache.
-          if (c.def.cacheable !== false && (!run.noCache || computedThisRun.has(sig))) {
-            const rec = await this.store.read(sig);
-            if (rec) {
-              results.set(id, rec);
-              nodes[id] = { type, status: 'cached', signature: sig, metrics: rec.metrics, outputs: rec.outputs };
-              ev('node-cached', { node: id, nodeType: type, signature: sig, outputs: rec.outputs, metrics: rec.metrics });
-              continue;
-            }
+          const cacheable = c.def.cacheable !== false;
+          const reuse = (rec: ArtifactRecord) => {
+            results.set(id, rec);
+            nodes[id] = { type, status: 'cached', signature: sig, metrics: rec.metrics, outputs: rec.outputs };
+            ev('node-cached', { node: id, nodeType: type, signature: sig, outputs: rec.outputs, metrics: rec.metrics });
+          };
+          // A twin node (same signature) is already computing in this run: wait for it, do not compute again.
+          const twin = cacheable ? computing.get(sig) : undefined;
+          if (twin) {
+            const rec = await twin.catch(() => null);
+            if (rec) return reuse(rec);
           }
-          // Compute.
-          ev('node-started', { node: id, nodeType: type, signature: sig });
-          const fileHashes: Record<string, string> = {};
-          for (const f of c.def.files?.(c.params as never, { baseDir: run.baseDir }) ?? []) fileHashes[f.field] = await this.hasher.hash(f.path, f.kind);
-          const rec = await this.store.produce(sig, async (tmp) => {
-            const r = await this.executor.run(
-              { nodeId: id, type, params: c.params!, inputs, outDir: tmp, signature: sig, baseDir: run.baseDir, fileHashes, sources: this.sourcesOf(a, id) },
-              {
-                onProgress: (step, total, metrics) => ev('node-progress', { node: id, step, total, ...(metrics ? { metrics } : {}) }),
-                onLog: (level, message) => ev('node-log', { node: id, level, message }),
-              },
-            );
-            checkOutputs(c.def.outputs, r.outputs, type);
-            return {
-              outputs: r.outputs,
-              metrics: r.metrics ?? {},
-              meta: { type, version: c.def.version, params: c.params, node: id, runId: run.runId, createdAt: Date.now(), durationMs: Date.now() - started },
-            };
-          });
+          // Claim the signature before the next await, so a twin that starts now waits for this node.
+          let settle!: { resolve: (r: ArtifactRecord) => void; reject: (e: unknown) => void };
+          const claim = new Promise<ArtifactRecord>((resolve, reject) => (settle = { resolve, reject }));
+          claim.catch(() => undefined);
+          if (cacheable) computing.set(sig, claim);
+          let rec: ArtifactRecord;
+          try {
+            const cachedRec = cacheable && (!run.noCache || computedThisRun.has(sig)) ? await this.store.read(sig) : null;
+            if (cachedRec) {
+              settle.resolve(cachedRec);
+              return reuse(cachedRec);
+            }
+            // Compute.
+            ev('node-started', { node: id, nodeType: type, signature: sig });
+            const fileHashes: Record<string, string> = {};
+            for (const f of c.def.files?.(c.params as never, { baseDir: run.baseDir }) ?? []) fileHashes[f.field] = await this.hasher.hash(f.path, f.kind);
+            rec = await this.store.produce(sig, async (tmp) => {
+              const r = await this.executor.run(
+                { nodeId: id, type, params: c.params!, inputs, outDir: tmp, signature: sig, baseDir: run.baseDir, fileHashes, sources: this.sourcesOf(a, id) },
+                {
+                  onProgress: (step, total, metrics) => ev('node-progress', { node: id, step, total, ...(metrics ? { metrics } : {}) }),
+                  onLog: (level, message) => ev('node-log', { node: id, level, message }),
+                },
+              );
+              checkOutputs(c.def.outputs, r.outputs, type);
+              return {
+                outputs: r.outputs,
+                metrics: r.metrics ?? {},
+                meta: { type, version: c.def.version, params: c.params, node: id, runId: run.runId, createdAt: Date.now(), durationMs: Date.now() - started },
+              };
+            });
+            settle.resolve(rec);
+          } catch (e) {
+            settle.reject(e);
+            throw e;
+          } finally {
+            if (computing.get(sig) === claim) computing.delete(sig);
+          }
           computedThisRun.add(sig);
           results.set(id, rec);
           const durationMs = Date.now() - started;
@@ -387,16 +424,38 @@ export class Engine implements EngineClient {
         } catch (e) {
           const durationMs = Date.now() - started;
           if (e instanceof TaskError && e.cancelled) {
-            cancelledNode = id;
+            cancelledNode ??= id;
             nodes[id] = { type, status: 'cancelled', durationMs, ...(signature ? { signature } : {}) };
-            break;
+            stop = true;
+            return;
           }
           failed = true;
           const error = errorInfo(e);
           nodes[id] = { type, status: 'failed', durationMs, error, ...(signature ? { signature } : {}) };
           ev('node-failed', { node: id, nodeType: type, error, durationMs });
         }
+      };
+
+      // Start every node whose upstream is done, in plan order, up to the pool size; wait for one to end; repeat.
+      while (!stop && !run.cancelRequested) {
+        for (const id of run.plan) {
+          if (!pending.has(id) || inflight.size >= this.executor.size) continue;
+          const ups = [...incoming(a.edges, id).values()].flat().map((e) => e.from.node);
+          if (ups.some((u) => nodes[u] && !results.has(u))) {
+            // An upstream node failed, was skipped or cancelled: this one cannot run.
+            pending.delete(id);
+            nodes[id] = { type: a.nodes.get(id)!.def.type, status: 'skipped' };
+            continue;
+          }
+          if (!ups.every((u) => results.has(u))) continue;
+          pending.delete(id);
+          inflight.set(id, processNode(id).finally(() => inflight.delete(id)));
+        }
+        if (inflight.size === 0) break;
+        await Promise.race(inflight.values());
       }
+      if (run.cancelRequested || stop) this.executor.cancel();
+      await Promise.allSettled(inflight.values());
     } catch (e) {
       // An engine bug: report it as a failure rather than leaving the run hanging.
       failed = true;

@@ -134,3 +134,45 @@ export class WorkerExecutor {
     if (w) await w.terminate();
   }
 }
+
+/**
+ * Several WorkerExecutors, so independent branches of a graph compute at the same time (one node per core).
+ * A task waits for a free worker; cancel reaches every busy one.
+ */
+export class WorkerPool {
+  private readonly workers: WorkerExecutor[];
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(opts: ExecutorOptions, readonly size: number) {
+    if (!(size >= 1)) throw new Error(`worker pool size must be at least 1, got ${size}`);
+    this.workers = Array.from({ length: size }, () => new WorkerExecutor(opts));
+  }
+
+  async run(task: Omit<TaskSpec, 'taskId'>, handlers: TaskHandlers): Promise<NodeResult> {
+    let w = this.workers.find((x) => !x.busy);
+    while (!w) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      w = this.workers.find((x) => !x.busy);
+    }
+    const p = w.run(task, handlers);
+    // Wake a waiter whichever way the task ends; the result itself goes to the caller.
+    p.then(() => this.waiting.shift()?.(), () => this.waiting.shift()?.());
+    return p;
+  }
+
+  cancel(): void {
+    for (const w of this.workers) w.cancel();
+  }
+
+  get terminations(): number {
+    return this.workers.reduce((n, w) => n + w.terminations, 0);
+  }
+
+  get busy(): boolean {
+    return this.workers.some((w) => w.busy);
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.dispose()));
+  }
+}

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Engine } from '../../../src/engine/engine';
+import { Engine } from '../../../src/engine/engine';
+import { registry } from './fixtures/test-registry';
 import type { EngineEvent, NodeStartedEvent } from '../../../src/shared';
-import { cached, recipe, runCollect, started, tempHome, tempLeftovers, testEngine } from './helpers';
+import { cached, recipe, REGISTRY_MODULE, runCollect, started, tempHome, tempLeftovers, testEngine } from './helpers';
 
 const chain = (add2 = 10) =>
   recipe(
@@ -109,6 +110,27 @@ describe('engine execution', () => {
     const r = await runCollect(engine, chain(), { noCache: true });
     expect(started(r.events)).toEqual(['src', 'a1', 'a2', 'slow']);
     expect(cached(r.events)).toEqual([]);
+  });
+
+  test('independent branches compute at the same time on the worker pool', async () => {
+    const e2 = new Engine({ home: tempHome(), registry, registryModule: REGISTRY_MODULE, concurrency: 2 });
+    try {
+      const r = recipe(
+        [
+          { id: 'src', type: 'Source', params: { value: 1 } },
+          { id: 'slowA', type: 'Slow', params: { steps: 4, stepMs: 150 } },
+          { id: 'slowB', type: 'Slow', params: { steps: 5, stepMs: 150 } },
+        ],
+        [['src', 'out', 'slowA', 'in'], ['src', 'out', 'slowB', 'in']],
+      );
+      const { events, end } = await runCollect(e2, r);
+      expect(end.type === 'run-finished' && end.ok).toBe(true);
+      const at = (type: string, node: string) => events.findIndex((e) => e.type === type && (e as { node?: string }).node === node);
+      // Both started before either finished: they overlapped.
+      expect(Math.max(at('node-started', 'slowA'), at('node-started', 'slowB'))).toBeLessThan(Math.min(at('node-finished', 'slowA'), at('node-finished', 'slowB')));
+    } finally {
+      await e2.close();
+    }
   });
 
   test('run to a node runs only what it needs', async () => {

@@ -1,0 +1,4 @@
+export * from './proto';
+export * from './graph';
+export * from './export';
+export * from './runtime';

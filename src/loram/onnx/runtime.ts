@@ -1,0 +1,323 @@
+/**
+ * ONNX Runtime (onnxruntime-node) execution of exported LLaMA graphs: session creation (CUDA execution
+ * provider when it starts, else CPU — the choice and the reason are reported), configurable intra-op
+ * threads, batched scoring with padding, and greedy / temperature / top-p generation over the KV cache
+ * (each new token costs one position, not the whole prefix).
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { LlamaConfig } from '../model/config';
+import type { WeightMap } from '../util/tensor';
+import type { CausalLM, GenerateOptions, GenerationOutput, TokenBatch } from '../eval/lm';
+import { checkPrompts, leftPad, makeSampler } from '../eval/lm';
+import { exportOnnxCached, type OnnxArtifact, type OnnxExportOptions } from './export';
+
+export type ExecutionProvider = 'cuda' | 'cpu';
+
+export interface OrtOptions {
+  /** 'auto' (default): CUDA if its provider starts, else CPU. 'cuda' fails if CUDA cannot start. */
+  provider?: 'auto' | ExecutionProvider;
+  /** Intra-op threads (default: all available cores). */
+  threads?: number;
+  /**
+   * Let idle intra-op threads spin-wait for work (ORT's default, true). Spinning is fastest on an idle machine
+   * but wastes the cores other processes need on a busy one; false makes idle workers sleep.
+   */
+  spinning?: boolean;
+  /** ORT log level (0 verbose … 4 fatal). Default 3 (errors only). */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
+export interface OrtSessionInfo {
+  provider: ExecutionProvider;
+  threads: number;
+  spinning: boolean;
+  /** Why CUDA was not used (when provider was 'auto' and CUDA failed to start). */
+  fallbackReason?: string;
+  ortVersion: string;
+}
+
+export interface OrtSession {
+  session: ort.InferenceSession;
+  info: OrtSessionInfo;
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+}
+
+/**
+ * Why the CUDA provider cannot work here, or null if its library is installed. Checked before trying, because
+ * a failed attempt makes ORT print a library-loading error to stderr that no log level silences.
+ */
+export function cudaUnavailableReason(): string | null {
+  let pkgDir: string;
+  try {
+    pkgDir = path.dirname(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')));
+  } catch (e) {
+    return `onnxruntime-node not found (${firstLine(e)})`;
+  }
+  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  const binRoot = path.join(pkgDir, 'bin');
+  let found = false;
+  try {
+    for (const napi of fs.readdirSync(binRoot)) {
+      if (fs.existsSync(path.join(binRoot, napi, process.platform, process.arch, lib))) found = true;
+    }
+  } catch {
+    // no bin folder: treated as not installed
+  }
+  return found ? null : `${lib} is not installed with onnxruntime-node (install its CUDA build to use a GPU)`;
+}
+
+/** Create an inference session for a model file, trying CUDA first when allowed. */
+export async function createSession(modelPath: string, opts: OrtOptions = {}): Promise<OrtSession> {
+  const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
+  const want = opts.provider ?? 'auto';
+  const base: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: opts.logSeverityLevel ?? 3,
+    ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
+  };
+  const ortVersion = ort.env.versions?.node ?? 'unknown';
+  let fallbackReason: string | undefined;
+  if (want !== 'cpu') {
+    const missing = cudaUnavailableReason();
+    if (missing && want === 'cuda') throw new Error(`the CUDA execution provider could not start: ${missing}`);
+    if (missing) fallbackReason = missing;
+  }
+  if (want !== 'cpu' && !fallbackReason) {
+    try {
+      const session = await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cuda'] });
+      return { session, info: { provider: 'cuda', threads, spinning: opts.spinning ?? true, ortVersion } };
+    } catch (e) {
+      if (want === 'cuda') throw new Error(`the CUDA execution provider could not start: ${firstLine(e)}`);
+      fallbackReason = firstLine(e);
+    }
+  }
+  const session = await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cpu'] });
+  return { session, info: { provider: 'cpu', threads, spinning: opts.spinning ?? true, fallbackReason, ortVersion } };
+}
+
+function toInt64(a: ArrayLike<number>): BigInt64Array {
+  const out = new BigInt64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = BigInt(a[i]!);
+  return out;
+}
+
+export interface OrtCausalLMOptions extends OrtOptions {
+  /** Token id used for padding (default: the model's pad id, else EOS, else 0). Its value never matters. */
+  padTokenId?: number;
+}
+
+export interface OrtFromWeightsOptions extends OrtCausalLMOptions, Omit<OnnxExportOptions, 'kind'> {
+  /** Where exports are cached by content hash. */
+  cacheDir: string;
+  /** Which graphs to export (default both; scoring uses `logits`, generation `kv`). */
+  kinds?: ('logits' | 'kv')[];
+}
+
+/**
+ * A causal LM on ONNX Runtime. Holds a `logits` session for scoring and/or a `kv` session for generation
+ * (scoring falls back to the `kv` graph with an empty cache when only that one exists). Sessions are created
+ * on first use.
+ */
+export class OrtCausalLM implements CausalLM {
+  readonly runtime = 'onnxruntime' as const;
+  readonly vocabSize: number;
+  readonly maxLength: number;
+  private scoring?: Promise<OrtSession>;
+  private generation?: Promise<OrtSession>;
+  private lastInfo?: OrtSessionInfo;
+  private disposed = false;
+  private readonly pad: number;
+
+  private constructor(readonly artifacts: { logits?: OnnxArtifact; kv?: OnnxArtifact }, private readonly opts: OrtCausalLMOptions) {
+    const a = artifacts.logits ?? artifacts.kv;
+    if (!a) throw new Error('OrtCausalLM needs a logits or kv export');
+    if (artifacts.logits && artifacts.logits.kind !== 'logits') throw new Error(`${artifacts.logits.modelPath} is a ${artifacts.logits.kind} export, not logits`);
+    if (artifacts.kv && artifacts.kv.kind !== 'kv') throw new Error(`${artifacts.kv.modelPath} is a ${artifacts.kv.kind} export, not kv`);
+    this.vocabSize = a.vocabSize;
+    this.maxLength = a.maxPositions;
+    this.pad = opts.padTokenId ?? a.padTokenId ?? a.eosTokenId ?? 0;
+  }
+
+  /** Open existing exports. */
+  static async open(artifacts: { logits?: OnnxArtifact; kv?: OnnxArtifact }, opts: OrtCausalLMOptions = {}): Promise<OrtCausalLM> {
+    return new OrtCausalLM(artifacts, opts);
+  }
+
+  /** Export (or reuse cached exports of) a config + merged weights, then open them. */
+  static async fromWeights(cfg: LlamaConfig, weights: WeightMap, opts: OrtFromWeightsOptions): Promise<OrtCausalLM> {
+    const kinds = opts.kinds ?? ['logits', 'kv'];
+    const { cacheDir, kinds: _k, provider, threads, spinning, logSeverityLevel, padTokenId, ...exportOpts } = opts;
+    const arts: { logits?: OnnxArtifact; kv?: OnnxArtifact } = {};
+    for (const kind of kinds) arts[kind] = await exportOnnxCached(cfg, weights, cacheDir, { ...exportOpts, kind });
+    return new OrtCausalLM(arts, { provider, threads, spinning, logSeverityLevel, padTokenId });
+  }
+
+  /** Session info of the most recently created session (provider, threads, fallback reason). */
+  async sessionInfo(): Promise<OrtSessionInfo> {
+    if (this.lastInfo) return this.lastInfo;
+    return (await this.scoringSession()).info;
+  }
+
+  get backend(): string {
+    return this.lastInfo?.provider ?? 'cpu';
+  }
+
+  get backendDetail(): string {
+    const i = this.lastInfo;
+    if (!i) return 'onnxruntime-node (no session yet)';
+    return `onnxruntime-node ${i.ortVersion} (${i.provider === 'cuda' ? 'CUDAExecutionProvider' : 'CPUExecutionProvider'}, ${i.threads} intra-op thread${i.threads === 1 ? '' : 's'}${i.spinning ? '' : ', no spinning'}${i.fallbackReason ? `; CUDA unavailable: ${i.fallbackReason}` : ''})`;
+  }
+
+  private open(a: OnnxArtifact): Promise<OrtSession> {
+    if (this.disposed) throw new Error('OrtCausalLM was disposed');
+    return createSession(a.modelPath, this.opts).then((s) => {
+      this.lastInfo = s.info;
+      return s;
+    });
+  }
+
+  private scoringSession(): Promise<OrtSession> {
+    if (this.artifacts.logits) return (this.scoring ??= this.open(this.artifacts.logits));
+    return this.generationSession();
+  }
+
+  private generationSession(): Promise<OrtSession> {
+    const kv = this.artifacts.kv;
+    if (!kv) throw new Error('generation needs the kv export (export with kind "kv")');
+    return (this.generation ??= this.open(kv));
+  }
+
+  private emptyPast(a: OnnxArtifact, B: number): Record<string, ort.Tensor> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const l of a.kvLayers) {
+      for (const part of ['key', 'value']) feeds[`past_key_values.${l.layer}.${part}`] = new ort.Tensor('float32', new Float32Array(0), [B, l.kvHeads, 0, a.headDim]);
+    }
+    return feeds;
+  }
+
+  /** Position ids as the graph would derive them: max(cumsum(mask) − 1, 0), last `T` columns. */
+  private positions(mask: Int32Array, B: number, S: number, T: number): BigInt64Array {
+    const out = new BigInt64Array(B * T);
+    for (let b = 0; b < B; b++) {
+      let c = 0;
+      for (let s = 0; s < S; s++) {
+        c += mask[b * S + s]!;
+        if (s >= S - T) out[b * T + s - (S - T)] = BigInt(Math.max(c - 1, 0));
+      }
+    }
+    return out;
+  }
+
+  async logits(b: TokenBatch): Promise<Float32Array> {
+    const { batch: B, seqLen: T } = b;
+    if (T > this.maxLength) throw new Error(`sequence length ${T} exceeds the export's ${this.maxLength} positions (re-export with a larger maxPositions)`);
+    if (b.ids.length !== B * T) throw new Error(`batch ids have ${b.ids.length} entries for [${B}, ${T}]`);
+    const s = await this.scoringSession();
+    const art = this.artifacts.logits ?? this.artifacts.kv!;
+    const mask = b.mask ?? new Int32Array(B * T).fill(1);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', toInt64(b.ids), [B, T]),
+      attention_mask: new ort.Tensor('int64', toInt64(mask), [B, T]),
+    };
+    if (art.positionIdsInput) feeds.position_ids = new ort.Tensor('int64', this.positions(mask, B, T, T), [B, T]);
+    if (art.kind === 'kv') Object.assign(feeds, this.emptyPast(art, B));
+    const out = await s.session.run(feeds, ['logits']);
+    const logits = out.logits!;
+    const data = logits.data as Float32Array;
+    for (const v of Object.values(out)) if (v !== logits) v.dispose();
+    return data;
+  }
+
+  /**
+   * Batched generation over the KV cache. Prompts are left-padded (positions start at 0 on every row);
+   * the first step runs the whole prompt, every later step one token per row.
+   */
+  async generate(prompts: readonly (readonly number[])[], opts: GenerateOptions): Promise<GenerationOutput[]> {
+    checkPrompts(prompts, opts.maxNewTokens, this.maxLength, this.vocabSize);
+    if (prompts.length === 0) return [];
+    const s = await this.generationSession();
+    const art = this.artifacts.kv!;
+    const V = this.vocabSize;
+    const B = prompts.length;
+    const sample = makeSampler(opts);
+    const stop = new Set(opts.stopTokens ?? []);
+    const first = leftPad(prompts, this.pad);
+    const results: GenerationOutput[] = prompts.map(() => ({ tokens: [], stopReason: 'length' }));
+    const done = new Array<boolean>(B).fill(false);
+    let mask = first.mask!;
+    let S = first.seqLen;
+    let ids = first.ids;
+    let T = first.seqLen;
+    let past = this.emptyPast(art, B);
+    try {
+      for (let step = 0; step < opts.maxNewTokens; step++) {
+        const feeds: Record<string, ort.Tensor> = {
+          input_ids: new ort.Tensor('int64', toInt64(ids), [B, T]),
+          attention_mask: new ort.Tensor('int64', toInt64(mask), [B, S]),
+          ...past,
+        };
+        if (art.positionIdsInput) feeds.position_ids = new ort.Tensor('int64', this.positions(mask, B, S, T), [B, T]);
+        const out = await s.session.run(feeds);
+        for (const t of Object.values(past)) t.dispose();
+        const logits = out.logits!.data as Float32Array;
+        past = {};
+        for (const l of art.kvLayers) {
+          past[`past_key_values.${l.layer}.key`] = out[`present.${l.layer}.key`]!;
+          past[`past_key_values.${l.layer}.value`] = out[`present.${l.layer}.value`]!;
+        }
+        out.logits!.dispose();
+        const next = new Int32Array(B);
+        for (let b = 0; b < B; b++) {
+          if (done[b]) {
+            next[b] = this.pad;
+            continue;
+          }
+          const t = sample(logits, (b * T + T - 1) * V, V);
+          next[b] = t;
+          if (stop.has(t)) {
+            done[b] = true;
+            results[b]!.stopReason = 'stop';
+          } else results[b]!.tokens.push(t);
+        }
+        if (done.every(Boolean) || step === opts.maxNewTokens - 1) break;
+        // Finished rows keep feeding pad tokens (unmasked, so every row stays one step ahead; ignored).
+        const grown = new Int32Array(B * (S + 1));
+        for (let b = 0; b < B; b++) {
+          grown.set(mask.subarray(b * S, (b + 1) * S), b * (S + 1));
+          grown[b * (S + 1) + S] = 1;
+        }
+        mask = grown;
+        S += 1;
+        ids = next;
+        T = 1;
+      }
+    } finally {
+      for (const t of Object.values(past)) t.dispose();
+    }
+    return results;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const p of [this.scoring, this.generation]) {
+      if (!p) continue;
+      try {
+        await (await p).session.release();
+      } catch {
+        // a session that failed to open has nothing to release
+      }
+    }
+  }
+}
