@@ -11,7 +11,8 @@ import type { LoraAdapter } from '../lora/adapter';
 import { attachLora } from '../lora/attach';
 import { OrtCausalLM, type OrtOptions } from '../onnx/runtime';
 import type { WeightMap } from '../util/tensor';
-import { checkAdapterFits, mergeAdapter } from './adapter';
+import { checkAdapterFits } from '../lora/fit';
+import { mergeLora } from '../recover/merge';
 import type { CausalLM, Runtime } from './lm';
 import { TfjsCausalLM } from './lm';
 import type { SubjectDescription } from './subject';
@@ -41,7 +42,7 @@ export async function openCausalLM(o: OpenCausalLMOptions): Promise<{ lm: Causal
   if (o.adapter && !o.adapterId) throw new Error('an adapter needs an adapterId describing it (for the results)');
   const describe: SubjectDescription = { model: o.model, adapter: mode, ...(o.adapterId && o.adapter ? { adapterId: o.adapterId } : {}) };
   let { config, weights } = o;
-  if (o.adapter && mode === 'merged') ({ config, weights } = mergeAdapter(config, weights, o.adapter, o.model));
+  if (o.adapter && mode === 'merged') ({ config, weights } = mergeLora(config, weights, o.adapter));
   if (o.runtime === 'onnxruntime') {
     if (mode === 'attached') throw new Error('adapterMode "attached" is a tfjs feature; ONNX Runtime evaluates merged adapters');
     if (!o.cacheDir) throw new Error('the onnxruntime runtime needs a cacheDir for its ONNX exports');

@@ -9,7 +9,7 @@ import { loraDelta, loraScale, weightNameOf } from '../lora/adapter';
 import type { HostTensor, WeightMap } from '../util/tensor';
 import { shapeStr } from '../util/tensor';
 import type { RecoveredUpdate } from './sparse';
-import { checkAdapterShapes } from './structured';
+import { checkAdapterFits } from '../lora/fit';
 
 function addInto(name: string, w: HostTensor, d: HostTensor): HostTensor {
   if (w.shape.length !== d.shape.length || w.shape.some((s, i) => s !== d.shape[i])) {
@@ -30,7 +30,7 @@ export interface MergeResult {
  * embed + ΔW and the returned config has tieWordEmbeddings false (the embedding itself must not change).
  */
 export function mergeLora(cfg: LlamaConfig, weights: WeightMap, adapter: LoraAdapter): MergeResult {
-  checkAdapterShapes(adapter, cfg);
+  checkAdapterFits(cfg, adapter);
   const out: WeightMap = new Map(weights);
   const scale = loraScale(adapter.config);
   let config = cfg;

@@ -14,7 +14,7 @@ import type { SparsePrunePlan } from '../prune/plan';
 import { checkPlanSource } from '../prune/plan';
 import type { WeightMap } from '../util/tensor';
 import { cloneHost } from '../util/tensor';
-import { checkAdapterShapes } from './structured';
+import { checkAdapterFits } from '../lora/fit';
 
 export type SparseRecoverMode = 'mask' | 'identity';
 
@@ -28,7 +28,7 @@ export interface RecoveredUpdate {
 export function recoverSparse(adapter: LoraAdapter, plan: SparsePrunePlan, originalCfg: LlamaConfig, opts: { mode?: SparseRecoverMode; baseModel?: string } = {}): RecoveredUpdate {
   if (plan.kind !== 'sparse') throw new Error(`expected a sparse prune plan, got "${(plan as { kind?: string }).kind}"`);
   checkPlanSource(plan.original, originalCfg, 'the model being recovered onto');
-  checkAdapterShapes(adapter, originalCfg, originalCfg.layers);
+  checkAdapterFits(originalCfg, adapter);
   const mode = opts.mode ?? 'mask';
   if (mode !== 'mask' && mode !== 'identity') throw new Error(`sparse recovery mode must be "mask" or "identity", got "${String(mode)}"`);
   const config = { ...adapter.config, targetModules: [...adapter.config.targetModules], layers: adapter.config.layers ? [...adapter.config.layers] : null, baseModel: opts.baseModel ?? adapter.config.baseModel };

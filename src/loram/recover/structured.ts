@@ -11,6 +11,7 @@
  * Hence ΔW^R = (α/r)·B^R·A^R is ΔW^P zero-padded into original coordinates (zeroA).
  */
 import type { LinearModule, LlamaConfig } from '../model/config';
+import { checkAdapterFits } from '../lora/fit';
 import type { LoraAdapter, LoraModuleWeights } from '../lora/adapter';
 import { parseModuleKey } from '../lora/adapter';
 import type { StructuredPrunePlan } from '../prune/plan';
@@ -33,24 +34,6 @@ export interface StructuredRecoverOptions {
 function shapeOfModule(cfg: LlamaConfig, sizes: LlamaConfig['layers'], layer: number | null, target: string): [number, number] {
   if (layer === null) return [cfg.vocabSize, cfg.hiddenSize];
   return layerLinearShapes(cfg, sizes[layer]!)[target as LinearModule];
-}
-
-/** Checks that every module of `adapter` has the shapes of the model with per-layer `sizes`; errors name module and shapes. */
-export function checkAdapterShapes(adapter: LoraAdapter, cfg: LlamaConfig, sizes: LlamaConfig['layers'] = cfg.layers, what = 'the model'): void {
-  const r = adapter.config.r;
-  for (const [key, w] of adapter.modules) {
-    const p = parseModuleKey(key);
-    if (!p) throw new Error(`adapter module ${key} is not a LoRA target`);
-    if (p.layer !== null && p.layer >= sizes.length) throw new Error(`adapter module ${key}: ${what} has only ${sizes.length} layers`);
-    const [out, inn] = shapeOfModule(cfg, sizes, p.layer, p.target);
-    const wantA = [r, inn];
-    const wantB = [out, r];
-    if (w.A.shape[0] !== wantA[0] || w.A.shape[1] !== wantA[1] || w.B.shape[0] !== wantB[0] || w.B.shape[1] !== wantB[1]) {
-      throw new Error(
-        `adapter module ${key} does not fit ${what}: lora_A ${shapeStr(w.A.shape)} / lora_B ${shapeStr(w.B.shape)}, but the layer is [out ${out}, in ${inn}] so they must be ${shapeStr(wantA)} / ${shapeStr(wantB)}`,
-      );
-    }
-  }
 }
 
 /** B^R: rows of B^P placed at `kept` among `rows` rows, zeros elsewhere. */
@@ -79,7 +62,7 @@ export function recoverStructured(adapter: LoraAdapter, plan: StructuredPrunePla
   validateStructuredPlan(plan);
   checkPlanSource(plan.original, originalCfg, 'the model being recovered onto');
   const prunedSizes = plannedLayerSizes(plan);
-  checkAdapterShapes(adapter, originalCfg, prunedSizes, 'the pruned model of the plan');
+  checkAdapterFits({ ...originalCfg, layers: prunedSizes }, adapter, 'the pruned model of the plan');
   const type = opts.type ?? 'zeroA';
   if (type !== 'zeroA' && type !== 'normA') throw new Error(`recover type must be "zeroA" or "normA", got "${String(type)}"`);
   const rng = new Rng(opts.seed ?? 42);

@@ -10,7 +10,7 @@ import { initBackend } from '../../../src/loram/backend/backend';
 import type { LlamaConfig } from '../../../src/loram/model/config';
 import { LlamaModel, randomWeights } from '../../../src/loram/model/llama';
 import { attachLora } from '../../../src/loram/lora/attach';
-import { mergeAdapter } from '../../../src/loram/eval/adapter';
+import { mergeLora as mergeAdapter } from '../../../src/loram/recover/merge';
 import { rightPad } from '../../../src/loram/eval/lm';
 import { exportOnnx } from '../../../src/loram/onnx/export';
 import { OrtCausalLM } from '../../../src/loram/onnx/runtime';

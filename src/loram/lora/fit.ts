@@ -1,7 +1,6 @@
 /**
- * Adapter ↔ model compatibility, and merging an adapter into HF-layout weights for export/evaluation:
- * W = W0 + (α/r)·B·A (PEFT `merge_and_unload`). Adapters are `LoraAdapter`s from ../lora (PEFT names
- * `base_model.model.<module>.lora_A.weight` [r, in] and `.lora_B.weight` [out, r]).
+ * Adapter ↔ model compatibility. Adapters are `LoraAdapter`s (PEFT names `base_model.model.<module>.lora_A.weight`
+ * [r, in] and `.lora_B.weight` [out, r]).
  *
  * Any model may be evaluated with any adapter that fits it — the original with a recovered adapter, a
  * pruned model with its own adapter ("train small, infer small"), … — so fit is checked by shapes alone
@@ -9,10 +8,8 @@
  */
 import type { LlamaConfig } from '../model/config';
 import { expectedShapes } from '../model/config';
-import type { LoraAdapter } from '../lora/adapter';
-import { loraScale } from '../lora/adapter';
-import type { HostTensor, WeightMap } from '../util/tensor';
-import { matmulHost, shapeStr } from '../util/tensor';
+import type { LoraAdapter } from './adapter';
+import { shapeStr } from '../util/tensor';
 
 /** The HF weight a module key adapts (`lm_head` of a tied model is the embedding). */
 function baseWeightName(cfg: LlamaConfig, key: string): string {
@@ -51,34 +48,4 @@ export function adapterMisfits(cfg: LlamaConfig, adapter: LoraAdapter): string[]
 export function checkAdapterFits(cfg: LlamaConfig, adapter: LoraAdapter, modelName = 'the model'): void {
   const p = adapterMisfits(cfg, adapter);
   if (p.length) throw new Error(`adapter does not fit ${modelName} (${p.length} problem${p.length === 1 ? '' : 's'}):\n  ${p.join('\n  ')}`);
-}
-
-export interface MergedModel {
-  config: LlamaConfig;
-  /** New map; tensors the adapter does not touch are shared with the input, touched ones are fresh copies. */
-  weights: WeightMap;
-}
-
-/**
- * W0 + (α/r)·B·A for every adapted module, on host tensors. A LoRA on the head of a tied model unties it
- * (lm_head.weight = embedding + ΔW), as PEFT's merge does.
- */
-export function mergeAdapter(cfg: LlamaConfig, weights: WeightMap, adapter: LoraAdapter, modelName?: string): MergedModel {
-  checkAdapterFits(cfg, adapter, modelName);
-  const scale = loraScale(adapter.config);
-  const out: WeightMap = new Map(weights);
-  let config = cfg;
-  for (const [key, m] of adapter.modules) {
-    const untie = key === 'lm_head' && cfg.tieWordEmbeddings;
-    const srcName = baseWeightName(cfg, key);
-    const dstName = untie ? 'lm_head.weight' : srcName;
-    const w0 = weights.get(srcName);
-    if (!w0) throw new Error(`merge: the weights have no ${srcName}`);
-    const delta = matmulHost(m.B, m.A);
-    const merged: HostTensor = { shape: [...w0.shape], data: new Float32Array(w0.data) };
-    for (let i = 0; i < merged.data.length; i++) merged.data[i]! += scale * delta.data[i]!;
-    out.set(dstName, merged);
-    if (untie) config = { ...config, tieWordEmbeddings: false };
-  }
-  return { config, weights: out };
 }
