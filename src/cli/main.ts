@@ -4,7 +4,8 @@
  *   loram validate <recipe> [--json]                           exit 0 valid, 2 invalid
  *   loram run <recipe> [--to NODE] [--no-cache] [--json]       exit 0 ok, 1 a node failed, 2 invalid, 130 cancelled
  *   loram plan --model <preset|config.json> --strategy <none|rand|stru|semi|unst> --ratio <p> [--quant nf4] [--gpu-gib N] [--json]
- *   loram serve [--port N]                                     the web shell (issue 6; not built yet)
+ *   loram serve [--port N] [--open RECIPE]                     the web shell (src/server)
+ *   loram report <runId|runDir|latest> [--out DIR] [--json]    Markdown + HTML report of a run (src/report)
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -40,6 +41,8 @@ usage:
                                             LoRAM memory planner (presets: llama-2-7b, llama-2-13b,
                                             llama-2-70b, llama-3.1-8b, llama-3.1-70b)
   loram serve [--port N]                    the web shell
+  loram report <runId|runDir|latest> [--out DIR] [--json]
+                                            Markdown + self-contained HTML report of a run
 
 LORAM_HOME sets where the artifact store and run history live (default ~/.cache/loram).
 `;
@@ -71,6 +74,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         return await cmdPlan(rest, io);
       case 'serve':
         return await cmdServe(rest, io);
+      case 'report':
+        return await (await import('./report')).cmdReport(rest, io);
       case 'help':
       case '--help':
       case '-h':
@@ -264,8 +269,6 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
 }
 
 async function cmdServe(argv: string[], io: Io): Promise<number> {
-  const { values } = parse(argv, { port: { type: 'string' } });
-  if (values.port !== undefined && !/^\d+$/.test(values.port)) throw new UsageError('--port must be a number');
-  io.err.write('loram serve: the web shell is not built yet (issue 6, the editor). Use `loram run` for now.\n');
-  return EXIT.failed;
+  const { runServeCommand } = await import('../server/serve');
+  return runServeCommand(argv, (line) => io.out.write(`${line}\n`), (line) => io.err.write(`${line}\n`));
 }

@@ -184,9 +184,14 @@ describe('loram CLI', () => {
     expect((await loram(['plan', '--model', 'llama-2-13b', '--strategy', 'stru', '--ratio', '1.5'])).code).toBe(2);
   });
 
-  test('serve is a placeholder that says so', async () => {
-    const r = await loram(['serve', '--port', '8080']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/not built yet/);
+  test('serve starts the web shell on 127.0.0.1, prints the URL with its token, stops on SIGINT', async () => {
+    const r = await loram(['serve', '--port', '0', '--no-build'], {
+      onLine: (line, child) => {
+        if (/http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}/.test(line)) child.kill('SIGINT');
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}/);
+    expect((await loram(['serve', '--port', 'abc'])).code).toBe(2);
   });
 });

@@ -33,6 +33,7 @@ describe('LLaMA model (tfjs)', () => {
   const variants: [string, LlamaConfig][] = [
     ['GQA untied', tiny()],
     ['MHA tied + qkv bias', tiny({ numKvHeads: 4, tieWordEmbeddings: true, attentionBias: true })],
+    ['GQA with 4 query heads per KV head', tiny({ hiddenSize: 32, numHeads: 8, numKvHeads: 2 })],
     ['llama3 rope scaling', tiny({ ropeTheta: 500000, ropeScaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8 } })],
     [
       'per-layer sizes (pruned shape)',

@@ -1,0 +1,629 @@
+/**
+ * The editor's state and every action on it, without React: the document and its history, the file it
+ * belongs to, validation and cache status, runs and their events, the log, metrics files for the plots, the
+ * recovery file. React components read `getSnapshot()` (via useSyncExternalStore) and call the methods.
+ */
+import {
+  canonicalJson,
+  emptyRecipe,
+  type CacheStatus,
+  type Connection,
+  type EngineClient,
+  type EngineEvent,
+  type MetricsFile,
+  type NodeSpec,
+  type Recipe,
+  type RunSummary,
+  type ValidationError,
+} from '../../../shared';
+import type { HostApi, HostInfo, RecoveryData } from '../../../preload/contract';
+import { specMap } from './catalog';
+import { copyNodes, duplicateNodes, pasteNodes, type ClipboardData, type PasteResult } from './clipboard';
+import { addNode, connect, findNode, moveNodes, nodeName, removeElements, setLabel, setParam, setRecipeDescription, setRecipeName, type Position } from './document';
+import { History, type CommitOptions } from './history';
+import { locationKey, metricsOutputs } from './results';
+import { emptyRunView, logLines, MAX_LOG, nodeStatuses, reduceRun, type LogEntry, type NodeStatus, type RunView } from './run-state';
+
+export interface Notice {
+  seq: number;
+  kind: 'info' | 'success' | 'error' | 'refused';
+  text: string;
+}
+
+export interface EditorSnapshot {
+  phase: 'loading' | 'ready' | 'error';
+  loadError: string | null;
+  host: HostInfo | null;
+  specs: NodeSpec[];
+  specs_: ReadonlyMap<string, NodeSpec>;
+  doc: Recipe;
+  canUndo: boolean;
+  canRedo: boolean;
+  undoLabel: string | null;
+  redoLabel: string | null;
+  filePath: string | null;
+  dirty: boolean;
+  /** Problems found when the file was loaded (it may still be opened and fixed). */
+  fileErrors: ValidationError[];
+  /** The engine's validation of the current document (every problem, pinned to nodes and fields). */
+  errors: ValidationError[];
+  validating: boolean;
+  cache: CacheStatus | null;
+  /** The document `cache` was computed for (a cache of an older version is not used for markers). */
+  cacheFor: Recipe | null;
+  run: RunView;
+  /** True between asking the engine to run and the run's end. */
+  running: boolean;
+  /** The run shown is a past one opened from the history (not the live one). */
+  historical: boolean;
+  /** The last run this editor started (null: none yet). */
+  liveRunId: string | null;
+  log: LogEntry[];
+  statuses: Record<string, NodeStatus>;
+  /** Metrics files of the shown run's metrics outputs, by location key. */
+  files: Record<string, MetricsFile>;
+  runs: RunSummary[];
+  notice: Notice | null;
+  /** Unsaved work found in the recovery file at start. */
+  recovery: RecoveryData | null;
+  recent: string[];
+}
+
+export interface ControllerOptions {
+  /** Delay before validating after an edit (ms). */
+  validateDelayMs?: number;
+  /** Delay before writing the recovery file after an edit (ms). */
+  autosaveDelayMs?: number;
+  now?: () => number;
+}
+
+type Listener = () => void;
+
+export function dirname(p: string, sep: string = p.includes('\\') && !p.includes('/') ? '\\' : '/'): string {
+  const i = p.lastIndexOf(sep);
+  if (i < 0) return '.';
+  return i === 0 ? sep : p.slice(0, i);
+}
+export function basename(p: string): string {
+  return p.split(/[\\/]/).pop() ?? p;
+}
+
+export class EditorController {
+  private readonly history = new History<Recipe>(emptyRecipe());
+  private saved: Recipe = this.history.present;
+  private listeners = new Set<Listener>();
+  private snap: EditorSnapshot;
+  private validateTimer: ReturnType<typeof setTimeout> | null = null;
+  private autosaveTimer: ReturnType<typeof setTimeout> | null = null;
+  private checkSeq = 0;
+  private noticeSeq = 0;
+  private logSeq = 0;
+  private clipboard: ClipboardData | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** Set while `run()` waits for the engine's answer: the first run-started seen then is ours. */
+  private awaitingRun = false;
+  private myRuns = new Set<string>();
+  private liveRun: RunView = emptyRunView();
+  /** Per node: the signature of the last result seen this session (for stale markers). */
+  private known: Record<string, string> = {};
+  private readonly validateDelay: number;
+  private readonly autosaveDelay: number;
+  private readonly now: () => number;
+
+  constructor(
+    readonly engine: EngineClient,
+    readonly host: HostApi,
+    opts: ControllerOptions = {},
+  ) {
+    this.validateDelay = opts.validateDelayMs ?? 150;
+    this.autosaveDelay = opts.autosaveDelayMs ?? 1000;
+    this.now = opts.now ?? Date.now;
+    const doc = this.history.present;
+    this.snap = {
+      phase: 'loading',
+      loadError: null,
+      host: null,
+      specs: [],
+      specs_: new Map(),
+      doc,
+      canUndo: false,
+      canRedo: false,
+      undoLabel: null,
+      redoLabel: null,
+      filePath: null,
+      dirty: false,
+      fileErrors: [],
+      errors: [],
+      validating: false,
+      cache: null,
+      cacheFor: null,
+      run: emptyRunView(),
+      running: false,
+      historical: false,
+      liveRunId: null,
+      log: [],
+      statuses: {},
+      files: {},
+      runs: [],
+      notice: null,
+      recovery: null,
+      recent: [],
+    };
+  }
+
+  // ---- store plumbing ------------------------------------------------------------------------------------------
+
+  subscribe = (l: Listener): (() => void) => {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  };
+  getSnapshot = (): EditorSnapshot => this.snap;
+
+  private set(patch: Partial<EditorSnapshot>): void {
+    const next = { ...this.snap, ...patch };
+    next.statuses = nodeStatuses(next.doc, this.liveRun, next.cache, this.known, next.cacheFor === next.doc);
+    this.snap = next;
+    for (const l of [...this.listeners]) l();
+  }
+
+  private docPatch(): Partial<EditorSnapshot> {
+    const h = this.history;
+    const doc = h.present;
+    return {
+      doc,
+      canUndo: h.canUndo,
+      canRedo: h.canRedo,
+      undoLabel: h.undoLabel,
+      redoLabel: h.redoLabel,
+      dirty: doc !== this.saved && canonicalJson(doc) !== canonicalJson(this.saved),
+    };
+  }
+
+  notify(kind: Notice['kind'], text: string): void {
+    this.set({ notice: { seq: ++this.noticeSeq, kind, text } });
+  }
+
+  get doc(): Recipe {
+    return this.history.present;
+  }
+
+  get baseDir(): string | undefined {
+    const p = this.snap.filePath;
+    if (p) return dirname(p, this.snap.host?.sep);
+    return this.snap.host?.defaultDir;
+  }
+
+  // ---- start / stop --------------------------------------------------------------------------------------------
+
+  /** Load the catalogue, subscribe to events, open the initial file (or the recovered work). */
+  async init(): Promise<void> {
+    try {
+      const [info, specs, runs, recent, recovery] = await Promise.all([
+        this.host.info(),
+        this.engine.listNodes(),
+        this.engine.listRuns().catch(() => [] as RunSummary[]),
+        this.host.recentFiles().catch(() => [] as string[]),
+        this.host.readRecovery().catch(() => null),
+      ]);
+      this.unsubscribe = this.engine.subscribe((e) => this.onEvent(e));
+      this.set({ host: info, specs, specs_: specMap(specs), runs, recent, phase: 'ready' });
+      if (info.initialFile) await this.open(info.initialFile, { quiet: true });
+      else this.afterDocChange();
+      if (recovery && canonicalJson(recovery.recipe) !== canonicalJson(this.doc)) this.set({ recovery });
+      this.updateTitle();
+    } catch (e) {
+      this.set({ phase: 'error', loadError: (e as Error).message });
+    }
+  }
+
+  dispose(): void {
+    this.unsubscribe?.();
+    if (this.validateTimer) clearTimeout(this.validateTimer);
+    if (this.autosaveTimer) clearTimeout(this.autosaveTimer);
+  }
+
+  // ---- document edits ------------------------------------------------------------------------------------------
+
+  /** Record a new document version (one undo step, or folded into the open stream of `coalesce`). */
+  commit(next: Recipe, opts: CommitOptions = {}): boolean {
+    if (!this.history.commit(next, opts)) return false;
+    this.set(this.docPatch());
+    this.afterDocChange();
+    return true;
+  }
+
+  /** End a stream of coalesced edits (a field lost focus). */
+  seal(): void {
+    this.history.seal();
+  }
+
+  undo(): void {
+    const label = this.history.undo();
+    if (label === null) return;
+    this.set(this.docPatch());
+    this.afterDocChange();
+    this.notify('info', `Undid: ${label}`);
+  }
+
+  redo(): void {
+    const label = this.history.redo();
+    if (label === null) return;
+    this.set(this.docPatch());
+    this.afterDocChange();
+    this.notify('info', `Redid: ${label}`);
+  }
+
+  addNode(type: string, position: Position): string | null {
+    const spec = this.snap.specs_.get(type);
+    if (!spec) {
+      this.notify('error', `Unknown node kind "${type}"`);
+      return null;
+    }
+    const r = addNode(this.doc, spec, position);
+    this.commit(r.doc, { label: `Add ${spec.title}` });
+    return r.id;
+  }
+
+  /** Connect two ports; refused connections leave the document alone and say why. */
+  connect(conn: Connection): { ok: true; edgeId: string } | { ok: false; reason: string } {
+    const r = connect(this.doc, conn, this.snap.specs_);
+    if (!r.ok) {
+      this.notify('refused', `Connection refused: ${r.reason}`);
+      return { ok: false, reason: r.reason };
+    }
+    this.commit(r.doc, { label: 'Connect' });
+    return { ok: true, edgeId: r.edge.id };
+  }
+
+  deleteElements(nodes: Iterable<string>, edges: Iterable<string> = []): void {
+    const n = [...nodes];
+    const e = [...edges];
+    const next = removeElements(this.doc, n, e);
+    const what = n.length && e.length ? `${n.length} node${n.length > 1 ? 's' : ''} and ${e.length} connection${e.length > 1 ? 's' : ''}` : n.length ? `${n.length === 1 ? nodeName(findNode(this.doc, n[0]!) ?? { id: n[0]! }) : `${n.length} nodes`}` : `${e.length} connection${e.length > 1 ? 's' : ''}`;
+    this.commit(next, { label: `Delete ${what}` });
+  }
+
+  moveNodes(positions: Record<string, Position>): void {
+    const ids = Object.keys(positions);
+    this.commit(moveNodes(this.doc, positions), { label: ids.length === 1 ? `Move ${ids[0]}` : `Move ${ids.length} nodes` });
+  }
+
+  /** One field edit; consecutive edits of the same field fold into one undo step until `seal()`. */
+  setParam(nodeId: string, key: string, value: unknown): void {
+    this.commit(setParam(this.doc, nodeId, key, value), { label: `Edit ${nodeId}.${key}`, coalesce: `param:${nodeId}:${key}` });
+  }
+
+  setLabel(nodeId: string, label: string): void {
+    this.commit(setLabel(this.doc, nodeId, label), { label: `Rename ${nodeId}`, coalesce: `label:${nodeId}` });
+  }
+
+  setRecipeName(name: string): void {
+    this.commit(setRecipeName(this.doc, name), { label: 'Rename recipe', coalesce: 'recipe:name' });
+  }
+
+  setRecipeDescription(text: string): void {
+    this.commit(setRecipeDescription(this.doc, text), { label: 'Edit description', coalesce: 'recipe:description' });
+  }
+
+  copy(ids: Iterable<string>): ClipboardData | null {
+    const data = copyNodes(this.doc, ids);
+    if (data) this.clipboard = data;
+    return data;
+  }
+
+  get clipboardData(): ClipboardData | null {
+    return this.clipboard;
+  }
+
+  /** Paste a branch (the internal clipboard unless `data` is given): one undo step. */
+  paste(data: ClipboardData | null = this.clipboard, at?: Position): PasteResult | null {
+    if (!data) return null;
+    const r = pasteNodes(this.doc, data, at ? { at } : {});
+    this.commit(r.doc, { label: `Paste ${r.nodeIds.length} node${r.nodeIds.length > 1 ? 's' : ''}` });
+    // Paste again → a further offset, like most editors.
+    if (!at && data === this.clipboard) this.clipboard = { ...data, nodes: data.nodes.map((n) => ({ ...n, position: { x: n.position.x + 40, y: n.position.y + 40 } })) };
+    return r;
+  }
+
+  duplicate(ids: Iterable<string>): PasteResult | null {
+    const r = duplicateNodes(this.doc, ids);
+    if (!r) return null;
+    this.commit(r.doc, { label: `Duplicate ${r.nodeIds.length} node${r.nodeIds.length > 1 ? 's' : ''}` });
+    return r;
+  }
+
+  // ---- checks --------------------------------------------------------------------------------------------------
+
+  private afterDocChange(): void {
+    if (this.validateTimer) clearTimeout(this.validateTimer);
+    this.set({ validating: true });
+    this.validateTimer = setTimeout(() => void this.check(), this.validateDelay);
+    this.scheduleAutosave();
+    this.updateTitle();
+  }
+
+  /** Validate the current document and refresh its cache status now. */
+  async check(): Promise<ValidationError[]> {
+    if (this.validateTimer) {
+      clearTimeout(this.validateTimer);
+      this.validateTimer = null;
+    }
+    const seq = ++this.checkSeq;
+    const doc = this.doc;
+    const baseDir = this.baseDir;
+    try {
+      const [v, cache] = await Promise.all([
+        this.engine.validate(doc, baseDir ? { baseDir } : {}),
+        this.engine.cacheStatus(doc, baseDir ? { baseDir } : {}).catch(() => null),
+      ]);
+      if (seq !== this.checkSeq) return v.errors;
+      if (cache) this.remember(Object.entries(cache.nodes).filter(([, c]) => c.cached && c.signature).map(([id, c]) => [id, c.signature!]));
+      this.set({ errors: v.errors, cache, cacheFor: doc, validating: false });
+      return v.errors;
+    } catch (e) {
+      if (seq === this.checkSeq) this.set({ validating: false });
+      this.notify('error', `Validation failed: ${(e as Error).message}`);
+      return [];
+    }
+  }
+
+  // ---- files ---------------------------------------------------------------------------------------------------
+
+  private updateTitle(): void {
+    const s = this.snap;
+    const name = s.filePath ? basename(s.filePath) : s.doc.name || 'untitled';
+    void this.host.setTitle(`${name} — LoRAM Studio`, s.dirty).catch(() => undefined);
+  }
+
+  private scheduleAutosave(): void {
+    if (this.autosaveTimer) clearTimeout(this.autosaveTimer);
+    this.autosaveTimer = setTimeout(() => void this.autosave(), this.autosaveDelay);
+  }
+
+  /** Write the recovery file now (when there are unsaved changes) or clear it. */
+  async autosave(): Promise<void> {
+    if (this.autosaveTimer) {
+      clearTimeout(this.autosaveTimer);
+      this.autosaveTimer = null;
+    }
+    try {
+      if (this.snap.dirty) await this.host.writeRecovery({ savedAt: this.now(), path: this.snap.filePath, recipe: this.doc });
+      else await this.host.clearRecovery();
+    } catch {
+      // the recovery file is best effort
+    }
+  }
+
+  private remember(entries: [string, string][]): void {
+    if (!entries.some(([id, sig]) => this.known[id] !== sig)) return;
+    this.known = { ...this.known, ...Object.fromEntries(entries) };
+  }
+
+  private replaceDocument(doc: Recipe, filePath: string | null, fileErrors: ValidationError[] = [], dirty = false): void {
+    this.history.reset(doc);
+    this.known = {};
+    this.saved = dirty ? emptyRecipe('\u0000never') : doc;
+    this.set({ ...this.docPatch(), filePath, fileErrors, errors: [], cache: null, cacheFor: null });
+    this.afterDocChange();
+  }
+
+  newDocument(name = 'untitled'): void {
+    this.replaceDocument(emptyRecipe(name), null);
+    this.notify('info', 'New recipe');
+  }
+
+  async open(path: string, opts: { quiet?: boolean } = {}): Promise<boolean> {
+    let loaded;
+    try {
+      loaded = await this.engine.loadRecipe(path);
+    } catch (e) {
+      this.notify('error', `Cannot open ${path}: ${(e as Error).message}`);
+      return false;
+    }
+    if (!loaded.recipe) {
+      this.notify('error', `Cannot open ${basename(path)}: ${loaded.errors.map((e) => e.message).join('; ') || 'not a recipe'}`);
+      return false;
+    }
+    this.replaceDocument(loaded.recipe, path, loaded.errors);
+    this.rememberRecent(path);
+    void this.showLatestRunOf(loaded.recipe);
+    if (!opts.quiet) this.notify('info', `Opened ${basename(path)}${loaded.errors.length ? ` (${loaded.errors.length} problem${loaded.errors.length > 1 ? 's' : ''})` : ''}`);
+    return true;
+  }
+
+  private rememberRecent(path: string): void {
+    void this.host
+      .addRecent(path)
+      .then((recent) => this.set({ recent }))
+      .catch(() => undefined);
+  }
+
+  /** Save to the current file; false when there is none (the UI then asks for a path: saveAs). */
+  async save(): Promise<boolean> {
+    if (!this.snap.filePath) return false;
+    return this.saveAs(this.snap.filePath);
+  }
+
+  async saveAs(path: string): Promise<boolean> {
+    const doc = this.doc;
+    try {
+      await this.engine.saveRecipe(path, doc);
+    } catch (e) {
+      this.notify('error', `Could not save: ${(e as Error).message}`);
+      return false;
+    }
+    this.saved = doc;
+    this.set({ ...this.docPatch(), filePath: path });
+    this.rememberRecent(path);
+    this.updateTitle();
+    await this.host.clearRecovery().catch(() => undefined);
+    this.notify('success', `Saved ${basename(path)}`);
+    return true;
+  }
+
+  /** Reopen the work found in the recovery file. */
+  restoreRecovery(): void {
+    const r = this.snap.recovery;
+    if (!r) return;
+    this.replaceDocument(r.recipe, r.path, [], true);
+    this.set({ recovery: null });
+    this.notify('info', 'Restored unsaved work');
+  }
+
+  discardRecovery(): void {
+    this.set({ recovery: null });
+    void this.host.clearRecovery().catch(() => undefined);
+  }
+
+  // ---- runs ----------------------------------------------------------------------------------------------------
+
+  /** Validate, then run (everything, or only what `to` needs). Invalid recipes are refused with pinned errors. */
+  async run(to?: string, opts: { noCache?: boolean } = {}): Promise<boolean> {
+    if (this.snap.running) {
+      this.notify('info', 'A run is already going on');
+      return false;
+    }
+    const baseDir = this.baseDir;
+    this.awaitingRun = true;
+    this.set({ running: true });
+    let res;
+    try {
+      res = await this.engine.run(this.doc, { ...(to ? { to } : {}), ...(opts.noCache ? { noCache: true } : {}), ...(baseDir ? { baseDir } : {}) });
+    } catch (e) {
+      this.awaitingRun = false;
+      this.set({ running: false });
+      this.notify('error', `Could not start the run: ${(e as Error).message}`);
+      return false;
+    }
+    this.awaitingRun = false;
+    if (!res.ok) {
+      this.set({ running: false, errors: res.errors, validating: false });
+      this.notify('error', `Not run: ${res.errors.length} problem${res.errors.length === 1 ? '' : 's'} to fix first (see the nodes marked in red)`);
+      return false;
+    }
+    this.myRuns.add(res.runId);
+    // The run may have ended before we got its id (everything cached).
+    if (this.liveRun.runId === res.runId && this.liveRun.status !== 'running') this.set({ running: false });
+    return true;
+  }
+
+  async cancel(): Promise<void> {
+    const id = this.liveRun.runId;
+    if (!id || this.liveRun.status !== 'running') return;
+    this.notify('info', 'Cancelling…');
+    try {
+      await this.engine.cancel(id);
+    } catch (e) {
+      this.notify('error', `Cancel failed: ${(e as Error).message}`);
+    }
+  }
+
+  private appendLog(ev: EngineEvent): void {
+    const names = (id: string) => {
+      const n = findNode(this.doc, id);
+      return n ? nodeName(n) : id;
+    };
+    const lines = logLines(ev, names);
+    if (!lines.length) return;
+    let log = [...this.snap.log, ...lines.map((l) => ({ ...l, seq: ++this.logSeq }))];
+    if (log.length > MAX_LOG) log = log.slice(log.length - MAX_LOG);
+    this.set({ log });
+  }
+
+  private onEvent(ev: EngineEvent): void {
+    if (ev.type === 'run-started') {
+      if (!this.awaitingRun && !this.myRuns.has(ev.runId)) return;
+      this.myRuns.add(ev.runId);
+      this.awaitingRun = false;
+    } else if (!this.myRuns.has(ev.runId)) {
+      return;
+    }
+    this.liveRun = reduceRun(this.liveRun, ev);
+    if (ev.type === 'node-finished' || ev.type === 'node-cached') this.remember([[ev.node, ev.signature]]);
+    this.appendLog(ev);
+    const patch: Partial<EditorSnapshot> = {};
+    if (!this.snap.historical || ev.type === 'run-started') {
+      patch.run = this.liveRun;
+      patch.historical = false;
+    }
+    if (ev.type === 'run-started') {
+      patch.liveRunId = ev.runId;
+      if (!this.snap.historical || patch.historical === false) patch.files = {};
+    }
+    if (ev.type === 'node-failed' && ev.error.code !== 'cancelled') this.notify('error', `${ev.node} failed: ${ev.error.message}`);
+    if (ev.type === 'run-finished' || ev.type === 'run-cancelled') {
+      patch.running = false;
+      if (ev.type === 'run-finished') this.notify(ev.ok ? 'success' : 'error', ev.ok ? 'Run finished' : 'Run finished with failures');
+      else this.notify('info', 'Run cancelled');
+      void this.refreshRuns();
+      void this.check();
+    }
+    this.set(patch);
+    if (ev.type === 'node-finished' || ev.type === 'node-cached') void this.loadMetricsFiles(this.liveRun);
+  }
+
+  /** Fetch the metrics files the run's metrics outputs point to (for plots and the Compare view). */
+  async loadMetricsFiles(run: RunView): Promise<void> {
+    for (const o of metricsOutputs(run)) {
+      const key = locationKey(o.value.location);
+      if (this.snap.files[key]) continue;
+      try {
+        const c = await this.engine.readArtifact(o.value.location);
+        if (c.kind === 'json' && c.value && typeof c.value === 'object') this.set({ files: { ...this.snap.files, [key]: c.value as MetricsFile } });
+      } catch {
+        // a missing metrics file only leaves a plot empty
+      }
+    }
+  }
+
+  async refreshRuns(): Promise<void> {
+    try {
+      this.set({ runs: await this.engine.listRuns() });
+    } catch {
+      // keep the old list
+    }
+  }
+
+  /** Show a past run (its per-node results, log and plots) from the history. */
+  async showRun(runId: string): Promise<void> {
+    if (runId === this.liveRun.runId) {
+      this.set({ run: this.liveRun, historical: false });
+      await this.loadMetricsFiles(this.liveRun);
+      return;
+    }
+    const rec = await this.engine.getRun(runId);
+    if (!rec) {
+      this.notify('error', `No run ${runId}`);
+      return;
+    }
+    let view = emptyRunView();
+    for (const e of rec.events) view = reduceRun(view, e);
+    this.set({ run: view, historical: true, files: {} });
+    await this.loadMetricsFiles(view);
+  }
+
+  /**
+   * After opening a recipe, show the results of its latest finished run from the history (if this session has no
+   * run of its own yet): a run of a recipe with the same name and the same node ids.
+   */
+  async showLatestRunOf(doc: Recipe): Promise<void> {
+    if (this.liveRun.runId) return;
+    await this.refreshRuns();
+    const ids = doc.nodes.map((n) => n.id).sort().join(',');
+    for (const r of this.snap.runs.filter((x) => x.recipeName === doc.name && x.status === 'finished').slice(0, 5)) {
+      const rec = await this.engine.getRun(r.runId).catch(() => null);
+      if (!rec || this.doc !== doc || this.liveRun.runId) return;
+      const runIds = rec.recipe.nodes.map((n) => n.id);
+      if (runIds.length && runIds.every((id) => ids.split(',').includes(id)) && rec.recipe.nodes.length >= doc.nodes.length / 2) {
+        await this.showRun(r.runId);
+        return;
+      }
+    }
+  }
+
+  /** Back to the live (last started) run. */
+  showLiveRun(): void {
+    this.set({ run: this.liveRun, historical: false });
+    void this.loadMetricsFiles(this.liveRun);
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Plot data for the results panel, from a run's per-node state and the metrics files its metrics outputs point
+ * to: loss curves, perplexity and accuracy bars, memory bars (measured next to planned), and the Compare view
+ * (a table and overlaid curves for the branches a Compare node gathered).
+ */
+import type { Curve, Location, MetricScalar, MetricsFile, MetricsValue, NodeMetrics, Recipe } from '../../../shared';
+import { nodeName } from './document';
+import type { RunView } from './run-state';
+
+export interface Series {
+  name: string;
+  points: { x: number; y: number }[];
+}
+
+export type MetricsFiles = Readonly<Record<string, MetricsFile>>;
+
+export function locationKey(l: Location): string {
+  return l.kind === 'store' ? `store:${l.artifact}/${l.path}` : `external:${l.path}`;
+}
+
+/** Every metrics output of the run's nodes. */
+export function metricsOutputs(run: RunView): { node: string; port: string; value: MetricsValue }[] {
+  const out: { node: string; port: string; value: MetricsValue }[] = [];
+  for (const [node, v] of Object.entries(run.nodes)) {
+    for (const [port, val] of Object.entries(v.outputs ?? {})) if (val.type === 'metrics') out.push({ node, port, value: val });
+  }
+  return out;
+}
+
+function labelOf(doc: Recipe | null, id: string): string {
+  const n = doc?.nodes.find((x) => x.id === id);
+  return n ? nodeName(n) : id;
+}
+
+function curveSeries(name: string, c: Curve): Series {
+  const n = Math.min(c.x.length, c.y.length);
+  const points: Series['points'] = [];
+  for (let i = 0; i < n; i++) if (Number.isFinite(c.x[i]) && Number.isFinite(c.y[i])) points.push({ x: c.x[i]!, y: c.y[i]! });
+  return { name, points };
+}
+
+export const LOSS_KEYS = ['loss', 'trainLoss', 'train_loss'];
+
+/** Loss curves: from the node's metrics file when it has a `loss` curve, else the live series from progress. */
+export function lossSeries(doc: Recipe | null, run: RunView, files: MetricsFiles): Series[] {
+  const out: Series[] = [];
+  const outputs = metricsOutputs(run);
+  const seen = new Set<string>();
+  for (const id of run.plan.length ? run.plan : Object.keys(run.nodes)) {
+    const v = run.nodes[id];
+    if (!v) continue;
+    const file = outputs.filter((o) => o.node === id).map((o) => files[locationKey(o.value.location)]).find((f) => f?.curves && LOSS_KEYS.some((k) => f.curves![k]));
+    const curve = file ? LOSS_KEYS.map((k) => file.curves![k]).find(Boolean) : undefined;
+    if (curve) {
+      out.push(curveSeries(labelOf(doc, id), curve));
+      seen.add(id);
+      continue;
+    }
+    const live = LOSS_KEYS.map((k) => v.series[k]).find((s) => s && s.length > 0);
+    if (live) out.push({ name: labelOf(doc, id), points: live.map((p) => ({ x: p.step, y: p.value })) });
+  }
+  return out.filter((s) => s.points.length > 0);
+}
+
+const PPL = /(^|[^a-z])(perplexity|ppl)/i;
+const ACC = /acc(uracy)?/i;
+const MEM = /mem(ory)?|bytes|gib|mib/i;
+const PLANNED = /plan/i;
+
+export function isPerplexityKey(k: string): boolean {
+  return PPL.test(k);
+}
+export function isAccuracyKey(k: string): boolean {
+  return ACC.test(k);
+}
+export function isMemoryKey(k: string): boolean {
+  return MEM.test(k);
+}
+
+function numeric(m: Record<string, MetricScalar> | undefined): [string, number][] {
+  return Object.entries(m ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]));
+}
+
+/** All headline scalars of a node: its metrics, plus the summaries of its metrics outputs and their files. */
+export function nodeScalars(id: string, run: RunView, files: MetricsFiles): Record<string, MetricScalar> {
+  const v = run.nodes[id];
+  const out: Record<string, MetricScalar> = {};
+  for (const o of metricsOutputs(run).filter((o) => o.node === id)) {
+    Object.assign(out, o.value.summary);
+    const f = files[locationKey(o.value.location)];
+    if (f && !f.table) Object.assign(out, f.scalars);
+  }
+  Object.assign(out, v?.metrics as NodeMetrics | undefined);
+  return out;
+}
+
+export interface BarRow {
+  label: string;
+  node: string;
+  [metric: string]: string | number;
+}
+
+/** One row per node that reports perplexity or accuracy (Evaluate nodes, usually). */
+export function evaluationRows(doc: Recipe | null, run: RunView, files: MetricsFiles): { rows: BarRow[]; perplexityKeys: string[]; accuracyKeys: string[] } {
+  const rows: BarRow[] = [];
+  const ppl = new Set<string>();
+  const acc = new Set<string>();
+  for (const id of Object.keys(run.nodes)) {
+    const s = numeric(nodeScalars(id, run, files));
+    const p = s.filter(([k]) => isPerplexityKey(k));
+    const a = s.filter(([k]) => isAccuracyKey(k));
+    if (!p.length && !a.length) continue;
+    const row: BarRow = { label: labelOf(doc, id), node: id };
+    for (const [k, v] of [...p, ...a]) row[k] = v;
+    p.forEach(([k]) => ppl.add(k));
+    a.forEach(([k]) => acc.add(k));
+    rows.push(row);
+  }
+  return { rows, perplexityKeys: [...ppl], accuracyKeys: [...acc] };
+}
+
+/** Preferred measured / planned memory keys (LoRA-Train reports these); other memory keys are the fallback. */
+export const MEASURED_MEMORY_KEYS = ['trainMemoryBytes', 'peakMemoryBytes', 'peakTensorBytes', 'memoryBytes'];
+export const PLANNED_MEMORY_KEYS = ['plannedMemoryBytes', 'plannedBytes'];
+
+function toMiB(k: string, v: number): number {
+  const mib = /bytes/i.test(k) ? v / 2 ** 20 : /gib/i.test(k) ? v * 1024 : v;
+  return Math.round(mib * 100) / 100;
+}
+
+/**
+ * One row per node that reports memory: `measured` (peak during training) next to `planned` (the memory planner's
+ * estimate for the same model and settings), in MiB.
+ */
+export function memoryRows(doc: Recipe | null, run: RunView, files: MetricsFiles): { rows: BarRow[]; keys: string[] } {
+  const rows: BarRow[] = [];
+  const keys = new Set<string>();
+  for (const id of Object.keys(run.nodes)) {
+    const mem = new Map(numeric(nodeScalars(id, run, files)).filter(([k]) => isMemoryKey(k)));
+    if (!mem.size) continue;
+    const measuredKey = MEASURED_MEMORY_KEYS.find((k) => mem.has(k)) ?? [...mem.keys()].find((k) => !PLANNED.test(k));
+    const plannedKey = PLANNED_MEMORY_KEYS.find((k) => mem.has(k)) ?? [...mem.keys()].find((k) => PLANNED.test(k) && !/base|hbm/i.test(k));
+    if (!measuredKey && !plannedKey) continue;
+    const row: BarRow = { label: labelOf(doc, id), node: id };
+    if (measuredKey) {
+      row.measured = toMiB(measuredKey, mem.get(measuredKey)!);
+      keys.add('measured');
+    }
+    if (plannedKey) {
+      row.planned = toMiB(plannedKey, mem.get(plannedKey)!);
+      keys.add('planned');
+    }
+    rows.push(row);
+  }
+  return { rows, keys: ['measured', 'planned'].filter((k) => keys.has(k)) };
+}
+
+export interface CompareView {
+  title: string;
+  columns: string[];
+  rows: { label: string; values: Record<string, MetricScalar> }[];
+  /** Curves by name (e.g. loss), one series per branch. */
+  curves: Record<string, Series[]>;
+  /** For each numeric column: the best row (lowest perplexity/loss/memory/time, highest accuracy). */
+  best: Record<string, string>;
+}
+
+function lowerIsBetter(col: string): boolean {
+  return !isAccuracyKey(col);
+}
+
+export function compareView(file: MetricsFile): CompareView | null {
+  if (!file.table) return null;
+  const curves: Record<string, Series[]> = {};
+  for (const r of file.table.rows) {
+    for (const [name, c] of Object.entries(r.curves ?? {})) (curves[name] ??= []).push(curveSeries(r.label, c));
+  }
+  const best: Record<string, string> = {};
+  for (const col of file.table.columns) {
+    let bestRow: string | null = null;
+    let bestVal = 0;
+    for (const r of file.table.rows) {
+      const v = r.values[col];
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      if (bestRow === null || (lowerIsBetter(col) ? v < bestVal : v > bestVal)) {
+        bestRow = r.label;
+        bestVal = v;
+      }
+    }
+    if (bestRow !== null && file.table.rows.filter((r) => typeof r.values[col] === 'number').length > 1) best[col] = bestRow;
+  }
+  return { title: file.label, columns: file.table.columns, rows: file.table.rows.map((r) => ({ label: r.label, values: r.values })), curves, best };
+}
+
+/** The x column of `overlay` rows. */
+export const X_KEY = '__x';
+
+/** Series → rows keyed by x, one column per series (what a multi-line chart wants). */
+export function overlay(series: readonly Series[]): { data: Record<string, number>[]; keys: string[] } {
+  const byX = new Map<number, Record<string, number>>();
+  const keys: string[] = [];
+  const used = new Map<string, number>();
+  for (const s of series) {
+    const n = used.get(s.name) ?? 0;
+    used.set(s.name, n + 1);
+    const key = n ? `${s.name} (${n + 1})` : s.name;
+    keys.push(key);
+    for (const p of s.points) {
+      let row = byX.get(p.x);
+      if (!row) byX.set(p.x, (row = { [X_KEY]: p.x }));
+      row[key] = p.y;
+    }
+  }
+  return { data: [...byX.values()].sort((a, b) => a[X_KEY]! - b[X_KEY]!), keys };
+}

@@ -1,0 +1,74 @@
+import type { EngineEvent, MetricsFile } from '../../../src/shared/index';
+import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, overlay, X_KEY } from '../../../src/renderer/src/editor/results';
+import { emptyRunView, reduceRun } from '../../../src/renderer/src/editor/run-state';
+
+const ev = (e: Record<string, unknown>): EngineEvent => ({ runId: 'r', time: 0, ...e }) as unknown as EngineEvent;
+const loc = (artifact: string) => ({ kind: 'store' as const, artifact, path: 'metrics.json' });
+
+function run() {
+  return [
+    ev({ type: 'run-started', recipeName: 'x', plan: ['train', 'eval1', 'eval2', 'cmp'], noCache: false }),
+    ev({ type: 'node-started', node: 'train', nodeType: 'LoRA-Train', signature: 's' }),
+    ev({ type: 'node-progress', node: 'train', step: 1, total: 3, metrics: { loss: 4 } }),
+    ev({ type: 'node-progress', node: 'train', step: 2, total: 3, metrics: { loss: 3 } }),
+    ev({
+      type: 'node-finished',
+      node: 'train',
+      nodeType: 'LoRA-Train',
+      signature: 's',
+      durationMs: 1,
+      outputs: { metrics: { type: 'metrics', location: loc('t'), label: 'train', summary: { finalLoss: 2.5 } } },
+      metrics: { peakMemoryBytes: 2 * 2 ** 20, plannedMemoryBytes: 3 * 2 ** 20, finalLoss: 2.5 },
+    }),
+    ev({ type: 'node-finished', node: 'eval1', nodeType: 'Evaluate', signature: 's1', durationMs: 1, outputs: {}, metrics: { perplexity: 20, accuracy: 0.4 } }),
+    ev({ type: 'node-finished', node: 'eval2', nodeType: 'Evaluate', signature: 's2', durationMs: 1, outputs: {}, metrics: { perplexity: 30 } }),
+    ev({ type: 'node-finished', node: 'cmp', nodeType: 'Compare', signature: 's3', durationMs: 1, outputs: { metrics: { type: 'metrics', location: loc('c'), label: 'Comparison', summary: { branches: 2 } } }, metrics: { branches: 2 } }),
+  ].reduce(reduceRun, emptyRunView());
+}
+
+describe('results panel data', () => {
+  test('loss: the metrics file curve wins over the live series', () => {
+    const r = run();
+    expect(lossSeries(null, r, {})).toEqual([{ name: 'train', points: [{ x: 1, y: 4 }, { x: 2, y: 3 }] }]);
+    const file: MetricsFile = { label: 'train', scalars: {}, curves: { loss: { x: [0, 10, 20], y: [5, 4, 3.5] } } };
+    expect(lossSeries(null, r, { [locationKey(loc('t'))]: file })[0]!.points).toHaveLength(3);
+  });
+
+  test('evaluation bars and memory bars (MiB, measured before planned)', () => {
+    const r = run();
+    const ev = evaluationRows(null, r, {});
+    expect(ev.perplexityKeys).toEqual(['perplexity']);
+    expect(ev.accuracyKeys).toEqual(['accuracy']);
+    expect(ev.rows.map((x) => [x.label, x.perplexity])).toEqual([
+      ['eval1', 20],
+      ['eval2', 30],
+    ]);
+    const mem = memoryRows(null, r, {});
+    expect(mem.keys).toEqual(['measured', 'planned']);
+    expect(mem.rows[0]).toMatchObject({ label: 'train', measured: 2, planned: 3 });
+  });
+
+  test('compare view: table, best per column, overlaid curves', () => {
+    const file: MetricsFile = {
+      label: 'Pruning strategies',
+      scalars: { branches: 2 },
+      table: {
+        columns: ['perplexity', 'accuracy'],
+        rows: [
+          { label: 'Stru', values: { perplexity: 20, accuracy: 0.5 }, curves: { loss: { x: [1, 2], y: [3, 2] } } },
+          { label: 'Rand', values: { perplexity: 25, accuracy: 0.6 }, curves: { loss: { x: [1, 2], y: [3.5, 2.8] } } },
+        ],
+      },
+    };
+    const v = compareView(file)!;
+    expect(v.best).toEqual({ perplexity: 'Stru', accuracy: 'Rand' });
+    expect(v.curves.loss!.map((s) => s.name)).toEqual(['Stru', 'Rand']);
+    const o = overlay(v.curves.loss!);
+    expect(o.keys).toEqual(['Stru', 'Rand']);
+    expect(o.data).toEqual([
+      { [X_KEY]: 1, Stru: 3, Rand: 3.5 },
+      { [X_KEY]: 2, Stru: 2, Rand: 2.8 },
+    ]);
+    expect(compareView({ label: 'x', scalars: {} })).toBeNull();
+  });
+});
