@@ -124,7 +124,8 @@ describe('real nodes through the engine', () => {
 
   test('changing one LoRA-Train parameter re-runs only it and what depends on it', async () => {
     const { events } = await run(recipe(5));
-    expect(ids(events, 'node-started')).toEqual(['train', 'recover', 'eval', 'compare', 'export']);
+    // Independent branches may start in either order on the worker pool.
+    expect(ids(events, 'node-started').sort()).toEqual(['compare', 'eval', 'export', 'recover', 'train']);
   }, 300_000);
 
   test('cancel during LoRA-Train stops within a step, leaves nothing, and the next run reuses the upstream', async () => {

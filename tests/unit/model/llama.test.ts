@@ -173,7 +173,7 @@ describe('LLaMA model (tfjs)', () => {
   });
 
   test('toWeights round-trips and config.json round-trips the per-layer extension', () => {
-    const cfg = variants[3]![1];
+    const cfg = variants.find(([n]) => n.startsWith('per-layer'))![1];
     const w = randomWeights(cfg, 1);
     const m = LlamaModel.fromWeights(cfg, w);
     const back = m.toWeights();
