@@ -1,7 +1,7 @@
 /** Align: LoRAM stage 1 (loram-method.md §3), continual pre-training of the pruned model on general text. */
 import path from 'node:path';
 import { z } from 'zod';
-import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, readDocuments, tokenWindows } from './lib';
+import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, readDocuments, readPrunePlan, tokenWindows } from './lib';
 import { defineNode, NodeInputError, requireInput, staticModel, type StaticIssue } from './types';
 
 export const alignParams = z.strictObject({
@@ -74,7 +74,20 @@ export const alignNode = defineNode({
         signal: ctx.signal,
         onStep: (info) => ctx.progress(info.step, info.totalSteps, { loss: info.loss, lr: info.lr, ...(info.evalLoss !== undefined ? { valLoss: info.evalLoss } : {}) }),
       });
-      await saveModelDir(path.join(ctx.outDir, 'model'), config, model.toWeights(), { copyFrom: ctx.resolve(m.location) });
+      let aligned = model.toWeights();
+      // Semi/unst: training moves the pruned (zero) weights too; project back onto the prune masks so the aligned
+      // model keeps the sparsity its lineage records.
+      const plan = await readPrunePlan(ctx, m.lineage);
+      if (plan?.kind === 'sparse') {
+        const { applyMask } = await import('../loram/prune/mask');
+        aligned = new Map(aligned);
+        for (const [name, mask] of plan.masks) {
+          const w = aligned.get(name);
+          if (w) aligned.set(name, applyMask(w, mask, name));
+        }
+        ctx.log(`kept the ${plan.pattern} sparsity: ${plan.masks.size} pruned weights re-masked after alignment`);
+      }
+      await saveModelDir(path.join(ctx.outDir, 'model'), config, aligned, { copyFrom: ctx.resolve(m.location) });
       const last = r.evalLosses[r.evalLosses.length - 1];
       ctx.log(`aligned ${describeModel(m.lineage)}: ${r.trainedParams.toLocaleString('en-US')} parameters, final loss ${r.finalLoss.toFixed(4)}${last ? `, val loss ${last.loss.toFixed(4)}` : ''}`);
       return {

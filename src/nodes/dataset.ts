@@ -1,13 +1,16 @@
 /**
  * Dataset: a packaged public-domain corpus or a local .txt / .jsonl file, split into train / val / test at the
  * document level (no document straddles two splits), written as JSONL into the artifact.
+ * With `format: "multiple-choice"` the same documents and the same split become a multiple-choice set instead
+ * (src/loram/data/multiple-choice.ts): each split's items come only from that split's documents, so a
+ * multiple-choice Dataset with the split parameters of a text Dataset never tests text the model trained on.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetSplitInfo } from '../shared';
 import { resolvePath } from './builtin';
-import { defineNode, NodeInputError } from './types';
+import { defineNode, NodeInputError, type NodeContext, type NodeResult } from './types';
 
 export const DATASET_SOURCES = ['sotu', 'moby-dick', 'brown', 'file'] as const;
 
@@ -25,12 +28,28 @@ export const datasetParams = z
     valFraction: z.number().min(0).max(0.5).default(0.1).describe('Share of documents held out for validation'),
     testFraction: z.number().min(0).max(0.5).default(0.1).describe('Share of documents held out for testing'),
     seed: z.number().int().min(0).default(0).describe('Seed of the document shuffle that assigns splits'),
+    // The fields below are optional without defaults so that text datasets keep their cache signatures.
+    maxDocumentChars: z.number().int().min(200).optional().describe('Cut every document at the last sentence end within this many characters (the split is unchanged)'),
+    format: z.enum(['documents', 'multiple-choice']).optional().describe('documents (default): text for training and perplexity; multiple-choice: a true-continuation test built from each split\'s documents'),
+    mcChoices: z.number().int().min(2).max(8).optional().describe('Multiple choice: choices per item, the true continuation included (default 4)'),
+    mcGeneralDistractors: z.number().int().min(0).max(7).optional().describe('Multiple choice: distractors taken from a general corpus; the others come from other documents of the same split (default 1)'),
+    mcGeneralCorpus: z.enum(['brown', 'moby-dick']).optional().describe('Multiple choice: the general corpus of those distractors (default brown)'),
+    mcContextWords: z.number().int().min(4).max(400).optional().describe('Multiple choice: words of context before the continuation (default 40)'),
+    mcContinuationWords: z.number().int().min(2).max(100).optional().describe('Multiple choice: words in every choice (default 10)'),
+    mcItemsPerDocument: z.number().int().min(1).max(1000).optional().describe('Multiple choice: at most this many items from one document (default 8)'),
+    mcMaxItems: z.number().int().min(1).max(100000).optional().describe('Multiple choice: at most this many items per split (default 200)'),
   })
   .superRefine((p, ctx) => {
     if (p.source === 'file' && !p.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'source "file" needs a path' });
     if (p.source === 'file' && p.path && !/\.(txt|jsonl)$/i.test(p.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: 'must end in .txt or .jsonl' });
     if (p.categories && p.source !== 'brown') ctx.addIssue({ code: 'custom', path: ['categories'], message: 'only the brown corpus has categories' });
     if (p.valFraction + p.testFraction >= 1) ctx.addIssue({ code: 'custom', path: ['valFraction'], message: 'valFraction + testFraction must be below 1' });
+    const mcKeys = ['mcChoices', 'mcGeneralDistractors', 'mcGeneralCorpus', 'mcContextWords', 'mcContinuationWords', 'mcItemsPerDocument', 'mcMaxItems'] as const;
+    if (p.format !== 'multiple-choice') {
+      for (const k of mcKeys) if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'only used with format "multiple-choice"' });
+    } else if ((p.mcGeneralDistractors ?? 1) > (p.mcChoices ?? 4) - 1) {
+      ctx.addIssue({ code: 'custom', path: ['mcGeneralDistractors'], message: 'must be at most mcChoices − 1' });
+    }
   });
 
 type Doc = { id: string; text: string };
@@ -92,6 +111,11 @@ export const datasetNode = defineNode({
       docs = loadCorpus(p.source, { maxDocuments: p.maxDocuments, maxChars: p.maxChars, categories: p.categories }).map((d) => ({ id: d.id, text: d.text }));
       source = `corpus ${p.source}`;
     }
+    if (p.maxDocumentChars !== undefined) {
+      const { truncateAtSentence } = await import('../loram/data/text-units');
+      docs = docs.map((d) => ({ ...d, text: truncateAtSentence(d.text, p.maxDocumentChars!) }));
+      source += `, documents cut to ${p.maxDocumentChars} characters`;
+    }
     const seen = new Set<string>();
     for (const d of docs) {
       if (seen.has(d.id)) throw new NodeInputError(`${source}: duplicate document id "${d.id}"`);
@@ -99,6 +123,7 @@ export const datasetNode = defineNode({
     }
     if (docs.length < 3) throw new NodeInputError(`${source}: only ${docs.length} document(s); need at least 3 to split into train/val/test`);
     const splits = splitDocuments(docs, { valFraction: p.valFraction, testFraction: p.testFraction, seed: p.seed });
+    if (p.format === 'multiple-choice') return multipleChoice(ctx, splits, source, p);
     const info = {} as Record<'train' | 'val' | 'test', DatasetSplitInfo>;
     for (const name of ['train', 'val', 'test'] as const) {
       const rows = splits[name];
@@ -113,3 +138,46 @@ export const datasetNode = defineNode({
     };
   },
 });
+
+/** format "multiple-choice": true-continuation items from each split's own documents. */
+async function multipleChoice(ctx: NodeContext, splits: Record<'train' | 'val' | 'test', Doc[]>, source: string, p: z.output<typeof datasetParams>): Promise<NodeResult> {
+  const { buildContinuationItems, continuationChance, CONTINUATION_MC_DEFAULTS: D } = await import('../loram/data/multiple-choice');
+  const { loadCorpus } = await import('../loram/data/corpora');
+  const choices = p.mcChoices ?? D.choices;
+  const generalDistractors = p.mcGeneralDistractors ?? D.generalDistractors;
+  const generalCorpus = p.mcGeneralCorpus ?? 'brown';
+  const general = generalDistractors > 0 ? loadCorpus(generalCorpus).map((d) => ({ id: d.id, text: d.text })) : [];
+  const info = {} as Record<'train' | 'val' | 'test', DatasetSplitInfo>;
+  const counts: Record<string, number> = {};
+  for (const [i, name] of (['train', 'val', 'test'] as const).entries()) {
+    const docs = splits[name];
+    let items: ReturnType<typeof buildContinuationItems> = [];
+    if (docs.length) {
+      try {
+        items = buildContinuationItems(docs, general, {
+          seed: p.seed * 3 + i,
+          choices,
+          generalDistractors,
+          contextWords: p.mcContextWords ?? D.contextWords,
+          continuationWords: p.mcContinuationWords ?? D.continuationWords,
+          itemsPerDocument: p.mcItemsPerDocument ?? D.itemsPerDocument,
+          maxItems: p.mcMaxItems ?? D.maxItems,
+        });
+      } catch (e) {
+        throw new NodeInputError(`${source}, ${name} split: ${(e as Error).message}`);
+      }
+    }
+    const file = `${name}.jsonl`;
+    await fsp.writeFile(path.join(ctx.outDir, file), items.map((it) => JSON.stringify(it)).join('\n') + (items.length ? '\n' : ''));
+    info[name] = { path: file, documents: items.length, chars: items.reduce((a, it) => a + it.context.length + it.choices.reduce((b, c) => b + c.length, 0), 0) };
+    counts[`${name}Items`] = items.length;
+  }
+  if (info.test.documents === 0) ctx.log('the test split has no multiple-choice items (too few or too short documents)', 'warn');
+  const { chance, styleOnly } = continuationChance(choices, generalDistractors);
+  const mcSource = `multiple choice (true continuation, ${choices} choices, ${generalDistractors} from ${generalCorpus}) from ${source}`;
+  ctx.log(`${mcSource}: train ${info.train.documents}, val ${info.val.documents}, test ${info.test.documents} items; chance ${(chance * 100).toFixed(1)}%`);
+  return {
+    outputs: { dataset: { type: 'dataset', format: 'multiple-choice', location: ctx.output(''), source: mcSource, splits: info } },
+    metrics: { ...counts, choices, generalDistractors, chance, styleOnlyCeiling: styleOnly },
+  };
+}

@@ -1,7 +1,7 @@
 /** LoRA-Train: LoRAM stage 2 (loram-method.md §4), LoRA on the (pruned, aligned, quantized) frozen base. */
 import path from 'node:path';
 import { z } from 'zod';
-import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, quantizeOf, readDocuments, tokenWindows, writeMetricsFile } from './lib';
+import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, pruneOf, quantizeOf, readDocuments, tokenWindows, writeMetricsFile } from './lib';
 import { defineNode, NodeInputError, requireInput, staticModel } from './types';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'] as const;
@@ -64,11 +64,16 @@ export const loraTrainNode = defineNode({
     const val = (await tokenWindows(tok, await readDocuments(ctx, ds, 'val'), p.seqLen)).slice(0, 64);
 
     const { config, weights } = await loadModelWeights(ctx, m);
+    const bytesBeforeModel = tf.memory().numBytes;
     const model = LlamaModel.fromWeights(config, weights, { trainable: false });
+    let tracker: PeakTracker | null = null;
     try {
       const q = quantizeOf(m.lineage);
+      // NF4 codes and absmax live in host arrays, not tfjs tensors: counted separately, added to the measured memory.
+      let nf4HostBytes = 0;
       if (q) {
         const s = quantizeModel(model, { blockSize: q.blockSize, doubleQuant: q.doubleQuant });
+        nf4HostBytes = s.bytes;
         ctx.log(`NF4 base: ${s.linears} linears, ${((s.bytes * 8) / s.params).toFixed(3)} bits per weight`);
       }
       const lora = attachLora(model, { r: p.rank, alpha: p.alpha, dropout: p.dropout, targetModules: p.targets, seed: p.seed });
@@ -76,7 +81,7 @@ export const loraTrainNode = defineNode({
       const batches = () => windowsBatch(sampler.next(p.batchSize).map((i) => train[i]!), p.seqLen);
       const curve: { x: number[]; y: number[] } = { x: [], y: [] };
       const valCurve: { x: number[]; y: number[] } = { x: [], y: [] };
-      let peakBytes = tf.memory().numBytes;
+      tracker = trackPeakTensorBytes(tf);
       ctx.log(`training ${lora.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${train.length} sequences, backend ${backend})`);
       const result = await trainLora(model, lora, {
         batches,
@@ -90,7 +95,6 @@ export const loraTrainNode = defineNode({
         seed: p.seed,
         signal: ctx.signal,
         onStep: async (info) => {
-          peakBytes = Math.max(peakBytes, tf.memory().numBytes);
           curve.x.push(info.step);
           curve.y.push(info.loss);
           const metrics: Record<string, number> = { loss: info.loss, lr: info.lr, tokensPerSec: Math.round(info.tokensPerSec) };
@@ -102,6 +106,10 @@ export const loraTrainNode = defineNode({
           await ctx.progress(info.step, info.totalSteps, metrics);
         },
       });
+      const peakTensorBytes = tracker.peak() - bytesBeforeModel;
+      tracker.stop();
+      tracker = null;
+      const planned = await plannedMemory(config, m.lineage, p);
       const valLoss = val.length ? evalLoss(model, val, p.seqLen).loss : null;
       const adapter = lora.export(describeModel(m.lineage));
       await saveAdapter(path.join(ctx.outDir, 'adapter'), adapter);
@@ -113,7 +121,16 @@ export const loraTrainNode = defineNode({
         tokensPerSec: Math.round(result.tokensPerSec),
         loraParams: lora.numParams(),
         baseParams: m.summary.params,
-        peakTensorBytes: peakBytes,
+        // Measured: the peak of live tfjs tensor bytes during training (base weights, LoRA, AdamW states,
+        // activations and gradients; fp32), above what was allocated before the model was loaded, plus NF4 host bytes.
+        peakTensorBytes,
+        nf4HostBytes,
+        trainMemoryBytes: peakTensorBytes + nf4HostBytes,
+        // Planned: src/loram/memory/planner.ts on this model's config (bf16 base, fp32 LoRA + AdamW, one micro-batch, eager attention).
+        plannedMemoryBytes: planned.total,
+        plannedBaseBytes: planned.baseWeights,
+        plannedParams: planned.params,
+        plannedHbmBytes: planned.hbmBytes,
         steps: result.steps,
       };
       const location = await writeMetricsFile(ctx, 'metrics.json', {
@@ -130,7 +147,61 @@ export const loraTrainNode = defineNode({
         metrics: scalars,
       };
     } finally {
+      tracker?.stop();
       model.dispose();
     }
   },
 });
+
+interface PeakTracker {
+  peak(): number;
+  stop(): void;
+}
+
+/**
+ * The exact peak of tfjs's live tensor bytes from now until stop(): the engine's byte counter is observed on every
+ * change (tf.memory() sampled between steps would miss the activations and gradients alive inside a step).
+ */
+export function trackPeakTensorBytes(tfns: typeof import('../loram/backend/tf').tf): PeakTracker {
+  const state = (tfns.engine() as unknown as { state: { numBytes: number } }).state;
+  let value = state.numBytes;
+  let peak = value;
+  Object.defineProperty(state, 'numBytes', {
+    configurable: true,
+    enumerable: true,
+    get: () => value,
+    set: (v: number) => {
+      value = v;
+      if (v > peak) peak = v;
+    },
+  });
+  let stopped = false;
+  return {
+    peak: () => peak,
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      Object.defineProperty(state, 'numBytes', { configurable: true, enumerable: true, writable: true, value });
+    },
+  };
+}
+
+/** The memory planner on the config actually trained: structured pruning is already in the config's shapes. */
+async function plannedMemory(config: import('../loram/model/config').LlamaConfig, lineage: import('../shared').ModelLineage, p: z.output<typeof loraTrainParams>) {
+  const { planMemory } = await import('../loram/memory/planner');
+  const prune = pruneOf(lineage);
+  const sparse = prune && !prune.structured ? prune : undefined;
+  const plan = planMemory({
+    model: config,
+    strategy: sparse ? sparse.strategy : 'none',
+    ratio: sparse ? sparse.ratio : 0,
+    ...(sparse ? { layerRange: sparse.layers } : {}),
+    quant: quantizeOf(lineage) ? 'nf4' : 'none',
+    lora: { rank: p.rank, targets: p.targets, dropout: p.dropout },
+    batch: p.batchSize,
+    seqLen: p.seqLen,
+    // The tfjs model materialises the attention probabilities, as eager attention does.
+    attention: 'eager',
+  });
+  return { total: plan.bytes.total, baseWeights: plan.bytes.baseWeights, params: plan.prunedParams, hbmBytes: plan.hbmGiB * 2 ** 30 };
+}

@@ -1,0 +1,199 @@
+/**
+ * The paper's claims (loram-method.md §9), checked on a run's branches. Every statement is computed from the
+ * numbers: nothing here knows what a run "should" show.
+ *
+ * Perplexity comparisons call two values a tie when they differ by less than `tolerance` (relative); accuracy
+ * comparisons are reported with a 2-standard-error margin (√(se_a² + se_b²), unpaired, so conservative) and never
+ * decide a verdict on their own.
+ */
+import type { Branch, Claim, Comparison, Verdict } from './types';
+
+export const DEFAULT_PPL_TOLERANCE = 0.005;
+/** Memory within 1% counts as equal. */
+const MEMORY_TOLERANCE = 0.01;
+
+const fmtPpl = (x: number) => (x >= 100 ? x.toFixed(1) : x.toFixed(2));
+const fmtPct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const signed = (x: number, digits = 1) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
+
+export function fmtBytes(b: number): string {
+  if (b >= 2 ** 30) return `${(b / 2 ** 30).toFixed(2)} GiB`;
+  if (b >= 2 ** 20) return `${(b / 2 ** 20).toFixed(1)} MiB`;
+  return `${(b / 2 ** 10).toFixed(0)} KiB`;
+}
+
+/** "lower is better" comparison of a (the claimed-better branch) against b. */
+function lowerIsBetter(what: string, metric: string, a: number | null, b: number | null, tol: number, fmt: (x: number) => string, bName: string, aName: string): Comparison {
+  if (a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b)) {
+    return { what, metric, a, b, holds: null, text: `${aName}: ${metric} not measured${a === null ? '' : ` (${fmt(a)})`}${b === null ? ` — ${bName} not measured` : ''}` };
+  }
+  const rel = (a - b) / b;
+  const holds = Math.abs(rel) < tol ? null : rel < 0;
+  const how = holds === null ? `a tie (within ${(tol * 100).toFixed(1)}%)` : holds ? 'lower' : 'higher';
+  return { what, metric, a, b, holds, text: `${aName}: ${metric} ${fmt(a)} vs ${fmt(b)} for ${bName} (${signed(rel * 100)}%) — ${how}` };
+}
+
+function accuracyLine(a: Branch, b: Branch): Comparison {
+  const what = `${a.label} vs ${b.label}`;
+  if (a.accuracy === null || b.accuracy === null) return { what, metric: 'accuracy', a: a.accuracy, b: b.accuracy, holds: null, text: `${a.label}: multiple-choice accuracy not measured` };
+  const d = a.accuracy - b.accuracy;
+  const se = Math.sqrt((a.accuracyStderr ?? 0) ** 2 + (b.accuracyStderr ?? 0) ** 2);
+  const significant = se > 0 && Math.abs(d) > 2 * se;
+  const holds = significant ? d > 0 : null;
+  const norm = a.accuracyNorm !== null && b.accuracyNorm !== null ? `; acc_norm ${fmtPct(a.accuracyNorm)} vs ${fmtPct(b.accuracyNorm)}` : '';
+  return {
+    what,
+    metric: 'accuracy',
+    a: a.accuracy,
+    b: b.accuracy,
+    holds,
+    text: `${a.label}: multiple-choice accuracy ${fmtPct(a.accuracy)} vs ${fmtPct(b.accuracy)} for ${b.label} (${signed(d * 100)} points, 2-s.e. margin ±${(2 * se * 100).toFixed(1)}: ${significant ? (d > 0 ? 'higher' : 'lower') : 'not a significant difference'})${norm}`,
+  };
+}
+
+function verdictOf(cs: readonly Comparison[]): Verdict {
+  const measured = cs.filter((c) => c.a !== null && c.b !== null);
+  if (measured.length === 0) return 'not measured';
+  const yes = measured.filter((c) => c.holds === true).length;
+  if (yes === measured.length) return 'holds';
+  if (yes === 0) return 'does not hold';
+  return 'partly';
+}
+
+function names(cs: readonly Comparison[]): string {
+  return cs.map((c) => c.what.split(' vs ')[0]).join(', ');
+}
+
+/** A sentence from a verdict over per-variant comparisons. */
+function summarize(verdict: Verdict, cs: readonly Comparison[], shown: string, notShown: string): string {
+  const measured = cs.filter((c) => c.a !== null && c.b !== null);
+  const yes = measured.filter((c) => c.holds === true);
+  const no = measured.filter((c) => c.holds !== true);
+  switch (verdict) {
+    case 'holds':
+      return `Shown by this run: ${shown} ${measured.length === 1 ? 'for the one variant compared' : measured.length === 2 ? 'for both' : `for all ${measured.length}`} (${names(yes)}).`;
+    case 'partly':
+      return `Partly shown: ${shown} for ${yes.length} of ${measured.length} (${names(yes)}); not for ${names(no)}${no.some((c) => c.holds === null) ? ' (ties count as not shown)' : ''}.`;
+    case 'does not hold':
+      return `Not shown at this scale: ${notShown} (${names(no)}).`;
+    default:
+      return 'Not measured: the run has no branches to compare for this claim.';
+  }
+}
+
+export function findRole(branches: readonly Branch[], role: Branch['role']): Branch | undefined {
+  return branches.find((b) => b.role === role && b.status !== 'failed' && b.status !== 'skipped');
+}
+
+export function computeClaims(branches: readonly Branch[], tolerance = DEFAULT_PPL_TOLERANCE): Claim[] {
+  const ok = (b: Branch) => b.status !== 'failed' && b.status !== 'skipped';
+  const loram = branches.filter((b) => b.role === 'loram' && ok(b));
+  const untuned = findRole(branches, 'untuned-large');
+  const small = findRole(branches, 'lora-small');
+  const full = findRole(branches, 'lora-large');
+  const claims: Claim[] = [];
+
+  // 1. LoRAM > untuned large.
+  {
+    const cs = untuned ? loram.map((b) => lowerIsBetter(`${b.label} vs ${untuned.label}`, 'perplexity', b.perplexity, untuned.perplexity, tolerance, fmtPpl, untuned.label, b.label)) : [];
+    const verdict = verdictOf(cs);
+    const acc = untuned ? loram.map((b) => accuracyLine(b, untuned)) : [];
+    claims.push({
+      id: 'beats-untuned',
+      paper: 'LoRAM on the large model beats the untuned large model (Tables 1-3, Figs. 3-5: every LoRAM variant improves on "w/o FT").',
+      verdict,
+      statement: summarize(verdict, cs, 'LoRAM (recovered onto the original large model) has a lower held-out domain perplexity than the untuned large model', 'no LoRAM variant has a lower held-out domain perplexity than the untuned large model'),
+      comparisons: [...cs, ...acc],
+    });
+  }
+
+  // 2. LoRAM > small LoRA.
+  {
+    const cs = small ? loram.map((b) => lowerIsBetter(`${b.label} vs ${small.label}`, 'perplexity', b.perplexity, small.perplexity, tolerance, fmtPpl, small.label, b.label)) : [];
+    const verdict = verdictOf(cs);
+    const acc = small ? loram.map((b) => accuracyLine(b, small)) : [];
+    claims.push({
+      id: 'beats-small-lora',
+      paper: 'LoRAM on the large model beats LoRA on the smaller model of the same family (Tables 1-3, Figs. 3-5: "13B LoRAM" > "7B LoRA", "70B QLoRAM" > "13B LoRA").',
+      verdict,
+      statement: summarize(verdict, cs, 'LoRAM has a lower held-out domain perplexity than LoRA on the small model', 'no LoRAM variant has a lower held-out domain perplexity than LoRA on the small model'),
+      comparisons: [...cs, ...acc],
+    });
+  }
+
+  // 3. Less training memory than LoRA on the large model.
+  {
+    const structuredish = (b: Branch) => b.strategy === 'rand' || b.strategy === 'stru' || b.quantized;
+    const mem = (b: Branch, which: 'memoryMeasured' | 'memoryPlanned') => b.train?.[which] ?? null;
+    const measured = full ? loram.map((b) => lowerIsBetter(`${b.label} vs ${full.label}`, 'measured training memory', mem(b, 'memoryMeasured'), mem(full, 'memoryMeasured'), MEMORY_TOLERANCE, fmtBytes, full.label, b.label)) : [];
+    const planned = full ? loram.map((b) => lowerIsBetter(`${b.label} vs ${full.label}`, 'planned training memory', mem(b, 'memoryPlanned'), mem(full, 'memoryPlanned'), MEMORY_TOLERANCE, fmtBytes, full.label, b.label)) : [];
+    const counted = measured.filter((_, i) => structuredish(loram[i]!));
+    const verdict = verdictOf(counted);
+    const sparse = loram.filter((b) => !structuredish(b));
+    const sparseMeasured = measured.filter((_, i) => !structuredish(loram[i]!));
+    const sparseSaves = sparseMeasured.filter((c) => c.holds === true).length;
+    claims.push({
+      id: 'less-memory',
+      paper: 'Structured LoRAM (Rand, Stru) and QLoRAM train with less memory than LoRA on the large model (Table 8, §8); non-structured Semi/Unst only reduce parameters "theoretically" (zeros are stored, Table 1 caption).',
+      verdict,
+      statement:
+        summarize(verdict, counted, 'structured LoRAM / QLoRAM used less measured training memory than LoRA on the full large model', 'no structured LoRAM / QLoRAM variant used less measured training memory than LoRA on the full large model') +
+        (sparse.length ? ` Semi/Unst (not counted, as the paper expects no saving): ${sparseSaves} of ${sparse.length} measured lower by more than 1%.` : ''),
+      comparisons: [...measured, ...planned],
+      note: 'Measured = the peak of live TensorFlow.js tensor bytes during LoRA training (fp32 weights, activations, gradients, AdamW states; NF4 codes added for QLoRAM). Planned = src/loram/memory/planner.ts on the same config (bf16 base, fp32 LoRA and AdamW, one micro-batch of activations with eager attention). The two use different precisions and runtimes, so compare branches within one column.',
+    });
+  }
+
+  // 4. Without recovery is worse; 5. without alignment is worse.
+  for (const [role, id, paper, shown, notShown] of [
+    [
+      'no-recovery',
+      'recovery-needed',
+      'Removing recovery hurts: inferring with the pruned model and its own adapter ("train small, infer small") is worse than recovering the adapter onto the original (Fig. 6, Fig. 7).',
+      'the adapter recovered onto the original large model gives a lower held-out perplexity than the pruned model with its own adapter',
+      'in no pair does the adapter recovered onto the original large model give a lower held-out perplexity than the pruned model with its own adapter',
+    ],
+    [
+      'no-alignment',
+      'alignment-needed',
+      'Removing alignment hurts: LoRAM trained on the pruned but unaligned model is worse (Fig. 6).',
+      'LoRAM trained on the aligned pruned model gives a lower held-out perplexity than LoRAM trained without alignment',
+      'in no pair does LoRAM trained on the aligned pruned model give a lower held-out perplexity than LoRAM trained without alignment',
+    ],
+  ] as const) {
+    const pairs = branches.filter((b) => b.role === role && ok(b)).map((abl) => [branches.find((m) => m.node === abl.ablationOf && ok(m)), abl] as const);
+    const cs = pairs.filter(([m]) => m).map(([m, abl]) => lowerIsBetter(`${m!.label} vs ${abl.label}`, 'perplexity', m!.perplexity, abl.perplexity, tolerance, fmtPpl, abl.label, m!.label));
+    const verdict = verdictOf(cs);
+    const acc = pairs.filter(([m]) => m).map(([m, abl]) => accuracyLine(m!, abl));
+    claims.push({
+      id,
+      paper,
+      verdict,
+      statement: summarize(verdict, cs, shown, notShown),
+      comparisons: [...cs, ...acc],
+    });
+  }
+  return claims;
+}
+
+/** Context lines that are not claims of the paper but help read the table. */
+export function contextNotes(branches: readonly Branch[]): string[] {
+  const notes: string[] = [];
+  const full = findRole(branches, 'lora-large');
+  const untuned = findRole(branches, 'untuned-large');
+  const loram = branches.filter((b) => b.role === 'loram' && b.perplexity !== null);
+  if (full?.perplexity != null && loram.length) {
+    const best = loram.reduce((x, y) => (y.perplexity! < x.perplexity! ? y : x));
+    const gapOf = untuned?.perplexity != null ? (untuned.perplexity - best.perplexity!) / (untuned.perplexity - full.perplexity) : null;
+    notes.push(
+      `Upper bound: LoRA on the full large model reaches perplexity ${fmtPpl(full.perplexity)}; the best LoRAM variant (${best.label}) reaches ${fmtPpl(best.perplexity!)}` +
+        (gapOf !== null && Number.isFinite(gapOf) && untuned!.perplexity! > full.perplexity ? `, i.e. ${(gapOf * 100).toFixed(0)}% of the full-LoRA improvement over the untuned model.` : '.'),
+    );
+  }
+  const trained = branches.filter((b) => b.train?.seconds != null);
+  if (full?.train?.seconds != null && trained.length > 1) {
+    const faster = trained.filter((b) => b.role === 'loram' && b.train!.seconds! < full.train!.seconds!);
+    notes.push(`Training time: LoRA on the full large model took ${full.train.seconds.toFixed(0)} s; ${faster.length} of ${trained.filter((b) => b.role === 'loram').length} LoRAM variants trained faster.`);
+  }
+  return notes;
+}

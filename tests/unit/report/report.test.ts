@@ -1,0 +1,178 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { main } from '../../../src/cli/main';
+import { buildReportModel } from '../../../src/report/build';
+import { computeClaims } from '../../../src/report/claims';
+import { renderHtml } from '../../../src/report/html';
+import { chartJsSource, writeReport } from '../../../src/report/index';
+import { renderMarkdown } from '../../../src/report/markdown';
+import type { Branch } from '../../../src/report/types';
+import { evalIds, paperLikeNumbers, realRecipe, syntheticRun, writeRunHome, type Numbers } from './fixture';
+
+const recipe = realRecipe();
+const ids = evalIds(recipe);
+const claimById = async (n: Numbers) => {
+  const m = await buildReportModel(syntheticRun(n, recipe));
+  return { m, c: Object.fromEntries(m.claims.map((c) => [c.id, c])) };
+};
+
+describe('branch roles come from the graph', () => {
+  test('every Evaluate of compare-pruning.json gets its role, ablations their main branch', async () => {
+    const m = await buildReportModel(syntheticRun(paperLikeNumbers(recipe), recipe));
+    const role = Object.fromEntries(m.branches.map((b) => [b.node, b]));
+    expect(m.branches.map((b) => b.node).sort()).toEqual([...ids.all].sort());
+    for (const e of ids.loram) expect(role[e]!.role).toBe('loram');
+    expect(role.eval_q).toMatchObject({ strategy: 'stru', quantized: true, aligned: true, recovered: true, short: 'QLoRAM-Stru' });
+    expect(role.eval_semi).toMatchObject({ strategy: 'semi', quantized: false, short: 'LoRAM-Semi' });
+    for (const e of ids.noAlign) expect(role[e]).toMatchObject({ role: 'no-alignment', ablationOf: e.replace('_noalign', ''), aligned: false });
+    for (const e of ids.noRec) expect(role[e]).toMatchObject({ role: 'no-recovery', ablationOf: e.replace('_norec', ''), recovered: false });
+    expect(role.eval_large!.role).toBe('untuned-large');
+    expect(role.eval_small0!.role).toBe('untuned-small');
+    expect(role.eval_small!.role).toBe('lora-small');
+    expect(role.eval_full!.role).toBe('lora-large');
+    expect(role.eval_stru!.train).toMatchObject({ node: 'train_stru', seconds: 60, memoryMeasured: 180 * 2 ** 20, loss: { x: [1, 2, 3, 4, 5] } });
+    // offline time of a LoRAM branch: prune + align (2 nodes × 1 s in the fixture)
+    expect(role.eval_stru!.offline).toEqual({ prune: 1, align: 1, quantize: null });
+    expect(m.mc).toMatchObject({ choices: 4, chance: 0.25, testItems: 200 });
+  });
+});
+
+describe('claims are computed from the numbers', () => {
+  test('all hold on paper-like numbers, each line quoting the numbers it compares', async () => {
+    const { c } = await claimById(paperLikeNumbers(recipe));
+    for (const id of ['beats-untuned', 'beats-small-lora', 'less-memory', 'recovery-needed', 'alignment-needed']) expect([id, c[id]!.verdict]).toEqual([id, 'holds']);
+    expect(c['beats-untuned']!.statement).toMatch(/^Shown by this run: .* for all 5 \(LoRAM-Rand, LoRAM-Stru, LoRAM-Semi, LoRAM-Unst, QLoRAM-Stru\)/);
+    expect(c['beats-untuned']!.comparisons[0]!.text).toBe('LoRAM-Rand: perplexity 50.00 vs 80.00 for large, untuned (−37.5%) — lower');
+    expect(c['beats-small-lora']!.comparisons.find((x) => x.what.startsWith('QLoRAM'))!.text).toContain('perplexity 54.00 vs 70.00');
+    // memory: structured + QLoRAM counted; Semi/Unst reported, as the paper expects no saving
+    expect(c['less-memory']!.statement).toMatch(/for all 3 \(LoRAM-Rand, LoRAM-Stru, QLoRAM-Stru\)/);
+    expect(c['less-memory']!.statement).toMatch(/Semi\/Unst \(not counted.*\): 0 of 2 measured lower/);
+    expect(c['recovery-needed']!.comparisons[0]!.text).toMatch(/^LoRAM-Rand: perplexity 50.00 vs 200.0 for LoRAM-Rand w\/o recovery/);
+    expect(c['alignment-needed']!.comparisons.filter((x) => x.metric === 'perplexity')).toHaveLength(4);
+  });
+
+  test('none hold when the numbers say so', async () => {
+    const n = paperLikeNumbers(recipe);
+    for (const e of ids.loram) n.ppl[e] = 90; // worse than untuned (80) and small LoRA (70)
+    for (const e of ids.noAlign) n.ppl[e] = 85; // better than the aligned ones
+    for (const e of ids.noRec) n.ppl[e] = 75; // better too
+    for (const t of ['train_rand', 'train_stru', 'train_q']) n.mem![t] = [400 * 2 ** 20, 40 * 2 ** 20]; // more than full LoRA
+    const { c } = await claimById(n);
+    for (const id of ['beats-untuned', 'beats-small-lora', 'less-memory', 'recovery-needed', 'alignment-needed']) expect([id, c[id]!.verdict]).toEqual([id, 'does not hold']);
+    expect(c['beats-untuned']!.statement).toMatch(/^Not shown at this scale: no LoRAM variant has a lower held-out domain perplexity than the untuned large model/);
+    expect(c['beats-untuned']!.comparisons[0]!.text).toBe('LoRAM-Rand: perplexity 90.00 vs 80.00 for large, untuned (+12.5%) — higher');
+    expect(c['less-memory']!.comparisons[0]!.text).toMatch(/measured training memory 400.0 MiB vs 300.0 MiB .* — higher/);
+    expect(c['recovery-needed']!.comparisons[0]!.text).toMatch(/perplexity 90.00 vs 75.00 .* — higher/);
+  });
+
+  test('partly, and ties within the tolerance do not count as shown', async () => {
+    const n = paperLikeNumbers(recipe);
+    n.ppl.eval_semi = 80.2; // a tie with untuned (80): +0.25%
+    n.ppl.eval_unst = 100; // worse
+    const { c } = await claimById(n);
+    expect(c['beats-untuned']!.verdict).toBe('partly');
+    expect(c['beats-untuned']!.statement).toBe(
+      'Partly shown: LoRAM (recovered onto the original large model) has a lower held-out domain perplexity than the untuned large model for 3 of 5 (LoRAM-Rand, LoRAM-Stru, QLoRAM-Stru); not for LoRAM-Semi, LoRAM-Unst (ties count as not shown).',
+    );
+    expect(c['beats-untuned']!.comparisons.find((x) => x.what.startsWith('LoRAM-Semi'))!.text).toMatch(/a tie \(within 0.5%\)/);
+  });
+
+  test('missing baselines or failed branches are "not measured", never invented', async () => {
+    const run = syntheticRun(paperLikeNumbers(recipe), recipe);
+    run.nodes.eval_large!.status = 'failed';
+    run.nodes.eval_large!.metrics = {};
+    run.nodes.train_full!.status = 'failed';
+    run.nodes.train_full!.metrics = {};
+    const m = await buildReportModel(run);
+    const c = Object.fromEntries(m.claims.map((x) => [x.id, x]));
+    expect(c['beats-untuned']!.verdict).toBe('not measured');
+    expect(c['less-memory']!.verdict).toBe('not measured');
+    expect(c['beats-small-lora']!.verdict).toBe('holds');
+  });
+
+  test('accuracy lines carry a 2-s.e. margin and do not decide verdicts', () => {
+    const b = (node: string, role: Branch['role'], ppl: number, acc: number): Branch => ({
+      node, label: node, short: node, role, origin: 'builtin:large', strategy: role === 'loram' ? 'stru' : null, ratio: null, aligned: true, quantized: false, recovered: role === 'loram',
+      status: 'done', perplexity: ppl, accuracy: acc, accuracyNorm: acc, accuracyStderr: 0.03, items: 200, tokens: 1000, train: null, offline: { prune: null, align: null, quantize: null }, ablationOf: null,
+    });
+    const claims = computeClaims([b('L', 'loram', 50, 0.3), b('U', 'untuned-large', 60, 0.4)]);
+    const c = claims.find((x) => x.id === 'beats-untuned')!;
+    expect(c.verdict).toBe('holds');
+    const acc = c.comparisons.find((x) => x.metric === 'accuracy')!;
+    expect(acc.text).toBe('L: multiple-choice accuracy 30.0% vs 40.0% for U (−10.0 points, 2-s.e. margin ±8.5: lower); acc_norm 30.0% vs 40.0%');
+    expect(acc.holds).toBe(false);
+  });
+});
+
+describe('rendering', () => {
+  test('Markdown: claims, table, Mermaid charts, the reproduce command', async () => {
+    const m = await buildReportModel(syntheticRun(paperLikeNumbers(recipe), recipe), { recipeFile: 'graphs/compare-pruning.json' });
+    const md = renderMarkdown(m);
+    expect(md).toContain('npx loram run graphs/compare-pruning.json');
+    expect(md).toContain(`npx loram report ${m.runId}`);
+    expect(md).toContain('### ✅ holds — LoRAM on the large model beats the untuned large model');
+    expect(md).toMatch(/\| LoRAM-Stru \| LoRAM \(recovered, on the original\) \| 51.00 \| 30.0% \|/);
+    expect((md.match(/```mermaid\nxychart-beta/g) ?? []).length).toBeGreaterThanOrEqual(5);
+    expect(md).toContain('Chance level: 25.0%');
+  });
+
+  test('HTML: self-contained (Chart.js inlined, no external resources), data embedded', async () => {
+    const m = await buildReportModel(syntheticRun(paperLikeNumbers(recipe), recipe));
+    const js = await chartJsSource();
+    expect(js).toMatch(/Chart\.js v4/);
+    const html = renderHtml(m, js);
+    expect(html.length).toBeGreaterThan(js.length);
+    expect(html).toContain(js.slice(0, 2000));
+    const ours = html.replace(js, '');
+    expect(/<script[^>]+src=|<link[^>]+href=|<img|url\(|https?:\/\//.test(ours)).toBe(false);
+    const data = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]!);
+    expect(data.ppl.labels).toContain('LoRAM-Stru');
+    expect(data.loss.length).toBeGreaterThan(5);
+  });
+});
+
+describe('loram report (CLI)', () => {
+  test('writes report.md / report.html / report.json / recipe.json and checks MC leakage from the artifacts', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'loram-report-'));
+    const run = syntheticRun(paperLikeNumbers(recipe), recipe);
+    // Dataset artifacts: training documents and multiple-choice items.
+    const loc = (a: string) => ({ kind: 'store' as const, artifact: a, path: '' });
+    const split = (p: string, n: number) => ({ path: p, documents: n, chars: 0 });
+    run.nodes.domain!.outputs = { dataset: { type: 'dataset', format: 'documents', location: loc('d'.repeat(64)), source: 'corpus sotu', splits: { train: split('train.jsonl', 2), val: split('val.jsonl', 0), test: split('test.jsonl', 1) } } };
+    run.nodes.choices!.outputs = { dataset: { type: 'dataset', format: 'multiple-choice', location: loc('c'.repeat(64)), source: 'multiple choice from corpus sotu', splits: { train: split('train.jsonl', 0), val: split('val.jsonl', 0), test: split('test.jsonl', 2) } } };
+    const items = (docs: string[]) => docs.map((d, i) => JSON.stringify({ id: `${d}#${i}`, doc: d, context: 'c', choices: ['a', 'b'], answer: 0, kinds: ['answer', 'domain'], sources: [d, 'sotu/other'] })).join('\n');
+    const files = {
+      [`${'d'.repeat(64)}/train.jsonl`]: ['sotu/1790_a', 'sotu/1791_b'].map((id) => JSON.stringify({ id, text: 'x' })).join('\n'),
+      [`${'c'.repeat(64)}/test.jsonl`]: items(['sotu/2001_x', 'sotu/2002_y']),
+    };
+    writeRunHome(home, run, files);
+    const out: string[] = [];
+    const io = { out: { write: (s: string) => void out.push(s) }, err: { write: (s: string) => void out.push(s) }, isTTY: false };
+    const prev = process.env.LORAM_HOME;
+    process.env.LORAM_HOME = home;
+    try {
+      expect(await main(['report', 'latest', '--out', path.join(home, 'rep')], io)).toBe(0);
+      expect(await main(['report', 'no-such-run'], io)).toBe(2);
+      expect(await main(['report'], io)).toBe(2);
+    } finally {
+      if (prev === undefined) delete process.env.LORAM_HOME;
+      else process.env.LORAM_HOME = prev;
+    }
+    expect(out.join('')).toMatch(/\[holds\] Shown by this run/);
+    const md = readFileSync(path.join(home, 'rep', 'report.md'), 'utf8');
+    const json = JSON.parse(readFileSync(path.join(home, 'rep', 'report.json'), 'utf8'));
+    expect(json.mc.leakage).toEqual({ checked: true, trainDocs: 2, itemDocs: 3, overlap: [] });
+    expect(md).toContain('none of them is among the 2 training documents');
+    // The snapshot equals graphs/compare-pruning.json, so the reproduce command names it.
+    expect(json.commands.reproduce).toMatch(/^npx loram run .*graphs\/compare-pruning\.json$/);
+    expect(readFileSync(path.join(home, 'rep', 'report.html'), 'utf8')).toContain('<canvas id="loss">');
+
+    // A set whose items come from a training document is reported as leaking.
+    const home2 = mkdtempSync(path.join(os.tmpdir(), 'loram-report-'));
+    writeRunHome(home2, run, { ...files, [`${'c'.repeat(64)}/test.jsonl`]: items(['sotu/1790_a', 'sotu/2002_y']) });
+    const leaky = await writeReport(path.join(home2, 'runs', run.runId), { outDir: path.join(home2, 'rep') });
+    expect(leaky.model.mc!.leakage!.overlap).toEqual(['sotu/1790_a']);
+    expect(readFileSync(leaky.files.markdown, 'utf8')).toContain('1 of them ARE training documents: sotu/1790_a');
+  });
+});
