@@ -33,8 +33,10 @@ const BATCH = 4;
 const VAL_FRACTION = 0.05;
 
 const HYPER: Record<BuiltinName, { steps: number; lr: number; warmup: number }> = {
-  large: { steps: 3000, lr: 2e-3, warmup: 200 },
-  small: { steps: 3000, lr: 2e-3, warmup: 200 },
+  // Measured (held-out loss after 750 steps): the large member learns better at 1e-3 than at 2e-3 (5.29 vs 5.41).
+  // Both members see the same 3.1 M tokens (about 1.4 epochs of the general text).
+  large: { steps: 6000, lr: 1e-3, warmup: 200 },
+  small: { steps: 6000, lr: 2e-3, warmup: 200 },
 };
 
 function generalDocuments(): { train: CorpusDocument[]; val: CorpusDocument[] } {
@@ -85,7 +87,7 @@ async function trainMember(name: BuiltinName, stepsOverride?: number): Promise<v
         const eta = ((s.elapsedMs / s.step) * (s.totalSteps - s.step)) / 60000;
         console.log(`[${name}] step ${s.step}/${s.totalSteps} loss ${s.loss.toFixed(3)} lr ${s.lr.toExponential(2)} ${s.tokensPerSec.toFixed(0)} tok/s, ETA ${eta.toFixed(1)} min`);
       }
-      if (s.step % 500 === 0 && s.step < s.totalSteps) {
+      if (s.step % 1000 === 0 && s.step < s.totalSteps) {
         const e = evalLoss(model, valWin.slice(0, 64), SEQ);
         evals.push({ step: s.step, heldOutLoss: e.loss });
         console.log(`[${name}] held-out loss (64 windows) ${e.loss.toFixed(4)}`);
