@@ -3,6 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, pruneOf, quantizeOf, readDocuments, tokenWindows, writeMetricsFile } from './lib';
 import { defineNode, NodeInputError, requireInput, staticModel } from './types';
+import { trackPeakTensorBytes } from '../loram/util/peak-bytes';
+import type { PeakTracker } from '../loram/util/peak-bytes';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'] as const;
 
@@ -152,39 +154,6 @@ export const loraTrainNode = defineNode({
     }
   },
 });
-
-interface PeakTracker {
-  peak(): number;
-  stop(): void;
-}
-
-/**
- * The exact peak of tfjs's live tensor bytes from now until stop(): the engine's byte counter is observed on every
- * change (tf.memory() sampled between steps would miss the activations and gradients alive inside a step).
- */
-export function trackPeakTensorBytes(tfns: typeof import('../loram/backend/tf').tf): PeakTracker {
-  const state = (tfns.engine() as unknown as { state: { numBytes: number } }).state;
-  let value = state.numBytes;
-  let peak = value;
-  Object.defineProperty(state, 'numBytes', {
-    configurable: true,
-    enumerable: true,
-    get: () => value,
-    set: (v: number) => {
-      value = v;
-      if (v > peak) peak = v;
-    },
-  });
-  let stopped = false;
-  return {
-    peak: () => peak,
-    stop: () => {
-      if (stopped) return;
-      stopped = true;
-      Object.defineProperty(state, 'numBytes', { configurable: true, enumerable: true, writable: true, value });
-    },
-  };
-}
 
 /** The memory planner on the config actually trained: structured pruning is already in the config's shapes. */
 async function plannedMemory(config: import('../loram/model/config').LlamaConfig, lineage: import('../shared').ModelLineage, p: z.output<typeof loraTrainParams>) {

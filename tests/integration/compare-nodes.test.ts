@@ -12,7 +12,7 @@ import { Engine } from '../../src/engine/engine';
 import { loadModelDir } from '../../src/loram/io/model-dir';
 import { tf } from '../../src/loram/backend/tf';
 import { initBackend } from '../../src/loram/backend/backend';
-import { trackPeakTensorBytes } from '../../src/nodes/lora-train';
+import { trackPeakTensorBytes } from '../../src/loram/util/peak-bytes';
 import type { RecipeInput } from '../../src/shared';
 import { makeTinyModel } from './tiny-model';
 

@@ -22,15 +22,15 @@ interface BuiltinSpec {
 export const BUILTIN_MODELS: Record<BuiltinName, BuiltinSpec> = {
   large: {
     dir: 'loram-large',
-    description: '8 layers, d 256, 8 query / 2 KV heads, MLP 512, tied embeddings',
-    config: (vocabSize, s) =>
-      makeConfig({ vocabSize, hiddenSize: 256, numLayers: 8, numHeads: 8, numKvHeads: 2, intermediateSize: 512, tieWordEmbeddings: true, maxPositionEmbeddings: 512, ropeTheta: 10000, rmsNormEps: 1e-5, bosTokenId: s.bos, eosTokenId: s.eos, padTokenId: s.pad }),
-  },
-  small: {
-    dir: 'loram-small',
     description: '4 layers, d 128, 4 query / 2 KV heads, MLP 256, tied embeddings',
     config: (vocabSize, s) =>
       makeConfig({ vocabSize, hiddenSize: 128, numLayers: 4, numHeads: 4, numKvHeads: 2, intermediateSize: 256, tieWordEmbeddings: true, maxPositionEmbeddings: 512, ropeTheta: 10000, rmsNormEps: 1e-5, bosTokenId: s.bos, eosTokenId: s.eos, padTokenId: s.pad }),
+  },
+  small: {
+    dir: 'loram-small',
+    description: '4 layers, d 64, 2 query / 1 KV heads, MLP 128, tied embeddings',
+    config: (vocabSize, s) =>
+      makeConfig({ vocabSize, hiddenSize: 64, numLayers: 4, numHeads: 2, numKvHeads: 1, intermediateSize: 128, tieWordEmbeddings: true, maxPositionEmbeddings: 512, ropeTheta: 10000, rmsNormEps: 1e-5, bosTokenId: s.bos, eosTokenId: s.eos, padTokenId: s.pad }),
   },
 };
 
