@@ -1,7 +1,7 @@
 /**
  * Generates graphs/compare-pruning.json (52 nodes): the branches of the paper in miniature with their ablations
  * and baselines. Tuning knobs as JSON, e.g.
- *   npx tsx scripts/make-compare-recipe.ts graphs/compare-pruning.json '{"steps":60,"lr":0.004,"align":30,"alignLr":0.0003}'
+ *   npx tsx scripts/make-compare-recipe.ts graphs/compare-pruning.json '{"align":100,"mcMax":400}'   (the committed recipe)
  */
 import { writeFileSync } from 'node:fs';
 import { serializeRecipe, parseRecipe } from '../src/shared/index';
