@@ -22,7 +22,7 @@ export function LineOverlay({ series, xLabel = 'step', yLabel, height = 170, tes
           <Tooltip {...tooltipStyle} formatter={(v) => formatMetric(v)} labelFormatter={(l) => `${xLabel} ${l}`} />
           {keys.length > 1 && <Legend wrapperStyle={{ fontSize: 12 }} verticalAlign="top" height={24} />}
           {keys.map((k, i) => (
-            <Line key={k} dataKey={k} name={k} type="monotone" dot={false} strokeWidth={2} stroke={SERIES_COLORS[i % SERIES_COLORS.length]} connectNulls isAnimationActive={false} />
+            <Line key={k} dataKey={k} name={k} type="linear" dot={false} strokeWidth={2} stroke={SERIES_COLORS[i % SERIES_COLORS.length]} connectNulls isAnimationActive={false} />
           ))}
         </LineChart>
       </ResponsiveContainer>
