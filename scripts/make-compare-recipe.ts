@@ -1,7 +1,7 @@
 /**
  * Generates graphs/compare-pruning.json (52 nodes): the branches of the paper in miniature with their ablations
  * and baselines. Tuning knobs as JSON, e.g.
- *   npx tsx scripts/make-compare-recipe.ts graphs/compare-pruning.json '{"align":100,"mcMax":400}'   (the committed recipe)
+ *   npx tsx scripts/make-compare-recipe.ts graphs/compare-pruning.json '{"align":100,"mcMax":400,"mcGeneral":3,"mcPerDoc":20}'   (the committed recipe)
  */
 import { writeFileSync } from 'node:fs';
 import { serializeRecipe, parseRecipe } from '../src/shared/index';
@@ -24,7 +24,7 @@ node('load', 'Load', 0, 700, { source: 'builtin:large' }, 'large (original)');
 node('small', 'Load', 0, 2700, { source: 'builtin:small' }, 'small');
 node('general', 'Dataset', 0, 1000, { source: 'brown', maxDocuments: cfg.generalDocs ?? 100, valFraction: 0.05, testFraction: 0.05, seed: 0 }, 'general text (calibration, alignment)');
 node('domain', 'Dataset', 0, 1300, domainSplit, 'SotU addresses (fine-tuning, held-out perplexity)');
-node('choices', 'Dataset', 0, 1600, { ...domainSplit, maxDocumentChars: cfg.mcDocChars ?? 8000, format: 'multiple-choice', mcChoices: 4, mcGeneralDistractors: 1, mcContextWords: 40, mcContinuationWords: 10, mcItemsPerDocument: cfg.mcPerDoc ?? 10, mcMaxItems: cfg.mcMax ?? 200 }, 'SotU multiple choice (held-out addresses)');
+node('choices', 'Dataset', 0, 1600, { ...domainSplit, maxDocumentChars: cfg.mcDocChars ?? 8000, format: 'multiple-choice', mcChoices: 4, mcGeneralDistractors: cfg.mcGeneral ?? 1, mcContextWords: 40, mcContinuationWords: 10, mcItemsPerDocument: cfg.mcPerDoc ?? 10, mcMaxItems: cfg.mcMax ?? 200 }, 'SotU multiple choice (held-out addresses)');
 node('compare', 'Compare', 2000, 1400, { title: 'LoRAM pruning strategies vs baselines (held-out SotU)' });
 
 const evals: string[] = [];
