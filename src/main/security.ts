@@ -4,24 +4,14 @@
  * Plain functions over Electron objects, so tests check them with a mocked `electron`.
  */
 import type { BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
+import { EDITOR_CSP } from '../shared/csp';
 
 /** The scheme the renderer is served from (a custom protocol, not file://). */
 export const APP_SCHEME = 'app';
 export const APP_ORIGIN = `${APP_SCHEME}://loram`;
 export const APP_URL = `${APP_ORIGIN}/index.html`;
 
-export const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const CSP = EDITOR_CSP;
 
 export function windowOptions(preload: string): BrowserWindowConstructorOptions {
   return {

@@ -3,17 +3,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, readDocuments, readPrunePlan, tokenWindows } from './lib';
 import { defineNode, NodeInputError, requireInput, staticModel, type StaticIssue } from './types';
+import { optimiserFields } from './training-params';
 
 export const alignParams = z.strictObject({
-  steps: z.number().int().min(1).max(1_000_000).default(100).describe('Optimiser steps'),
-  lr: z.number().positive().max(1).default(5e-5).describe('Peak learning rate (paper: 5e-5, cosine)'),
-  warmupSteps: z.number().int().min(0).default(10).describe('Linear warmup steps'),
-  schedule: z.enum(['cosine', 'linear', 'constant']).default('cosine').describe('Learning-rate schedule after warmup'),
-  batchSize: z.number().int().min(1).max(1024).default(4).describe('Sequences per micro-batch'),
-  gradAccum: z.number().int().min(1).max(1024).default(1).describe('Micro-batches per optimiser step'),
-  seqLen: z.number().int().min(8).max(8192).default(128).describe('Tokens per sequence'),
-  weightDecay: z.number().min(0).max(1).default(0).describe('AdamW decoupled weight decay'),
-  maxGradNorm: z.number().min(0).default(1).describe('Gradient clipping (global norm; 0 = off)'),
+  ...optimiserFields({ default: 5e-5, doc: 'Peak learning rate (paper: 5e-5, cosine)' }),
   freezeLmHead: z.boolean().default(true).describe('Keep lm_head frozen, as the paper does'),
   seed: z.number().int().min(0).default(0).describe('Seed for data order'),
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, pruneOf, quantizeOf, readDocuments, tokenWindows, writeMetricsFile } from './lib';
 import { defineNode, NodeInputError, requireInput, staticModel } from './types';
+import { optimiserFields } from './training-params';
 import { trackPeakTensorBytes } from '../loram/util/peak-bytes';
 import type { PeakTracker } from '../loram/util/peak-bytes';
 
@@ -18,15 +19,7 @@ export const loraTrainParams = z.strictObject({
     .default([...LORA_TARGETS])
     .refine((t) => new Set(t).size === t.length, { message: 'lists a module twice' })
     .describe('Modules that get an adapter (the paper: all seven projections and lm_head)'),
-  steps: z.number().int().min(1).max(1_000_000).default(100).describe('Optimiser steps'),
-  lr: z.number().positive().max(1).default(1e-3).describe('Peak learning rate'),
-  warmupSteps: z.number().int().min(0).default(10).describe('Linear warmup steps'),
-  schedule: z.enum(['cosine', 'linear', 'constant']).default('cosine').describe('Learning-rate schedule after warmup'),
-  batchSize: z.number().int().min(1).max(1024).default(4).describe('Sequences per micro-batch'),
-  gradAccum: z.number().int().min(1).max(1024).default(1).describe('Micro-batches per optimiser step'),
-  seqLen: z.number().int().min(8).max(8192).default(128).describe('Tokens per sequence'),
-  weightDecay: z.number().min(0).max(1).default(0).describe('AdamW decoupled weight decay'),
-  maxGradNorm: z.number().min(0).default(1).describe('Gradient clipping (global norm; 0 = off)'),
+  ...optimiserFields({ default: 1e-3, doc: 'Peak learning rate' }),
   evalEvery: z.number().int().min(0).default(0).describe('Validation loss every N steps (0 = only at the end)'),
   seed: z.number().int().min(0).default(0).describe('Seed for LoRA init, dropout and data order'),
 });

@@ -19,24 +19,13 @@ import type { EngineClient } from '../shared/index';
 import { HOST_OPS, type HostOp, type IpcResult } from '../preload/contract';
 import { dispatchEngineOp, errorResult } from './engine-ops';
 import { callFileHost, type FileHost } from './host';
+import { EDITOR_CSP } from '../shared/csp';
 
 export const LOOPBACK = '127.0.0.1';
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 /** The Content-Security-Policy of the editor page (the same policy as the Electron window). */
-export const WEB_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  // React Flow and the charts set style attributes.
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const WEB_CSP = EDITOR_CSP;
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

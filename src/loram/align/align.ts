@@ -13,20 +13,13 @@ import { lmLoss } from '../model/loss';
 import type { LmBatch } from '../model/loss';
 import { train } from '../train/trainer';
 import type { StepInfo, TrainResult } from '../train/trainer';
-import type { BatchSource } from '../lora/train';
-import { batchAt, defaultWarmup } from '../lora/train';
+import { lmMicroLoss, lmTrainConfig } from '../train/lm-objective';
+import type { BatchSource, OptimiserSettings } from '../train/lm-objective';
 
-export interface AlignOptions {
+export interface AlignOptions extends OptimiserSettings {
   /** Token batches of the general corpus. */
   batches: BatchSource;
   steps?: number;
-  lr?: number;
-  warmupSteps?: number;
-  schedule?: 'cosine' | 'constant' | 'linear';
-  gradAccum?: number;
-  maxGradNorm?: number;
-  weightDecay?: number;
-  seed?: number;
   /** Held-out batches evaluated every `evalEvery` steps (and after the last step). */
   evalBatches?: readonly LmBatch[];
   evalEvery?: number;
@@ -78,26 +71,13 @@ export function meanLoss(model: LlamaModel, batches: readonly LmBatch[]): number
 export async function alignModel(model: LlamaModel, opts: AlignOptions): Promise<AlignResult> {
   const params = alignParams(model);
   const steps = opts.steps ?? ALIGN_DEFAULTS.steps;
-  const gradAccum = opts.gradAccum ?? ALIGN_DEFAULTS.gradAccum;
   const evalEvery = opts.evalEvery ?? ALIGN_DEFAULTS.evalEvery;
   const evalLosses: { step: number; loss: number }[] = [];
+  const config = lmTrainConfig(steps, opts, ALIGN_DEFAULTS);
   const r = await train({
     params,
-    config: {
-      steps,
-      lr: opts.lr ?? ALIGN_DEFAULTS.lr,
-      warmupSteps: opts.warmupSteps ?? defaultWarmup(steps),
-      schedule: opts.schedule ?? ALIGN_DEFAULTS.schedule,
-      maxGradNorm: opts.maxGradNorm ?? ALIGN_DEFAULTS.maxGradNorm,
-      gradAccum,
-      adamw: { weightDecay: opts.weightDecay ?? ALIGN_DEFAULTS.weightDecay },
-      seed: opts.seed ?? ALIGN_DEFAULTS.seed,
-    },
-    microLoss: (step, micro, seed) => {
-      const b = batchAt(opts.batches, step, micro, gradAccum);
-      const { loss, count } = lmLoss(model, b, { training: true, seed });
-      return { loss, count, positions: b.batch * b.seqLen };
-    },
+    config,
+    microLoss: lmMicroLoss(model, opts.batches, config.gradAccum),
     onStep: async (info) => {
       let evalLoss: number | undefined;
       if (opts.evalBatches?.length && evalEvery > 0 && (info.step % evalEvery === 0 || info.step === info.totalSteps)) {
