@@ -12,8 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { initBackend, describeBackend } from '../src/loram/backend/backend';
-import { loadCorpus, splitDocuments } from '../src/loram/data/corpora';
-import type { CorpusDocument } from '../src/loram/data/corpora';
+import { PRETRAINING, pretrainingDocuments } from '../src/loram/model/pretraining-data';
 import { evalLoss, packWindows, tokenStream, windowsBatch, WindowSampler } from '../src/loram/data/lm-data';
 import { BUILTIN_MODELS, BUILTIN_NAMES, TOKENIZER_DIR, modelsDir } from '../src/loram/model/builtin';
 import type { BuiltinName } from '../src/loram/model/builtin';
@@ -26,11 +25,11 @@ import { saveTokenizer, trainBpe } from '../src/loram/tokenizer/bpe-train';
 import { loadTokenizer } from '../src/loram/tokenizer/tokenizer';
 import { train } from '../src/loram/train/trainer';
 
-const SEED = 1234;
+const SEED = PRETRAINING.seed;
 const VOCAB = 2048;
-const SEQ = 128;
+const SEQ = PRETRAINING.seqLen;
 const BATCH = 4;
-const VAL_FRACTION = 0.05;
+const VAL_FRACTION = PRETRAINING.valFraction;
 
 const HYPER: Record<BuiltinName, { steps: number; lr: number; warmup: number }> = {
   // Both members see the same 1.5 M tokens (about 0.7 epochs of the general text). Sizing: see the "Sizing" paragraph of the card (writeCard).
@@ -38,11 +37,7 @@ const HYPER: Record<BuiltinName, { steps: number; lr: number; warmup: number }> 
   small: { steps: 3000, lr: 3e-3, warmup: 150 },
 };
 
-function generalDocuments(): { train: CorpusDocument[]; val: CorpusDocument[] } {
-  const docs = [...loadCorpus('moby-dick'), ...loadCorpus('brown')];
-  const { train, val } = splitDocuments(docs, { valFraction: VAL_FRACTION, testFraction: 0, seed: SEED });
-  return { train, val };
-}
+const generalDocuments = pretrainingDocuments;
 
 async function buildTokenizer(): Promise<void> {
   const { train: docs } = generalDocuments();
