@@ -142,8 +142,8 @@ they are the fine-tuning domain of the LoRAM comparisons.
 member per core): about 1.5 M tokens per member. An 8-layer, d 256 member (5.0 M parameters) was tried first: it
 trains at ~500 tokens/s (vs ~2,000 for d 128) and, at this token budget, learns no faster per token than a d 64
 model: held-out loss after 500 / 1,000 steps 5.60 / 5.25 for 8 × d256 (lr 1e-3; 2e-3 was worse), against
-5.44 / 5.04 for 4 × d128 and 5.58 / 5.21 for 4 × d64. Capacity beyond ~1 M parameters does not pay before tens of
-millions of tokens, so the family is 4 × d128 (large) and 4 × d64 (small): the same depth and data, 3× the
+5.44 / 5.08 for 4 × d128 and 5.58 / 5.21 for 4 × d64. At this token budget the extra capacity does not pay, so the
+family is 4 × d128 (large) and 4 × d64 (small): the same depth and data, 3× the
 parameters, and a clear held-out gap.
 
 **Training.** AdamW (β = 0.9, 0.95; weight decay 0.1, not on norms), linear warmup then cosine to 10% of the peak
