@@ -1,5 +1,5 @@
 /** Text formatting for the CLI: numbers, durations, metrics, validation errors. */
-import type { NodeMetrics, ValidationError } from '../shared';
+import type { Location, NodeMetrics, NodeRunSummary, ValidationError } from '../shared';
 
 export function fmtNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
@@ -37,4 +37,23 @@ export function bar(step: number, total: number, width = 24): string {
   const f = total > 0 ? Math.max(0, Math.min(1, step / total)) : 0;
   const n = Math.round(f * width);
   return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
+}
+
+/** Node kinds whose outputs are what a user came for: the recovered adapter, the exported model. */
+const PRODUCT_TYPES = new Set(['Recover', 'Export']);
+
+/**
+ * "where the result is": one line per output of each Recover / Export node that finished, with its absolute path.
+ * Only for a handful of such nodes (a 17-branch comparison lists them in its run history, not on the terminal).
+ */
+export function productLines(nodes: Record<string, NodeRunSummary>, resolve: (loc: Location) => string, max = 4): string[] {
+  const products = Object.entries(nodes).filter(([, n]) => PRODUCT_TYPES.has(n.type) && (n.status === 'done' || n.status === 'cached') && n.outputs);
+  if (products.length === 0 || products.length > max) return [];
+  const lines: string[] = [];
+  for (const [id, n] of products) {
+    for (const [port, value] of Object.entries(n.outputs!)) {
+      if (value && 'location' in value && value.location) lines.push(`  ${id} ${port}: ${resolve(value.location)}`);
+    }
+  }
+  return lines;
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine } from '../engine/engine';
 import { isRunEnd, type EngineEvent } from '../shared';
-import { fmtDuration, fmtError, fmtMetrics, fmtNumber } from './format';
+import { fmtDuration, fmtError, fmtMetrics, fmtNumber, productLines } from './format';
 import { PlainProgress, TtyProgress, type Out } from './progress';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
@@ -199,6 +199,7 @@ function summary(end: EngineEvent, engine: Engine, io: Io): void {
     if (n.status === 'failed') io.out.write(`  ${id}: ${n.error?.message.split('\n')[0]}\n`);
     else if ((n.type === 'Evaluate' || n.type === 'Compare') && n.metrics) io.out.write(`  ${id}: ${fmtMetrics(n.metrics)}\n`);
   }
+  for (const line of productLines(end.nodes, (loc) => engine.store.resolve(loc))) io.out.write(line + '\n');
   io.out.write(`history: ${path.join(engine.runs.dir, end.runId)}\n`);
 }
 
