@@ -8,7 +8,8 @@
  *   next to the planner's stored parameter count (semi/unst keep zeros densely, as the paper's code does);
  * - peak tensor bytes during training (base, LoRA, AdamW states, activations, gradients), exact, not sampled;
  * - the planner's total (bf16 base and activations, eager attention, as in the LoRA-Train node) and the ratio;
- * - median step time and tokens/s after the first step.
+ * - median step time and tokens/s after the first step;
+ * - the same with activation checkpointing (`gradientCheckpointing`): measured peak, planned, step time.
  * Weights are the built-in model's when it exists, else random of the same shape (memory and speed do not depend
  * on the values; the pruning masks do, but not their sizes).
  */
@@ -24,7 +25,7 @@ import { LlamaModel, randomWeights } from '../../src/loram/model/llama';
 import type { LmBatch } from '../../src/loram/model/loss';
 import { loadModelDir } from '../../src/loram/io/model-dir';
 import { defaultPrunedLayerRange, planMemory } from '../../src/loram/memory/planner';
-import type { PruneStrategy } from '../../src/loram/memory/planner';
+import type { MemoryPlanInput, PruneStrategy } from '../../src/loram/memory/planner';
 import { pruneSparse, pruneStructured } from '../../src/loram/prune/index';
 import { quantizeModel } from '../../src/loram/quant/nf4-linear';
 import { attachLora, trainLora } from '../../src/loram/lora/index';
@@ -130,11 +131,28 @@ for (const c of CASES) {
   });
   const peakTrainBytes = tracker.peak() - before + nf4Bytes;
   tracker.stop();
+  // The same training with activation checkpointing (each decoder layer recomputed in the backward pass).
+  const ckptMs: number[] = [];
+  let lastCk = performance.now();
+  const ckTracker = trackPeakTensorBytes(tf);
+  await trainLora(model, lora, {
+    batches: train,
+    steps: STEPS,
+    lr: 1e-3,
+    gradientCheckpointing: true,
+    onStep: () => {
+      const now = performance.now();
+      ckptMs.push(now - lastCk);
+      lastCk = now;
+    },
+  });
+  const peakCkptBytes = ckTracker.peak() - before + nf4Bytes;
+  ckTracker.stop();
   const loraParams = lora.numParams();
   lora.detach();
   model.dispose();
 
-  const plan = planMemory({
+  const planInput: MemoryPlanInput = {
     model: base.config,
     strategy: c.strategy,
     ratio: c.ratio,
@@ -144,10 +162,14 @@ for (const c of CASES) {
     batch: BATCH,
     seqLen: SEQ,
     attention: 'eager',
-  });
+  };
+  const plan = planMemory(planInput);
+  const planCkpt = planMemory({ ...planInput, gradientCheckpointing: true });
   const storedParams = countParams(config);
   const steady = stepMs.slice(1).sort((a, b) => a - b);
   const medianMs = steady.length ? steady[Math.floor(steady.length / 2)]! : stepMs[0]!;
+  const steadyCk = ckptMs.slice(1).sort((a, b) => a - b);
+  const medianCkMs = steadyCk.length ? steadyCk[Math.floor(steadyCk.length / 2)]! : ckptMs[0]!;
   const row = {
     case: c.name,
     'stored params': storedParams.toLocaleString('en-US'),
@@ -161,6 +183,9 @@ for (const c of CASES) {
     'measured / planned': (peakTrainBytes / plan.bytes.total).toFixed(2),
     'step ms': medianMs.toFixed(0),
     'tok/s': Math.round((BATCH * SEQ * 1000) / medianMs),
+    'ckpt: peak MiB': MiB(peakCkptBytes),
+    'ckpt: planned MiB': MiB(planCkpt.bytes.total),
+    'ckpt: step ms': medianCkMs.toFixed(0),
   };
   rows.push(row);
   results.push({
@@ -170,6 +195,7 @@ for (const c of CASES) {
     storedParams,
     planned: { storedParams: plan.storedParams, prunedParams: plan.prunedParams, reduction: plan.reduction, baseWeightBytes: plan.bytes.baseWeights, totalBytes: plan.bytes.total, loraParams: plan.lora.params },
     measured: { baseTensorBytes, nf4HostBytes: nf4Bytes, peakTrainBytes, loraParams, stepMs, medianStepMs: medianMs, tokensPerSec: (BATCH * SEQ * 1000) / medianMs },
+    checkpointed: { peakTrainBytes: peakCkptBytes, plannedTotalBytes: planCkpt.bytes.total, stepMs: ckptMs, medianStepMs: medianCkMs },
   });
   console.log(JSON.stringify(row));
 }

@@ -61,6 +61,7 @@ export const alignNode = defineNode({
         schedule: p.schedule,
         gradAccum: p.gradAccum,
         maxGradNorm: p.maxGradNorm,
+        gradientCheckpointing: p.gradientCheckpointing,
         weightDecay: p.weightDecay,
         seed: p.seed,
         ...(evalBatches.length ? { evalBatches, evalEvery: Math.max(1, Math.floor(p.steps / 10)) } : {}),

@@ -86,6 +86,7 @@ export const loraTrainNode = defineNode({
         schedule: p.schedule,
         gradAccum: p.gradAccum,
         maxGradNorm: p.maxGradNorm,
+        gradientCheckpointing: p.gradientCheckpointing,
         weightDecay: p.weightDecay,
         seed: p.seed,
         signal: ctx.signal,
@@ -164,6 +165,7 @@ async function plannedMemory(config: import('../loram/model/config').LlamaConfig
     seqLen: p.seqLen,
     // The tfjs model materialises the attention probabilities, as eager attention does.
     attention: 'eager',
+    gradientCheckpointing: p.gradientCheckpointing,
   });
   return { total: plan.bytes.total, baseWeights: plan.bytes.baseWeights, params: plan.prunedParams, hbmBytes: plan.hbmGiB * 2 ** 30 };
 }

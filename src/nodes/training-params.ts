@@ -12,5 +12,9 @@ export function optimiserFields(lr: { default: number; doc: string }) {
     seqLen: z.number().int().min(8).max(8192).default(128).describe('Tokens per sequence'),
     weightDecay: z.number().min(0).max(1).default(0).describe('AdamW decoupled weight decay'),
     maxGradNorm: z.number().min(0).default(1).describe('Gradient clipping (global norm; 0 = off)'),
+    gradientCheckpointing: z
+      .boolean()
+      .default(false)
+      .describe('Recompute each decoder layer in the backward pass instead of keeping its activations: much less memory, a little more time'),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * What the comparison needs from the nodes, through the engine on a tiny random model (numbers mean nothing):
  * - a multiple-choice Dataset feeding Evaluate's `choices` input (accuracy, acc_norm, items);
- * - LoRA-Train recording measured (peak tfjs tensor bytes, + NF4 host bytes) and planned training memory;
+ * - LoRA-Train recording measured (peak tfjs tensor bytes, + NF4 host bytes) and planned training memory, and
+ *   gradient checkpointing lowering both;
  * - Align keeping a semi-structured model's 2:4 sparsity (pruned weights re-masked after training);
  * - "w/o recovery": Evaluate of the pruned model with its own adapter.
  */
@@ -45,6 +46,7 @@ function recipe(): RecipeInput {
     ['quant', 'Quantize', {}],
     ['train_q', 'LoRA-Train', LORA],
     ['train_full', 'LoRA-Train', LORA],
+    ['train_full_ckpt', 'LoRA-Train', { ...LORA, gradientCheckpointing: true }],
     ['eval_full', 'Evaluate', { ...EVAL, label: 'full' }],
   ];
   const edges: [string, string, string, string][] = [
@@ -53,6 +55,7 @@ function recipe(): RecipeInput {
     ['align', 'model', 'norec', 'model'], ['train', 'adapter', 'norec', 'adapter'], ['domain', 'dataset', 'norec', 'dataset'], ['choices', 'dataset', 'norec', 'choices'],
     ['load', 'model', 'prune_st', 'model'], ['general', 'dataset', 'prune_st', 'calibration'], ['prune_st', 'model', 'quant', 'model'], ['quant', 'model', 'train_q', 'model'], ['domain', 'dataset', 'train_q', 'dataset'],
     ['load', 'model', 'train_full', 'model'], ['domain', 'dataset', 'train_full', 'dataset'],
+    ['load', 'model', 'train_full_ckpt', 'model'], ['domain', 'dataset', 'train_full_ckpt', 'dataset'],
     ['load', 'model', 'eval_full', 'model'], ['train_full', 'adapter', 'eval_full', 'adapter'], ['domain', 'dataset', 'eval_full', 'dataset'], ['choices', 'dataset', 'eval_full', 'choices'],
   ];
   return {
@@ -109,6 +112,10 @@ test('multiple choice, memory metrics, sparse alignment, w/o recovery', async ()
   expect(mem('train_q').nf4HostBytes as number).toBeGreaterThan(0);
   expect(mem('train_full').nf4HostBytes).toBe(0);
   expect(mem('train_q').plannedMemoryBytes as number).toBeLessThan(mem('train_full').plannedMemoryBytes as number);
+  // Gradient checkpointing: less measured and less planned memory for the same training.
+  expect(mem('train_full_ckpt').peakTensorBytes as number).toBeLessThan(mem('train_full').peakTensorBytes as number);
+  expect(mem('train_full_ckpt').plannedMemoryBytes as number).toBeLessThan(mem('train_full').plannedMemoryBytes as number);
+  expect(Number.isFinite(mem('train_full_ckpt').finalLoss as number)).toBe(true);
   // Semi/unst: the planner counts the stored (dense) weights, like the full model.
   expect(mem('train').plannedBaseBytes).toBe(mem('train_full').plannedBaseBytes);
 

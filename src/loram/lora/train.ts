@@ -32,7 +32,7 @@ export async function trainLora(model: LlamaModel, lora: LoraHandle, opts: Finet
   return train({
     params,
     config,
-    microLoss: lmMicroLoss(model, opts.batches, config.gradAccum),
+    microLoss: lmMicroLoss(model, opts.batches, config.gradAccum, opts.gradientCheckpointing ?? false),
     onStep: opts.onStep,
     signal: opts.signal,
   });

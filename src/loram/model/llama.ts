@@ -9,6 +9,7 @@ import { expectedShapes, LINEAR_MODULES, linearName } from './config';
 import { DenseLinear, uid } from './linear';
 import type { ForwardContext, Linear } from './linear';
 import { rotateHalfMatrix, ropeTables } from './rope';
+import { checkpointed } from './checkpoint';
 import type { HostTensor, WeightMap } from '../util/tensor';
 import { shapeStr, transpose2d } from '../util/tensor';
 import { Rng } from '../util/rng';
@@ -28,6 +29,12 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seed for dropout; each call draws from it deterministically. */
   seed?: number;
+  /**
+   * Activation checkpointing per decoder layer: keep only each layer's input and recompute the layer in the
+   * backward pass (less memory, about one more forward of compute). Dropout seeds are drawn per layer so the
+   * recomputation sees the same masks.
+   */
+  checkpoint?: boolean;
 }
 
 /** Extra logits added by `project` (a LoRA on lm_head): delta [rows, V] for hidden states [rows, H]. */
@@ -166,7 +173,7 @@ export class LlamaModel {
     const ctx: ForwardContext = { training: opts.training ?? false, nextSeed: () => (seed = (seed * 1103515245 + 12345) >>> 0) };
     const { cos, sin } = this.ropeFor(T);
     const R = this.rotateMatrix();
-    const rope = (x: tf.Tensor, heads: number) => {
+    const rope = (x: tf.Tensor, heads: number, cos: tf.Tensor, sin: tf.Tensor) => {
       // x: [B, T, heads, hd]
       const rot = tf.reshape(tf.matMul(tf.reshape(x, [B * T * heads, hd]), R), [B, T, heads, hd]);
       return tf.add(tf.mul(x, cos), tf.mul(rot, sin));
@@ -180,22 +187,24 @@ export class LlamaModel {
     }
     let h: tf.Tensor2D = tf.reshape(tf.gather(this.embed, tf.reshape(ids, [B * T])), [B * T, H]);
     const scale = 1 / Math.sqrt(hd);
-    for (const layer of this.layers) {
+    // The layer reads the RoPE tables and the attention bias as `consts` (a checkpointed layer gets saved copies).
+    const block = (layer: DecoderLayer, hIn: tf.Tensor2D, ctx: ForwardContext, [cos, sin, bias]: readonly tf.Tensor[]): tf.Tensor2D => {
+      let h = hIn;
       const L = layer.linears;
       if (layer.heads > 0) {
         const x = rmsNorm(h, layer.inputNorm, cfg.rmsNormEps);
         const nh = layer.heads;
         const nkv = layer.kvHeads;
         const g = nh / nkv;
-        let q = rope(tf.reshape(L.q_proj.apply(x, ctx), [B, T, nh, hd]), nh);
-        let k = rope(tf.reshape(L.k_proj.apply(x, ctx), [B, T, nkv, hd]), nkv);
+        let q = rope(tf.reshape(L.q_proj.apply(x, ctx), [B, T, nh, hd]), nh, cos!, sin!);
+        let k = rope(tf.reshape(L.k_proj.apply(x, ctx), [B, T, nkv, hd]), nkv, cos!, sin!);
         let v: tf.Tensor = tf.reshape(L.v_proj.apply(x, ctx), [B, T, nkv, hd]);
         // GQA without repeat_kv copies: query heads j·g … j·g+g−1 share KV head j, so fold them into the
         // query-length axis, [B, nkv, g·T, hd], and attend against [B, nkv, T, hd].
         q = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [B, nkv, g * T, hd]);
         k = tf.transpose(k, [0, 2, 3, 1]); // [B, nkv, hd, T]
         v = tf.transpose(v, [0, 2, 1, 3]); // [B, nkv, T, hd]
-        const scores = tf.add(tf.mul(tf.matMul(q, k), scale), g > 1 ? tf.tile(bias, [1, 1, g, 1]) : bias);
+        const scores = tf.add(tf.mul(tf.matMul(q, k), scale), g > 1 ? tf.tile(bias!, [1, 1, g, 1]) : bias!);
         const probs = tf.softmax(scores);
         const out = tf.reshape(tf.matMul(probs, v), [B, nh, T, hd]);
         const ctxv = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B * T, nh * hd]);
@@ -207,6 +216,14 @@ export class LlamaModel {
         const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), L.up_proj.apply(x, ctx));
         h = tf.add(h, L.down_proj.apply(act as tf.Tensor2D, ctx));
       }
+      return h;
+    };
+    const consts = [cos, sin, bias];
+    for (const layer of this.layers) {
+      if (opts.checkpoint) {
+        const layerCtx = seededContext(ctx.training, ctx.nextSeed());
+        h = checkpointed((x, c) => block(layer, x, layerCtx.fresh(), c), h, consts, layerTrainables(layer));
+      } else h = block(layer, h, ctx, consts);
     }
     return tf.reshape(rmsNorm(h, this.finalNorm, cfg.rmsNormEps), [B, T, H]);
   }
@@ -297,6 +314,21 @@ export interface InitOptions {
 }
 
 /** HF-style random init: N(0, std) for matrices, ones for norms, zeros for biases. */
+/** A dropout context that restarts from the same seed each time `fresh()` is called (forward and recompute). */
+function seededContext(training: boolean, seed0: number): { fresh(): ForwardContext } {
+  return {
+    fresh() {
+      let seed = seed0;
+      return { training, nextSeed: () => (seed = (seed * 1103515245 + 12345) >>> 0) };
+    },
+  };
+}
+
+function layerTrainables(layer: DecoderLayer): tf.Variable[] {
+  const vs = [layer.inputNorm, layer.postNorm, ...LINEAR_MODULES.flatMap((m) => layer.linears[m].trainable())];
+  return vs.filter((v) => v.trainable);
+}
+
 export function randomWeights(config: LlamaConfig, seed: number, std = 0.02, opts: InitOptions = {}): WeightMap {
   const rng = new Rng(seed);
   const w: WeightMap = new Map();

@@ -30,6 +30,8 @@ export interface OptimiserSettings {
   maxGradNorm?: number;
   weightDecay?: number;
   seed?: number;
+  /** Recompute each decoder layer in the backward pass instead of keeping its activations (less memory). */
+  gradientCheckpointing?: boolean;
 }
 
 export interface OptimiserDefaults {
@@ -55,10 +57,10 @@ export function lmTrainConfig(steps: number, o: OptimiserSettings, d: OptimiserD
 }
 
 /** Next-token loss of micro-batch `micro` of step `step`, with dropout seeded by the trainer. */
-export function lmMicroLoss(model: LlamaModel, batches: BatchSource, gradAccum: number): (step: number, micro: number, seed: number) => MicroBatchLoss {
+export function lmMicroLoss(model: LlamaModel, batches: BatchSource, gradAccum: number, checkpoint = false): (step: number, micro: number, seed: number) => MicroBatchLoss {
   return (step, micro, seed) => {
     const b = batchAt(batches, step, micro, gradAccum);
-    const { loss, count } = lmLoss(model, b, { training: true, seed });
+    const { loss, count } = lmLoss(model, b, { training: true, seed, checkpoint });
     return { loss, count, positions: b.batch * b.seqLen };
   };
 }
