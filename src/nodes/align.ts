@@ -13,7 +13,10 @@ export const alignParams = z.strictObject({
 
 export const alignNode = defineNode({
   type: 'Align',
-  version: 1,
+  // v2: gradientCheckpointing (default off); LoRA-Train also records measured and planned training memory, so
+  // results cached by v1 are not reused.
+  version: 2,
+  migrations: { 1: (p) => p },
   title: 'Align',
   category: 'loram',
   doc: 'LoRAM stage 1: continual pre-training of the pruned model to reduce its mismatch with the original.',

@@ -26,7 +26,10 @@ export const loraTrainParams = z.strictObject({
 
 export const loraTrainNode = defineNode({
   type: 'LoRA-Train',
-  version: 1,
+  // v2: gradientCheckpointing (default off); LoRA-Train also records measured and planned training memory, so
+  // results cached by v1 are not reused.
+  version: 2,
+  migrations: { 1: (p) => p },
   title: 'LoRA train',
   category: 'loram',
   doc: 'LoRAM stage 2: train a LoRA adapter on a frozen (pruned, aligned or quantized) model; saves a PEFT adapter.',

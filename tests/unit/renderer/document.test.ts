@@ -26,7 +26,7 @@ describe('document edits', () => {
   test('addNode fills every default parameter and rounds the position', () => {
     const { doc, id } = addNode(emptyRecipe(), spec('LoRA-Train'), { x: 10.6, y: -3.2 });
     const n = doc.nodes.find((x) => x.id === id)!;
-    expect(n).toMatchObject({ type: 'LoRA-Train', version: 1, position: { x: 11, y: -3 } });
+    expect(n).toMatchObject({ type: 'LoRA-Train', version: spec('LoRA-Train').version, position: { x: 11, y: -3 } });
     expect(n.params.rank).toBe(8);
     expect(n.params).toEqual(spec('LoRA-Train').defaults);
     // the defaults object is copied, not shared
