@@ -37,10 +37,8 @@ const HYPER: Record<BuiltinName, { steps: number; lr: number; warmup: number }> 
   small: { steps: 3000, lr: 3e-3, warmup: 150 },
 };
 
-const generalDocuments = pretrainingDocuments;
-
 async function buildTokenizer(): Promise<void> {
-  const { train: docs } = generalDocuments();
+  const { train: docs } = pretrainingDocuments();
   const t0 = performance.now();
   const bpe = trainBpe(docs.map((d) => d.text), { vocabSize: VOCAB });
   const dir = path.join(modelsDir(), TOKENIZER_DIR);
@@ -52,7 +50,7 @@ async function trainMember(name: BuiltinName, stepsOverride?: number): Promise<v
   const backend = await initBackend();
   const tokDir = path.join(modelsDir(), TOKENIZER_DIR);
   const tok = await loadTokenizer(tokDir);
-  const { train: trainDocs, val: valDocs } = generalDocuments();
+  const { train: trainDocs, val: valDocs } = pretrainingDocuments();
   const trainWin = packWindows(tokenStream(tok, trainDocs.map((d) => d.text)), SEQ);
   const valWin = packWindows(tokenStream(tok, valDocs.map((d) => d.text)), SEQ);
   const spec = BUILTIN_MODELS[name];

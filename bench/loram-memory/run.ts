@@ -29,6 +29,7 @@ import type { MemoryPlanInput, PruneStrategy } from '../../src/loram/memory/plan
 import { pruneSparse, pruneStructured } from '../../src/loram/prune/index';
 import { quantizeModel } from '../../src/loram/quant/nf4-linear';
 import { attachLora, trainLora } from '../../src/loram/lora/index';
+import type { LoraHandle } from '../../src/loram/lora/index';
 import { trackPeakTensorBytes } from '../../src/loram/util/peak-bytes';
 import type { WeightMap } from '../../src/loram/util/tensor';
 import { Rng } from '../../src/loram/util/rng';
@@ -86,6 +87,33 @@ function batches(count: number, vocab: number, seed: number): LmBatch[] {
 
 const MiB = (b: number) => (b / 2 ** 20).toFixed(2);
 
+/**
+ * STEPS LoRA steps on the training batches: the exact peak of live tensor bytes above `before`, each step's wall
+ * time, and their median after the first (warm-up) step.
+ */
+async function measuredTraining(model: LlamaModel, lora: LoraHandle, gradientCheckpointing: boolean, before: number) {
+  const stepMs: number[] = [];
+  let last = performance.now();
+  const tracker = trackPeakTensorBytes(tf);
+  try {
+    await trainLora(model, lora, {
+      batches: train,
+      steps: STEPS,
+      lr: 1e-3,
+      gradientCheckpointing,
+      onStep: () => {
+        const now = performance.now();
+        stepMs.push(now - last);
+        last = now;
+      },
+    });
+    const steady = stepMs.slice(1).sort((a, b) => a - b);
+    return { peakBytes: tracker.peak() - before, stepMs, medianMs: steady.length ? steady[Math.floor(steady.length / 2)]! : stepMs[0]! };
+  } finally {
+    tracker.stop();
+  }
+}
+
 const backendLine = describeBackend(await initBackend());
 const base = await baseModel();
 const calibration = batches(4, base.config.vocabSize, 11);
@@ -116,38 +144,11 @@ for (const c of CASES) {
   if (c.quant) nf4Bytes = quantizeModel(model, { blockSize: 64, doubleQuant: true }).bytes;
   const baseTensorBytes = tf.memory().numBytes - before;
   const lora = attachLora(model, { r: RANK, alpha: 16, dropout: 0.05, targetModules: [...TARGETS], layers: null, seed: 42 });
-  const stepMs: number[] = [];
-  let last = performance.now();
-  const tracker = trackPeakTensorBytes(tf);
-  await trainLora(model, lora, {
-    batches: train,
-    steps: STEPS,
-    lr: 1e-3,
-    onStep: () => {
-      const now = performance.now();
-      stepMs.push(now - last);
-      last = now;
-    },
-  });
-  const peakTrainBytes = tracker.peak() - before + nf4Bytes;
-  tracker.stop();
+  const plain = await measuredTraining(model, lora, false, before);
   // The same training with activation checkpointing (each decoder layer recomputed in the backward pass).
-  const ckptMs: number[] = [];
-  let lastCk = performance.now();
-  const ckTracker = trackPeakTensorBytes(tf);
-  await trainLora(model, lora, {
-    batches: train,
-    steps: STEPS,
-    lr: 1e-3,
-    gradientCheckpointing: true,
-    onStep: () => {
-      const now = performance.now();
-      ckptMs.push(now - lastCk);
-      lastCk = now;
-    },
-  });
-  const peakCkptBytes = ckTracker.peak() - before + nf4Bytes;
-  ckTracker.stop();
+  const ckpt = await measuredTraining(model, lora, true, before);
+  const peakTrainBytes = plain.peakBytes + nf4Bytes;
+  const peakCkptBytes = ckpt.peakBytes + nf4Bytes;
   const loraParams = lora.numParams();
   lora.detach();
   model.dispose();
@@ -166,10 +167,8 @@ for (const c of CASES) {
   const plan = planMemory(planInput);
   const planCkpt = planMemory({ ...planInput, gradientCheckpointing: true });
   const storedParams = countParams(config);
-  const steady = stepMs.slice(1).sort((a, b) => a - b);
-  const medianMs = steady.length ? steady[Math.floor(steady.length / 2)]! : stepMs[0]!;
-  const steadyCk = ckptMs.slice(1).sort((a, b) => a - b);
-  const medianCkMs = steadyCk.length ? steadyCk[Math.floor(steadyCk.length / 2)]! : ckptMs[0]!;
+  const medianMs = plain.medianMs;
+  const medianCkMs = ckpt.medianMs;
   const row = {
     case: c.name,
     'stored params': storedParams.toLocaleString('en-US'),
@@ -194,8 +193,8 @@ for (const c of CASES) {
     pruneSeconds,
     storedParams,
     planned: { storedParams: plan.storedParams, prunedParams: plan.prunedParams, reduction: plan.reduction, baseWeightBytes: plan.bytes.baseWeights, totalBytes: plan.bytes.total, loraParams: plan.lora.params },
-    measured: { baseTensorBytes, nf4HostBytes: nf4Bytes, peakTrainBytes, loraParams, stepMs, medianStepMs: medianMs, tokensPerSec: (BATCH * SEQ * 1000) / medianMs },
-    checkpointed: { peakTrainBytes: peakCkptBytes, plannedTotalBytes: planCkpt.bytes.total, stepMs: ckptMs, medianStepMs: medianCkMs },
+    measured: { baseTensorBytes, nf4HostBytes: nf4Bytes, peakTrainBytes, loraParams, stepMs: plain.stepMs, medianStepMs: medianMs, tokensPerSec: (BATCH * SEQ * 1000) / medianMs },
+    checkpointed: { peakTrainBytes: peakCkptBytes, plannedTotalBytes: planCkpt.bytes.total, stepMs: ckpt.stepMs, medianStepMs: medianCkMs },
   });
   console.log(JSON.stringify(row));
 }

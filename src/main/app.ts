@@ -12,7 +12,8 @@ import { CHANNELS, type RecoveryData } from '../preload/contract';
 import { FileHost } from '../server/host';
 import { createProcessEngine, type ChildLike } from './engine-host';
 import { ApprovedPaths, registerIpc, type MainHost } from './ipc';
-import { APP_SCHEME, APP_URL, CSP, hardenSession, hardenWebContents, windowOptions } from './security';
+import { APP_SCHEME, APP_URL, hardenSession, hardenWebContents, windowOptions } from './security';
+import { EDITOR_CSP } from '../shared/csp';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root (out/main/ → ../..). */
@@ -39,7 +40,7 @@ export function serveRenderer(dir = RENDERER_DIR): void {
     const res = await net.fetch(pathToFileURL(file).toString()).catch(() => null);
     if (!res || !res.ok) return new Response('not found', { status: 404 });
     const headers = new Headers(res.headers);
-    headers.set('Content-Security-Policy', CSP);
+    headers.set('Content-Security-Policy', EDITOR_CSP);
     headers.set('X-Content-Type-Options', 'nosniff');
     return new Response(res.body, { status: 200, headers });
   });

@@ -11,8 +11,6 @@ export const APP_SCHEME = 'app';
 export const APP_ORIGIN = `${APP_SCHEME}://loram`;
 export const APP_URL = `${APP_ORIGIN}/index.html`;
 
-export const CSP = EDITOR_CSP;
-
 export function windowOptions(preload: string): BrowserWindowConstructorOptions {
   return {
     width: 1440,
@@ -70,6 +68,6 @@ export function hardenSession(ses: Session): void {
   ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);
   ses.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [EDITOR_CSP] } });
   });
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, readDocuments, readPrunePlan, tokenWindows } from './lib';
 import { defineNode, NodeInputError, requireInput, staticModel, type StaticIssue } from './types';
-import { optimiserFields } from './training-params';
+import { optimiserFields, optimiserSettings } from './training-params';
 
 export const alignParams = z.strictObject({
   ...optimiserFields({ default: 5e-5, doc: 'Peak learning rate (paper: 5e-5, cosine)' }),
@@ -13,8 +13,7 @@ export const alignParams = z.strictObject({
 
 export const alignNode = defineNode({
   type: 'Align',
-  // v2: gradientCheckpointing (default off); LoRA-Train also records measured and planned training memory, so
-  // results cached by v1 are not reused.
+  // v2: gradientCheckpointing (default off); results cached by v1 are not reused.
   version: 2,
   migrations: { 1: (p) => p },
   title: 'Align',
@@ -58,14 +57,7 @@ export const alignNode = defineNode({
       const sampler = new WindowSampler(train.length, p.seed);
       const r = await alignModel(model, {
         batches: () => windowsBatch(sampler.next(p.batchSize).map((i) => train[i]!), p.seqLen),
-        steps: p.steps,
-        lr: p.lr,
-        warmupSteps: p.warmupSteps,
-        schedule: p.schedule,
-        gradAccum: p.gradAccum,
-        maxGradNorm: p.maxGradNorm,
-        gradientCheckpointing: p.gradientCheckpointing,
-        weightDecay: p.weightDecay,
+        ...optimiserSettings(p),
         seed: p.seed,
         ...(evalBatches.length ? { evalBatches, evalEvery: Math.max(1, Math.floor(p.steps / 10)) } : {}),
         signal: ctx.signal,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, pruneOf, quantizeOf, readDocuments, tokenWindows, writeMetricsFile } from './lib';
 import { defineNode, NodeInputError, requireInput, staticModel } from './types';
-import { optimiserFields } from './training-params';
+import { optimiserFields, optimiserSettings } from './training-params';
 import { trackPeakTensorBytes } from '../loram/util/peak-bytes';
 import type { PeakTracker } from '../loram/util/peak-bytes';
 
@@ -26,8 +26,8 @@ export const loraTrainParams = z.strictObject({
 
 export const loraTrainNode = defineNode({
   type: 'LoRA-Train',
-  // v2: gradientCheckpointing (default off); LoRA-Train also records measured and planned training memory, so
-  // results cached by v1 are not reused.
+  // v2: gradientCheckpointing (default off) and measured/planned training memory in the metrics; results cached
+  // by v1 are not reused.
   version: 2,
   migrations: { 1: (p) => p },
   title: 'LoRA train',
@@ -83,14 +83,7 @@ export const loraTrainNode = defineNode({
       ctx.log(`training ${lora.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${train.length} sequences, backend ${backend})`);
       const result = await trainLora(model, lora, {
         batches,
-        steps: p.steps,
-        lr: p.lr,
-        warmupSteps: p.warmupSteps,
-        schedule: p.schedule,
-        gradAccum: p.gradAccum,
-        maxGradNorm: p.maxGradNorm,
-        gradientCheckpointing: p.gradientCheckpointing,
-        weightDecay: p.weightDecay,
+        ...optimiserSettings(p),
         seed: p.seed,
         signal: ctx.signal,
         onStep: async (info) => {

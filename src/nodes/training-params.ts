@@ -1,5 +1,6 @@
 /** The optimiser fields that Align and LoRA-Train share (zod shape, spread into each node's parameter schema). */
 import { z } from 'zod';
+import type { OptimiserSettings } from '../loram/train/lm-objective';
 
 export function optimiserFields(lr: { default: number; doc: string }) {
   return {
@@ -16,5 +17,21 @@ export function optimiserFields(lr: { default: number; doc: string }) {
       .boolean()
       .default(false)
       .describe('Recompute each decoder layer in the backward pass instead of keeping its activations: much less memory, a little more time'),
+  };
+}
+
+type OptimiserParams = z.output<z.ZodObject<ReturnType<typeof optimiserFields>>>;
+
+/** The library's optimiser settings from a node's parsed parameters (the seed stays the node's own). */
+export function optimiserSettings(p: OptimiserParams): OptimiserSettings & { steps: number } {
+  return {
+    steps: p.steps,
+    lr: p.lr,
+    warmupSteps: p.warmupSteps,
+    schedule: p.schedule,
+    gradAccum: p.gradAccum,
+    maxGradNorm: p.maxGradNorm,
+    weightDecay: p.weightDecay,
+    gradientCheckpointing: p.gradientCheckpointing,
   };
 }

@@ -24,9 +24,6 @@ import { EDITOR_CSP } from '../shared/csp';
 export const LOOPBACK = '127.0.0.1';
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-/** The Content-Security-Policy of the editor page (the same policy as the Electron window). */
-export const WEB_CSP = EDITOR_CSP;
-
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -144,7 +141,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const type = MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
     const extra: Record<string, string> = {};
     if (type.startsWith('text/html')) {
-      extra['Content-Security-Policy'] = WEB_CSP;
+      extra['Content-Security-Policy'] = EDITOR_CSP;
       extra['X-Frame-Options'] = 'DENY';
       // Assets load with the cookie; the page itself reads the token from its URL for API calls.
       if (url.searchParams.get('token')) extra['Set-Cookie'] = `${cookieName()}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;

@@ -77,7 +77,7 @@ export async function alignModel(model: LlamaModel, opts: AlignOptions): Promise
   const r = await train({
     params,
     config,
-    microLoss: lmMicroLoss(model, opts.batches, config.gradAccum, opts.gradientCheckpointing ?? false),
+    microLoss: lmMicroLoss(model, opts.batches, config.gradAccum, opts.gradientCheckpointing),
     onStep: async (info) => {
       let evalLoss: number | undefined;
       if (opts.evalBatches?.length && evalEvery > 0 && (info.step % evalEvery === 0 || info.step === info.totalSteps)) {

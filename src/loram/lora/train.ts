@@ -9,9 +9,6 @@ import { train } from '../train/trainer';
 import type { StepInfo, TrainResult } from '../train/trainer';
 import type { LoraHandle } from './attach';
 
-export { batchAt, defaultWarmup } from '../train/lm-objective';
-export type { BatchSource } from '../train/lm-objective';
-
 export interface FinetuneOptions extends OptimiserSettings {
   batches: BatchSource;
   steps: number;
@@ -32,7 +29,7 @@ export async function trainLora(model: LlamaModel, lora: LoraHandle, opts: Finet
   return train({
     params,
     config,
-    microLoss: lmMicroLoss(model, opts.batches, config.gradAccum, opts.gradientCheckpointing ?? false),
+    microLoss: lmMicroLoss(model, opts.batches, config.gradAccum, opts.gradientCheckpointing),
     onStep: opts.onStep,
     signal: opts.signal,
   });

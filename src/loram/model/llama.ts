@@ -169,8 +169,7 @@ export class LlamaModel {
     const [B, T] = ids.shape;
     const H = cfg.hiddenSize;
     const hd = cfg.headDim;
-    let seed = opts.seed ?? 0;
-    const ctx: ForwardContext = { training: opts.training ?? false, nextSeed: () => (seed = (seed * 1103515245 + 12345) >>> 0) };
+    const ctx = dropoutContext(opts.training ?? false, opts.seed ?? 0);
     const { cos, sin } = this.ropeFor(T);
     const R = this.rotateMatrix();
     const rope = (x: tf.Tensor, heads: number, cos: tf.Tensor, sin: tf.Tensor) => {
@@ -221,8 +220,9 @@ export class LlamaModel {
     const consts = [cos, sin, bias];
     for (const layer of this.layers) {
       if (opts.checkpoint) {
-        const layerCtx = seededContext(ctx.training, ctx.nextSeed());
-        h = checkpointed((x, c) => block(layer, x, layerCtx.fresh(), c), h, consts, layerTrainables(layer));
+        // One seed per layer; the recomputation starts from it again, so it draws the same dropout masks.
+        const layerSeed = ctx.nextSeed();
+        h = checkpointed((x, c) => block(layer, x, dropoutContext(ctx.training, layerSeed), c), h, consts, layerTrainables(layer));
       } else h = block(layer, h, ctx, consts);
     }
     return tf.reshape(rmsNorm(h, this.finalNorm, cfg.rmsNormEps), [B, T, H]);
@@ -233,8 +233,7 @@ export class LlamaModel {
     const head = this.lmHead ?? tf.transpose(this.embed); // explicit transpose keeps the matMul on the fast path
     const logits: tf.Tensor2D = tf.matMul(h2d, head as tf.Tensor2D);
     if (!this.headAdapter) return logits;
-    let seed = ((opts.seed ?? 0) ^ 0x5bd1e995) >>> 0;
-    const ctx: ForwardContext = { training: opts.training ?? false, nextSeed: () => (seed = (seed * 1103515245 + 12345) >>> 0) };
+    const ctx = dropoutContext(opts.training ?? false, ((opts.seed ?? 0) ^ 0x5bd1e995) >>> 0);
     return tf.add(logits, this.headAdapter.apply(h2d, ctx)) as tf.Tensor2D;
   }
 
@@ -313,15 +312,10 @@ export interface InitOptions {
   zeroResidualProjections?: boolean;
 }
 
-/** HF-style random init: N(0, std) for matrices, ones for norms, zeros for biases. */
-/** A dropout context that restarts from the same seed each time `fresh()` is called (forward and recompute). */
-function seededContext(training: boolean, seed0: number): { fresh(): ForwardContext } {
-  return {
-    fresh() {
-      let seed = seed0;
-      return { training, nextSeed: () => (seed = (seed * 1103515245 + 12345) >>> 0) };
-    },
-  };
+/** A forward context whose dropout seeds are a deterministic sequence starting from `seed`. */
+function dropoutContext(training: boolean, seed: number): ForwardContext {
+  let s = seed;
+  return { training, nextSeed: () => (s = (s * 1103515245 + 12345) >>> 0) };
 }
 
 function layerTrainables(layer: DecoderLayer): tf.Variable[] {
@@ -329,6 +323,7 @@ function layerTrainables(layer: DecoderLayer): tf.Variable[] {
   return vs.filter((v) => v.trainable);
 }
 
+/** HF-style random init: N(0, std) for matrices, ones for norms, zeros for biases. */
 export function randomWeights(config: LlamaConfig, seed: number, std = 0.02, opts: InitOptions = {}): WeightMap {
   const rng = new Rng(seed);
   const w: WeightMap = new Map();

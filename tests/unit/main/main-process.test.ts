@@ -114,7 +114,8 @@ jest.unstable_mockModule('electron', () => ({
 }));
 
 const { startApp } = await import('../../../src/main/app');
-const { APP_URL, CSP } = await import('../../../src/main/security');
+const { APP_URL } = await import('../../../src/main/security');
+const { EDITOR_CSP: CSP } = await import('../../../src/shared/csp');
 
 const engine = new FakeEngine();
 const trusted = { senderFrame: { url: 'app://loram/index.html' } };
