@@ -10,6 +10,7 @@ import type { ForwardContext, Linear } from '../model/linear';
 import { uid } from '../model/linear';
 import type { HeadAdapter } from '../model/llama';
 import { Rng } from '../util/rng';
+import { dropoutScaleMask } from './dropout';
 import type { HostTensor } from '../util/tensor';
 import { shapeStr, transpose2d } from '../util/tensor';
 
@@ -83,8 +84,14 @@ export class LoraFactors implements HeadAdapter {
   /** (α/r)·dropout(x)·A·B, [N, out]. */
   apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
     if (this.inFeatures === 0 || this.outFeatures === 0) return tf.zeros([x.shape[0], this.outFeatures]);
-    const xd = ctx.training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, ctx.nextSeed()) as tf.Tensor2D) : x;
+    const xd = ctx.training && this.dropout > 0 ? this.dropped(x, ctx.seed) : x;
     return tf.matMul(tf.mul(tf.matMul(xd, this.A), this.scale) as tf.Tensor2D, this.B);
+  }
+
+  /** Inverted dropout with the mask every backend draws for this module and seed (lora/dropout.ts). */
+  private dropped(x: tf.Tensor2D, seed: number): tf.Tensor2D {
+    const mask = tf.tensor2d(dropoutScaleMask(seed, this.name, x.size, this.dropout), x.shape);
+    return tf.mul(x, mask);
   }
 
   params(): tf.Variable[] {

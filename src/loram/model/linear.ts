@@ -23,8 +23,8 @@ export interface Linear {
 
 export interface ForwardContext {
   training: boolean;
-  /** Seed source for dropout: a fresh seed per call keeps runs reproducible. */
-  nextSeed(): number;
+  /** Seed of this forward pass; a LoRA module draws its dropout mask from it and its own key (lora/dropout.ts). */
+  seed: number;
 }
 
 export class DenseLinear implements Linear {

@@ -220,9 +220,8 @@ export class LlamaModel {
     const consts = [cos, sin, bias];
     for (const layer of this.layers) {
       if (opts.checkpoint) {
-        // One seed per layer; the recomputation starts from it again, so it draws the same dropout masks.
-        const layerSeed = ctx.nextSeed();
-        h = checkpointed((x, c) => block(layer, x, dropoutContext(ctx.training, layerSeed), c), h, consts, layerTrainables(layer));
+        // Masks depend on the seed and the module only, so the recomputation draws the same dropout masks.
+        h = checkpointed((x, c) => block(layer, x, ctx, c), h, consts, layerTrainables(layer));
       } else h = block(layer, h, ctx, consts);
     }
     return tf.reshape(rmsNorm(h, this.finalNorm, cfg.rmsNormEps), [B, T, H]);
@@ -233,7 +232,7 @@ export class LlamaModel {
     const head = this.lmHead ?? tf.transpose(this.embed); // explicit transpose keeps the matMul on the fast path
     const logits: tf.Tensor2D = tf.matMul(h2d, head as tf.Tensor2D);
     if (!this.headAdapter) return logits;
-    const ctx = dropoutContext(opts.training ?? false, ((opts.seed ?? 0) ^ 0x5bd1e995) >>> 0);
+    const ctx = dropoutContext(opts.training ?? false, opts.seed ?? 0);
     return tf.add(logits, this.headAdapter.apply(h2d, ctx)) as tf.Tensor2D;
   }
 
@@ -312,10 +311,8 @@ export interface InitOptions {
   zeroResidualProjections?: boolean;
 }
 
-/** A forward context whose dropout seeds are a deterministic sequence starting from `seed`. */
 function dropoutContext(training: boolean, seed: number): ForwardContext {
-  let s = seed;
-  return { training, nextSeed: () => (s = (s * 1103515245 + 12345) >>> 0) };
+  return { training, seed: seed >>> 0 };
 }
 
 function layerTrainables(layer: DecoderLayer): tf.Variable[] {

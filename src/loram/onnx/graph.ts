@@ -5,7 +5,7 @@
 import { Message, type LazyBytes } from './proto';
 
 /** TensorProto.DataType values we use. */
-export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 /** AttributeProto.AttributeType values. */
@@ -58,7 +58,7 @@ export interface ExternalPlanEntry {
   data: Uint8Array | LazyBytes;
 }
 
-const BYTES_PER: Record<DataTypeCode, number> = { 1: 4, 6: 4, 7: 8, 9: 1 };
+const BYTES_PER: Record<DataTypeCode, number> = { 1: 4, 2: 1, 6: 4, 7: 8, 9: 1, 10: 2 };
 
 function attrProto(name: string, a: Attr): Message {
   const m = new Message().string(1, name);
@@ -173,7 +173,7 @@ export class GraphBuilder {
    * Add a node; returns its output names. `outputs` is a count (fresh names) or explicit names.
    * An empty input name ('') marks an omitted optional input.
    */
-  op(opType: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, outputs: number | readonly string[] = 1): string[] {
+  op(opType: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, outputs: number | readonly string[] = 1, domain = ''): string[] {
     const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.claim(this.fresh(opType.toLowerCase()))) : outputs.map((o) => this.claim(o));
     const m = new Message();
     for (const i of inputs) m.string(1, i);
@@ -181,6 +181,7 @@ export class GraphBuilder {
     m.string(3, `${opType}_${this.nodes.length}`);
     m.string(4, opType);
     for (const [k, v] of Object.entries(attrs)) m.message(5, attrProto(k, v));
+    if (domain) m.string(7, domain);
     this.nodes.push(m);
     return outs;
   }
@@ -237,6 +238,8 @@ export interface ModelMeta {
   producerVersion: string;
   docString?: string;
   metadata?: Record<string, string>;
+  /** Extra operator sets, e.g. { 'com.microsoft': 1 } for ONNX Runtime's contrib ops. */
+  domains?: Record<string, number>;
 }
 
 /** ModelProto around a GraphProto. */
@@ -248,6 +251,7 @@ export function modelProto(graph: Message, meta: ModelMeta): Message {
   if (meta.docString) m.string(6, meta.docString);
   m.message(7, graph);
   m.message(8, new Message().string(1, '').varint(2, meta.opset));
+  for (const [domain, version] of Object.entries(meta.domains ?? {})) m.message(8, new Message().string(1, domain).varint(2, version));
   for (const [k, v] of Object.entries(meta.metadata ?? {})) m.message(14, new Message().string(1, k).string(2, v));
   return m;
 }

@@ -1,6 +1,6 @@
 /**
  * ONNX Runtime (onnxruntime-node) execution of exported LLaMA graphs: session creation (CUDA execution
- * provider when it starts, else CPU — the choice and the reason are reported), configurable intra-op
+ * provider when it starts, else WebGPU, else CPU — the choice and the reason are reported), configurable intra-op
  * threads, batched scoring with padding, and greedy / temperature / top-p generation over the KV cache
  * (each new token costs one position, not the whole prefix).
  */
@@ -15,10 +15,12 @@ import type { CausalLM, GenerateOptions, GenerationOutput, TokenBatch } from '..
 import { checkPrompts, leftPad, makeSampler } from '../eval/lm';
 import { exportOnnxCached, type OnnxArtifact, type OnnxExportOptions } from './export';
 
-export type ExecutionProvider = 'cuda' | 'cpu';
+/** In the order `auto` tries them: CUDA where its build is installed, WebGPU where an adapter exists, else CPU. */
+export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 export interface OrtOptions {
-  /** 'auto' (default): CUDA if its provider starts, else CPU. 'cuda' fails if CUDA cannot start. */
+  /** 'auto' (default): CUDA if its provider starts, else WebGPU if an adapter exists, else CPU. A named provider fails if it cannot start. */
   provider?: 'auto' | ExecutionProvider;
   /** Intra-op threads (default: all available cores). */
   threads?: number;
@@ -35,7 +37,7 @@ export interface OrtSessionInfo {
   provider: ExecutionProvider;
   threads: number;
   spinning: boolean;
-  /** Why CUDA was not used (when provider was 'auto' and CUDA failed to start). */
+  /** Why the providers before the one used did not start (when provider was 'auto'). */
   fallbackReason?: string;
   ortVersion: string;
 }
@@ -73,8 +75,32 @@ export function cudaUnavailableReason(): string | null {
   return found ? null : `${lib} is not installed with onnxruntime-node (install its CUDA build to use a GPU)`;
 }
 
-/** Create an inference session for a model file, trying CUDA first when allowed. */
-export async function createSession(modelPath: string, opts: OrtOptions = {}): Promise<OrtSession> {
+const PROVIDER_NAMES: Record<ExecutionProvider, string> = { cuda: 'CUDAExecutionProvider', webgpu: 'WebGpuExecutionProvider', cpu: 'CPUExecutionProvider' };
+
+/** One plain line for logs and metrics: runtime, provider and threads (why others were passed over is in `fallbackReason`). */
+export function describeSession(i: OrtSessionInfo): string {
+  const threads = i.provider === 'cpu' ? `, ${i.threads} intra-op thread${i.threads === 1 ? '' : 's'}${i.spinning ? '' : ', no spinning'}` : '';
+  return `onnxruntime-node ${i.ortVersion} (${PROVIDER_NAMES[i.provider]}${threads})`;
+}
+
+/** ORT's adapter error is a page of source locations; what it means fits in three words. */
+function shortReason(provider: ExecutionProvider, e: unknown): string {
+  const msg = firstLine(e);
+  if (provider === 'webgpu' && /WebGPU adapter/i.test(msg)) return 'no WebGPU adapter';
+  return msg;
+}
+
+/** Why a provider cannot be tried at all (checked first: a failed CUDA load prints to stderr whatever the log level). */
+function unavailableReason(p: ExecutionProvider): string | null {
+  if (p === 'cuda') return cudaUnavailableReason();
+  return null;
+}
+
+/**
+ * Create a session for a model file or in-memory model, on the first provider of CUDA → WebGPU → CPU that
+ * starts (or on the one asked for). The choice and why the others were passed over are in `info`.
+ */
+export async function createSession(model: string | Uint8Array, opts: OrtOptions = {}): Promise<OrtSession> {
   const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
   const want = opts.provider ?? 'auto';
@@ -87,23 +113,26 @@ export async function createSession(modelPath: string, opts: OrtOptions = {}): P
     ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
   };
   const ortVersion = ort.env.versions?.node ?? 'unknown';
-  let fallbackReason: string | undefined;
-  if (want !== 'cpu') {
-    const missing = cudaUnavailableReason();
-    if (missing && want === 'cuda') throw new Error(`the CUDA execution provider could not start: ${missing}`);
-    if (missing) fallbackReason = missing;
-  }
-  if (want !== 'cpu' && !fallbackReason) {
+  const skipped: string[] = [];
+  for (const provider of want === 'auto' ? EXECUTION_PROVIDERS : [want]) {
+    const missing = unavailableReason(provider);
+    if (missing && want !== 'auto') throw new Error(`the ${provider} execution provider could not start: ${missing}`);
+    if (missing) {
+      skipped.push(`${provider}: ${missing}`);
+      continue;
+    }
     try {
-      const session = await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cuda'] });
-      return { session, info: { provider: 'cuda', threads, spinning: opts.spinning ?? true, ortVersion } };
+      const o = { ...base, executionProviders: [provider] };
+      const session = typeof model === 'string' ? await ort.InferenceSession.create(model, o) : await ort.InferenceSession.create(model, o);
+      const info: OrtSessionInfo = { provider, threads, spinning: opts.spinning ?? true, ortVersion };
+      if (skipped.length) info.fallbackReason = skipped.join('; ');
+      return { session, info };
     } catch (e) {
-      if (want === 'cuda') throw new Error(`the CUDA execution provider could not start: ${firstLine(e)}`);
-      fallbackReason = firstLine(e);
+      if (want !== 'auto' || provider === 'cpu') throw new Error(`the ${provider} execution provider could not start: ${firstLine(e)}`);
+      skipped.push(`${provider}: ${shortReason(provider, e)}`);
     }
   }
-  const session = await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cpu'] });
-  return { session, info: { provider: 'cpu', threads, spinning: opts.spinning ?? true, fallbackReason, ortVersion } };
+  throw new Error(`no execution provider could start (${skipped.join('; ')})`);
 }
 
 function toInt64(a: ArrayLike<number>): BigInt64Array {
@@ -176,7 +205,7 @@ export class OrtCausalLM implements CausalLM {
   get backendDetail(): string {
     const i = this.lastInfo;
     if (!i) return 'onnxruntime-node (no session yet)';
-    return `onnxruntime-node ${i.ortVersion} (${i.provider === 'cuda' ? 'CUDAExecutionProvider' : 'CPUExecutionProvider'}, ${i.threads} intra-op thread${i.threads === 1 ? '' : 's'}${i.spinning ? '' : ', no spinning'}${i.fallbackReason ? `; CUDA unavailable: ${i.fallbackReason}` : ''})`;
+    return describeSession(i);
   }
 
   private open(a: OnnxArtifact): Promise<OrtSession> {

@@ -12,7 +12,7 @@ import { Rng } from '../../../src/loram/util/rng';
 import type { HostTensor } from '../../../src/loram/util/tensor';
 import { maxAbsDiff, patternBatch, tinyConfig } from '../../helpers/loram-fixtures';
 
-const ctx: ForwardContext = { training: false, nextSeed: () => 0 };
+const ctx: ForwardContext = { training: false, seed: 0 };
 
 function randn(shape: number[], seed: number, std = 1): HostTensor {
   const rng = new Rng(seed);
