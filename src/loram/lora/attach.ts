@@ -7,11 +7,11 @@ import type { tf } from '../backend/tf';
 import { LINEAR_MODULES } from '../model/config';
 import type { LinearModule } from '../model/config';
 import type { LlamaModel } from '../model/llama';
-import { Rng } from '../util/rng';
 import type { LoraAdapter, LoraAdapterConfig, LoraTarget } from './adapter';
 import { LORA_TARGETS, moduleKey } from './adapter';
 import type { LoraHyper } from './lora-linear';
 import { LoraFactors, LoraLinear, checkLoraHyper } from './lora-linear';
+import { freshLoraWeights, loraModuleSlots } from './modules';
 
 export interface LoraSpec extends LoraHyper {
   targetModules: readonly LoraTarget[];
@@ -103,29 +103,21 @@ export function attachLora(model: LlamaModel, spec: LoraSpec | LoraAdapter): Lor
   }
   if (model.headAdapter) throw new Error('lm_head already has an adapter; detach it first');
 
-  const rng = new Rng(s.seed ?? 42);
-  const layerSet = s.layers ? new Set(s.layers) : null;
-  const wanted: { key: string; layer: number | null; target: LoraTarget }[] = [];
-  for (let i = 0; i < cfg.numLayers; i++) {
-    if (layerSet && !layerSet.has(i)) continue;
-    for (const m of LINEAR_MODULES) if (s.targetModules.includes(m)) wanted.push({ key: moduleKey(i, m), layer: i, target: m });
-  }
-  if (s.targetModules.includes('lm_head')) wanted.push({ key: 'lm_head', layer: null, target: 'lm_head' });
-
+  const wanted = loraModuleSlots(cfg, s);
   if (adapter) {
     const wantedKeys = new Set(wanted.map((w) => w.key));
     for (const k of adapter.modules.keys()) if (!wantedKeys.has(k)) throw new Error(`adapter has module ${k}, which the model (${cfg.numLayers} layers, targets ${s.targetModules.join(',')}) does not have`);
     const missing = wanted.filter((w) => !adapter.modules.has(w.key)).map((w) => w.key);
     if (missing.length) throw new Error(`adapter lacks ${missing.length} targeted module(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
   }
+  const init = adapter ? adapter.modules : freshLoraWeights(wanted, s.r, s.seed ?? 42);
 
   // Build every factor first, so a shape error leaves the model untouched.
   const built: { w: (typeof wanted)[number]; f: LoraFactors }[] = [];
   try {
     for (const w of wanted) {
-      const [inF, outF] = w.layer === null ? [cfg.hiddenSize, cfg.vocabSize] : dims(model, w.layer, w.target as LinearModule);
-      const fork = rng.fork(); // one stream per module: adding a target does not shift the others
-      built.push({ w, f: new LoraFactors(w.key, inF, outF, s, { weights: adapter?.modules.get(w.key), rng: fork }) });
+      const [inF, outF] = w.layer === null ? [w.inFeatures, w.outFeatures] : dims(model, w.layer, w.target as LinearModule);
+      built.push({ w, f: new LoraFactors(w.key, inF, outF, s, { weights: init.get(w.key) }) });
     }
   } catch (e) {
     for (const b of built) b.f.dispose();

@@ -2,3 +2,4 @@ export * from './lora-linear';
 export * from './adapter';
 export * from './attach';
 export * from './train';
+export * from './modules';

@@ -10,10 +10,11 @@
  * tensors are graph inputs fed each step, and their gradients are graph outputs.
  */
 import type { LlamaConfig, LinearModule } from '../model/config';
-import { expectedShapes, LINEAR_MODULES, linearName } from '../model/config';
+import { linearName } from '../model/config';
 import { ropeTables } from '../model/rope';
 import type { LoraTarget } from '../lora/adapter';
 import { moduleKey } from '../lora/adapter';
+import { loraModuleSlots } from '../lora/modules';
 import { DataType } from '../onnx/graph';
 import type { WeightMap } from '../util/tensor';
 import type { BaseLinears } from './base-linears';
@@ -68,8 +69,12 @@ export interface TrainGraph {
 
 export const LOSS_OUTPUT = 'loss_sum';
 export const gradOutput = (name: string) => `grad:${name}`;
-/** Fed names: token ids int64 [B, T], mask float [B, T] (1 token, 0 padding), labels int64 [B·T, 1], label weights float [B·T, 1]. */
-export const FEEDS = { ids: 'input_ids', mask: 'attention_mask', labels: 'labels', weights: 'label_weights' } as const;
+/**
+ * Fed names: token ids int64 [B, T], mask float [B, T] (1 token, 0 padding), labels int64 [B·T, 1], label weights
+ * float [B·T, 1], and with LoRA dropout the inverted-dropout scale (1/(1 − p) in training, 1 with all-keep masks
+ * to evaluate).
+ */
+export const FEEDS = { ids: 'input_ids', mask: 'attention_mask', labels: 'labels', weights: 'label_weights', dropoutScale: 'dropout_scale' } as const;
 
 export const loraAName = (key: string) => `${key}.lora_A.weight`;
 export const loraBName = (key: string) => `${key}.lora_B.weight`;
@@ -145,17 +150,11 @@ function listOffPath(spec: TrainGraphSpec, out: TrainGraph): void {
     for (const [name, w] of spec.weights) if (!mode.frozen.has(name)) add({ name, shape: [...w.shape] });
     return;
   }
-  const shapes = expectedShapes(cfg);
   const { r, targets, layers } = mode.lora;
-  cfg.layers.forEach((_, i) => {
-    if (layers && !layers.includes(i)) return;
-    for (const m of LINEAR_MODULES) {
-      if (!targets.includes(m)) continue;
-      const [outF, inF] = shapes.get(linearName(i, m))!;
-      add({ name: loraAName(moduleKey(i, m)), shape: [r, inF!] });
-      add({ name: loraBName(moduleKey(i, m)), shape: [outF!, r] });
-    }
-  });
+  for (const slot of loraModuleSlots(cfg, { targetModules: targets, layers })) {
+    add({ name: loraAName(slot.key), shape: [r, slot.inFeatures] });
+    add({ name: loraBName(slot.key), shape: [slot.outFeatures, r] });
+  }
 }
 
 interface AttentionConstants {
@@ -218,7 +217,8 @@ function withLora(ctx: Ctx, key: string, target: LoraTarget, x: Val, y: Val, lay
     const feed: DropoutFeed = { name: `dropout:${key}`, shape: [ctx.n, inF], key, rate: s.dropout };
     ctx.out.dropoutMasks.push(feed);
     t.g.input(feed.name, DataType.BOOL, feed.shape);
-    xd = op.dropout(t, x, feed.name, s.dropout);
+    if (!t.g.inputs.some((i) => i.name === FEEDS.dropoutScale)) t.g.input(FEEDS.dropoutScale, DataType.FLOAT, []);
+    xd = op.dropout(t, x, feed.name, FEEDS.dropoutScale);
   }
   const u = op.matmul(t, xd, t.input(a.name, a.shape, { trainable: true }), { tb: true });
   const delta = op.matmul(t, u, t.input(b.name, b.shape, { trainable: true }), { tb: true, alpha: s.alpha / s.r });
@@ -254,4 +254,3 @@ function mlp(ctx: Ctx, i: number, x: Val): Val {
   return projection(ctx, i, 'down_proj', act);
 }
 
-export { LINEAR_MODULES };

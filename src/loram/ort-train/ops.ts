@@ -196,9 +196,8 @@ export function swiglu(t: Tape, gate: Val, up: Val): Val {
   });
 }
 
-/** Inverted dropout with a fed boolean keep-mask: where(keep, x / (1 − p), 0). */
-export function dropout(t: Tape, x: Val, keep: string, rate: number): Val {
-  const k = t.g.f32([1 / (1 - rate)], []);
+/** Inverted dropout with a fed boolean keep-mask and a fed scalar scale 1/(1 − p): where(keep, x·scale, 0). */
+export function dropout(t: Tape, x: Val, keep: string, k: string): Val {
   const zero = t.g.f32([0], []);
   const y = t.g.op1('Where', [keep, t.g.op1('Mul', [x.name, k]), zero]);
   return t.record(y, x.shape, [x], (dy) => [t.g.op1('Where', [keep, t.g.op1('Mul', [dy, k]), zero])]);

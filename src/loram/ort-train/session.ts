@@ -1,18 +1,23 @@
 /**
  * One training step in ONNX Runtime: the compiled training graph in a session on the best execution provider,
  * fed a token batch, the trainable tensors and the dropout keep-masks; returns the summed loss, the counted
- * tokens and the gradients. Frozen weights stay inside the session between steps.
+ * tokens and the gradients. Frozen weights stay inside the session between steps; the host copies the graph was
+ * built from are not referenced once the session exists.
  */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type * as ortTypes from 'onnxruntime-node';
 import { modelProto } from '../onnx/graph';
+import { externalLayout, writeModelFiles } from '../onnx/write';
 import { IR_VERSION, OPSET } from '../onnx/export';
 import type { LmBatch } from '../model/loss';
 import { IGNORE_INDEX } from '../model/loss';
 import { createSession, type ExecutionProvider, type OrtOptions, type OrtSessionInfo } from '../onnx/runtime';
-import { buildTrainGraph, FEEDS, gradOutput, LOSS_OUTPUT, type FedTensor, type TrainGraph, type TrainGraphSpec } from './llama-graph';
 import { dropoutKeepMask } from '../lora/dropout';
+import { buildTrainGraph, FEEDS, gradOutput, LOSS_OUTPUT, type DropoutFeed, type FedTensor, type TrainGraphSpec } from './llama-graph';
 
-export interface OrtTrainSessionOptions extends OrtOptions {}
+export type OrtTrainSessionOptions = OrtOptions;
 
 export interface StepResult {
   /** Σ token losses over counted tokens (the objective's numerator). */
@@ -23,71 +28,93 @@ export interface StepResult {
   grads: Float32Array[];
 }
 
+/** What a step needs to know about its graph once the graph itself is gone. */
+interface StepLayout {
+  fed: FedTensor[];
+  offPath: FedTensor[];
+  dropoutMasks: DropoutFeed[];
+  batch: number;
+  seqLen: number;
+  vocabSize: number;
+}
+
+const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
 export class OrtTrainSession {
   private constructor(
     private readonly ort: typeof ortTypes,
     private readonly session: ortTypes.InferenceSession,
     readonly info: OrtSessionInfo,
-    private readonly graph: TrainGraph,
-    private readonly spec: Pick<TrainGraphSpec, 'batch' | 'seqLen'>,
+    private readonly layout: StepLayout,
     private readonly extraFeeds: Record<string, ortTypes.Tensor>,
   ) {}
 
   /** Every trainable tensor in step order: the fed ones, then those off the loss path (zero gradient). */
   get trainables(): FedTensor[] {
-    return [...this.graph.trainables, ...this.graph.offPathTrainables];
+    return [...this.layout.fed, ...this.layout.offPath];
   }
 
   get provider(): ExecutionProvider {
     return this.info.provider;
   }
 
-  static async create(spec: TrainGraphSpec, opts: OrtTrainSessionOptions = {}): Promise<OrtTrainSession> {
-    const ort = await import('onnxruntime-node');
-    const graph = buildTrainGraph(spec);
-    const { graph: proto } = graph.tape.g.toGraphProto();
-    const bytes = await modelProto(proto, {
-      irVersion: IR_VERSION,
-      opset: OPSET,
-      producerName: 'loram-studio',
-      producerVersion: 'loram-train-1',
-      domains: spec.bases.domains,
-    }).toBytes();
-    const { session, info } = await createSession(bytes, opts);
-    const extra: Record<string, ortTypes.Tensor> = {};
-    for (const [name, f] of spec.bases.feeds) extra[name] = new ort.Tensor(f.type, f.data, f.dims);
-    return new OrtTrainSession(ort, session, info, graph, { batch: spec.batch, seqLen: spec.seqLen }, extra);
+  get batchShape(): { batch: number; seqLen: number } {
+    return { batch: this.layout.batch, seqLen: this.layout.seqLen };
   }
 
-  /** Loss and gradients of one micro-batch; `params` aligned with `trainables`; `seed` draws the dropout masks. */
-  async step(batch: LmBatch, params: readonly Float32Array[], seed: number): Promise<StepResult> {
-    const { batch: B, seqLen: T } = this.spec;
-    if (batch.batch !== B || batch.seqLen !== T) throw new Error(`this training session is built for batches of ${B} × ${T} tokens, got ${batch.batch} × ${batch.seqLen}`);
+  static async create(spec: TrainGraphSpec, opts: OrtTrainSessionOptions = {}): Promise<OrtTrainSession> {
+    const ort = await import('onnxruntime-node');
+    const compiled = await compile(spec);
+    let created: Awaited<ReturnType<typeof createSession>>;
+    try {
+      created = await createSession(compiled.model, opts);
+    } finally {
+      if (compiled.tmpDir) await fsp.rm(compiled.tmpDir, { recursive: true, force: true });
+    }
+    const { session, info } = created;
+    const extra: Record<string, ortTypes.Tensor> = {};
+    for (const [name, f] of spec.bases.feeds) extra[name] = new ort.Tensor(f.type, f.data, f.dims);
+    return new OrtTrainSession(ort, session, info, compiled.layout, extra);
+  }
+
+  /**
+   * Loss and gradients of one micro-batch; `params` aligned with `trainables`; `seed` draws the dropout masks, and
+   * a null seed evaluates (no dropout).
+   */
+  async step(batch: LmBatch, params: readonly Float32Array[], seed: number | null): Promise<StepResult> {
+    const L = this.layout;
+    if (batch.batch !== L.batch || batch.seqLen !== L.seqLen) throw new Error(`this training session is built for batches of ${L.batch} × ${L.seqLen} tokens, got ${batch.batch} × ${batch.seqLen}`);
     const feeds: Record<string, ortTypes.Tensor> = { ...this.extraFeeds, ...this.batchFeeds(batch) };
-    this.graph.trainables.forEach((f, i) => {
-      const p = params[i]!;
-      if (p.length !== f.shape.reduce((a, b) => a * b, 1)) throw new Error(`trainable ${f.name} has ${p.length} values, expected shape [${f.shape.join(', ')}]`);
+    L.fed.forEach((f, i) => {
+      const p = params[i];
+      if (!p || p.length !== numel(f.shape)) throw new Error(`trainable ${f.name} has ${p?.length ?? 0} values, expected shape [${f.shape.join(', ')}]`);
       feeds[f.name] = new this.ort.Tensor('float32', p, f.shape);
     });
-    for (const m of this.graph.dropoutMasks) feeds[m.name] = new this.ort.Tensor('bool', dropoutKeepMask(seed, m.key, m.shape[0]! * m.shape[1]!, m.rate), m.shape);
+    for (const m of L.dropoutMasks) {
+      const keep = seed === null ? new Uint8Array(numel(m.shape)).fill(1) : dropoutKeepMask(seed, m.key, numel(m.shape), m.rate);
+      feeds[m.name] = new this.ort.Tensor('bool', keep, m.shape);
+    }
+    if (L.dropoutMasks.length) feeds[FEEDS.dropoutScale] = new this.ort.Tensor('float32', Float32Array.of(seed === null ? 1 : 1 / (1 - L.dropoutMasks[0]!.rate)), []);
     const out = await this.session.run(feeds);
-    const count = countTokens(batch.labels);
     const lossSum = (out[LOSS_OUTPUT]!.data as Float32Array)[0]!;
-    const grads = this.graph.trainables.map((f) => out[gradOutput(f.name)]!.data as Float32Array);
-    for (const f of this.graph.offPathTrainables) grads.push(new Float32Array(f.shape.reduce((a, b) => a * b, 1)));
-    return { lossSum, count, grads };
+    const grads = [...L.fed.map((f) => out[gradOutput(f.name)]!.data as Float32Array), ...L.offPath.map((f) => new Float32Array(numel(f.shape)))];
+    return { lossSum, count: countTokens(batch.labels), grads };
   }
 
   private batchFeeds(b: LmBatch): Record<string, ortTypes.Tensor> {
     const n = b.batch * b.seqLen;
+    const V = this.layout.vocabSize;
     const ids = new BigInt64Array(n);
     const labels = new BigInt64Array(n);
     const weights = new Float32Array(n);
     const mask = new Float32Array(n);
     for (let i = 0; i < n; i++) {
-      ids[i] = BigInt(b.inputIds[i]!);
+      const id = b.inputIds[i]!;
+      if (id < 0 || id >= V) throw new Error(`token id ${id} at position ${i} is outside the vocabulary (size ${V})`);
+      ids[i] = BigInt(id);
       const l = b.labels[i]!;
       if (l !== IGNORE_INDEX) {
+        if (l < 0 || l >= V) throw new Error(`label ${l} at position ${i} is outside the vocabulary (size ${V})`);
         labels[i] = BigInt(l);
         weights[i] = 1;
       }
@@ -104,6 +131,34 @@ export class OrtTrainSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Initializer bytes above which the graph goes to a temporary .onnx + external data file instead of memory. */
+const IN_MEMORY_LIMIT = 1_800_000_000;
+
+/**
+ * The model (in memory, or a temporary file with external data past protobuf's 2 GiB ceiling) and its step
+ * layout; the graph, which references the host weights, is dropped here.
+ */
+async function compile(spec: TrainGraphSpec): Promise<{ model: Uint8Array | string; tmpDir: string | null; layout: StepLayout }> {
+  const graph = buildTrainGraph(spec);
+  const layout: StepLayout = {
+    fed: graph.trainables,
+    offPath: graph.offPathTrainables,
+    dropoutMasks: graph.dropoutMasks,
+    batch: spec.batch,
+    seqLen: spec.seqLen,
+    vocabSize: spec.config.vocabSize,
+  };
+  const meta = { irVersion: IR_VERSION, opset: OPSET, producerName: 'loram-studio', producerVersion: 'loram-train-1', domains: spec.bases.domains };
+  const g = graph.tape.g;
+  if (g.initializerBytes() < IN_MEMORY_LIMIT) return { model: await modelProto(g.toGraphProto().graph, meta).toBytes(), tmpDir: null, layout };
+  const tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'loram-train-'));
+  const file = path.join(tmpDir, 'train.onnx');
+  const ext = externalLayout(file);
+  const { graph: proto, plan } = g.toGraphProto(ext);
+  await writeModelFiles(modelProto(proto, meta), file, plan, path.join(tmpDir, ext.location));
+  return { model: file, tmpDir, layout };
 }
 
 function countTokens(labels: Int32Array): number {

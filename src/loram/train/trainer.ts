@@ -69,93 +69,124 @@ export class CancelledError extends Error {
   }
 }
 
-export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const { params, config: c } = opts;
-  if (params.length === 0) throw new Error('nothing to train: no trainable parameters');
+/**
+ * What the loop needs from a backend: accumulate the gradient of the summed token loss of one micro-batch, the
+ * global norm of the accumulated gradient over a token count, and an optimiser update with the accumulated
+ * gradient times a factor (1/tokens, times the clipping factor) that also clears the accumulator.
+ */
+export interface StepBackend {
+  accumulate(step: number, micro: number, seed: number): Promise<{ lossSum: number; count: number; positions: number }>;
+  gradNorm(denom: number): number;
+  update(lr: number, gradScale: number): void;
+  dispose(): void;
+}
+
+/** Seed of micro-batch `micro` of step `step` (dropout masks are drawn from it). */
+export function microSeed(seed: number, step: number, micro: number): number {
+  return (seed * 1000003 + step * 131 + micro) >>> 0;
+}
+
+function checkConfig(c: TrainConfig, nParams: number): void {
+  if (nParams === 0) throw new Error('nothing to train: no trainable parameters');
   if (!(c.steps > 0)) throw new Error(`steps must be positive, got ${c.steps}`);
   if (!(c.gradAccum >= 1)) throw new Error(`gradAccum must be at least 1, got ${c.gradAccum}`);
-  const opt = new AdamW(params, { ...DEFAULT_ADAMW, ...c.adamw }, opts.decays);
+}
+
+/** The loop itself, for any backend: accumulation, schedule, clipping, divergence check, progress, cancel. */
+export async function runTraining(backend: StepBackend, c: TrainConfig, opts: Pick<TrainOptions, 'onStep' | 'signal'>): Promise<TrainResult> {
   const losses: number[] = [];
   const lrs: number[] = [];
   let tokensTotal = 0;
   let positionsTotal = 0;
   const start = performance.now();
-  try {
-    for (let step = 0; step < c.steps; step++) {
-      if (opts.signal?.aborted) throw new CancelledError();
-      const t0 = performance.now();
-      let acc: tf.Tensor[] | null = null;
-      let lossSum = 0;
-      let count = 0;
-      let positions = 0;
-      for (let micro = 0; micro < c.gradAccum; micro++) {
-        let n = 0;
-        let pos = 0;
-        const seed = (c.seed * 1000003 + step * 131 + micro) >>> 0;
-        const { value, grads } = tf.variableGrads(() => {
-          const r = opts.microLoss(step, micro, seed);
-          n = r.count;
-          pos = r.positions;
-          // Scale by the token count so accumulated gradients are the token-weighted mean.
-          return tf.mul(r.loss, n) as tf.Scalar;
-        }, params);
-        lossSum += value.dataSync()[0]!;
-        value.dispose();
-        count += n;
-        positions += pos;
-        const g = params.map((p) => grads[p.name] ?? tf.zerosLike(p)); // a parameter off the loss path gets 0
-        if (acc === null) acc = g;
-        else {
-          const prev: tf.Tensor[] = acc;
-          acc = prev.map((a, i) => tf.add(a, g[i]!));
-          tf.dispose([...prev, ...g]);
-        }
-      }
-      const denom = Math.max(1, count);
-      const lr = lrAt({ kind: c.schedule, peakLr: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps, minLrRatio: c.minLrRatio }, step);
-      const summed = acc!;
-      const { clipped, norm } = tf.tidy(() => {
-        const mean = summed.map((g) => tf.div(g, denom));
-        const sq = tf.addN(mean.map((g) => tf.sum(tf.square(g))));
-        const norm = Math.sqrt(sq.dataSync()[0]!);
-        const factor = c.maxGradNorm > 0 && norm > c.maxGradNorm ? c.maxGradNorm / (norm + 1e-6) : 1;
-        return { clipped: mean.map((g) => (factor === 1 ? g : tf.mul(g, factor))), norm };
-      });
-      tf.dispose(summed);
-      if (!Number.isFinite(norm)) {
-        tf.dispose(clipped);
-        throw new Error(`training diverged at step ${step + 1}: gradient norm is ${norm} (loss ${lossSum / denom}); lower the learning rate`);
-      }
-      opt.step(clipped, lr);
-      tf.dispose(clipped);
-      const loss = lossSum / denom;
-      losses.push(loss);
-      lrs.push(lr);
-      tokensTotal += count;
-      positionsTotal += positions;
-      const dt = performance.now() - t0;
-      await opts.onStep?.({
-        step: step + 1,
-        totalSteps: c.steps,
-        loss,
-        lr,
-        gradNorm: norm,
-        tokens: count,
-        tokensPerSec: (positions / dt) * 1000,
-        elapsedMs: performance.now() - start,
-      });
+  for (let step = 0; step < c.steps; step++) {
+    if (opts.signal?.aborted) throw new CancelledError();
+    const t0 = performance.now();
+    let lossSum = 0;
+    let count = 0;
+    let positions = 0;
+    for (let micro = 0; micro < c.gradAccum; micro++) {
+      const r = await backend.accumulate(step, micro, microSeed(c.seed, step, micro));
+      lossSum += r.lossSum;
+      count += r.count;
+      positions += r.positions;
     }
-  } finally {
-    opt.dispose();
+    const denom = Math.max(1, count);
+    const lr = lrAt({ kind: c.schedule, peakLr: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps, minLrRatio: c.minLrRatio }, step);
+    const norm = backend.gradNorm(denom);
+    if (!Number.isFinite(norm)) throw new Error(`training diverged at step ${step + 1}: gradient norm is ${norm} (loss ${lossSum / denom}); lower the learning rate`);
+    const factor = c.maxGradNorm > 0 && norm > c.maxGradNorm ? c.maxGradNorm / (norm + 1e-6) : 1;
+    backend.update(lr, factor / denom);
+    const loss = lossSum / denom;
+    losses.push(loss);
+    lrs.push(lr);
+    tokensTotal += count;
+    positionsTotal += positions;
+    const dt = performance.now() - t0;
+    await opts.onStep?.({ step: step + 1, totalSteps: c.steps, loss, lr, gradNorm: norm, tokens: count, tokensPerSec: (positions / dt) * 1000, elapsedMs: performance.now() - start });
   }
   const elapsedMs = performance.now() - start;
-  return {
-    steps: losses.length,
-    losses,
-    lrs,
-    finalLoss: losses[losses.length - 1] ?? NaN,
-    tokens: tokensTotal,
-    elapsedMs,
-    tokensPerSec: (positionsTotal / elapsedMs) * 1000,
-  };
+  return { steps: losses.length, losses, lrs, finalLoss: losses[losses.length - 1] ?? NaN, tokens: tokensTotal, elapsedMs, tokensPerSec: (positionsTotal / elapsedMs) * 1000 };
+}
+
+/** tfjs: gradients by autodiff of `microLoss`, accumulated and updated as tensors. */
+class TfjsStepBackend implements StepBackend {
+  private acc: tf.Tensor[] | null = null;
+  private readonly opt: AdamW;
+
+  constructor(private readonly opts: TrainOptions) {
+    this.opt = new AdamW(opts.params, { ...DEFAULT_ADAMW, ...opts.config.adamw }, opts.decays);
+  }
+
+  async accumulate(step: number, micro: number, seed: number) {
+    const { params } = this.opts;
+    let count = 0;
+    let positions = 0;
+    const { value, grads } = tf.variableGrads(() => {
+      const r = this.opts.microLoss(step, micro, seed);
+      count = r.count;
+      positions = r.positions;
+      // Scale by the token count so accumulated gradients are the token-weighted sum.
+      return tf.mul(r.loss, count) as tf.Scalar;
+    }, params);
+    const lossSum = value.dataSync()[0]!;
+    value.dispose();
+    const g = params.map((p) => grads[p.name] ?? tf.zerosLike(p)); // a parameter off the loss path gets 0
+    if (this.acc === null) this.acc = g;
+    else {
+      const prev: tf.Tensor[] = this.acc;
+      this.acc = prev.map((a, i) => tf.add(a, g[i]!));
+      tf.dispose([...prev, ...g]);
+    }
+    return { lossSum, count, positions };
+  }
+
+  gradNorm(denom: number): number {
+    const acc = this.acc!;
+    return tf.tidy(() => Math.sqrt(tf.addN(acc.map((g) => tf.sum(tf.square(tf.div(g, denom))))).dataSync()[0]!));
+  }
+
+  update(lr: number, gradScale: number): void {
+    const acc = this.acc!;
+    this.acc = null;
+    const scaled = tf.tidy(() => acc.map((g) => tf.mul(g, gradScale)));
+    tf.dispose(acc);
+    this.opt.step(scaled, lr);
+    tf.dispose(scaled);
+  }
+
+  dispose(): void {
+    if (this.acc) tf.dispose(this.acc);
+    this.opt.dispose();
+  }
+}
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  checkConfig(opts.config, opts.params.length);
+  const backend = new TfjsStepBackend(opts);
+  try {
+    return await runTraining(backend, opts.config, opts);
+  } finally {
+    backend.dispose();
+  }
 }
