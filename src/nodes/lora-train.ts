@@ -2,10 +2,15 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, pruneOf, quantizeOf, readDocuments, tokenWindows, writeMetricsFile } from './lib';
-import { defineNode, NodeInputError, requireInput, staticModel } from './types';
+import { defineNode, NodeInputError, requireInput, staticModel, type NodeContext } from './types';
 import { optimiserFields, optimiserSettings } from './training-params';
+import { ortTrainOptions, resolveTrainBackend } from './train-backend';
 import { trackPeakTensorBytes } from '../loram/util/peak-bytes';
 import type { PeakTracker } from '../loram/util/peak-bytes';
+import type { LlamaConfig } from '../loram/model/config';
+import type { LmBatch } from '../loram/model/loss';
+import type { LoraAdapter } from '../loram/lora/adapter';
+import type { StepInfo, TrainResult } from '../loram/train/trainer';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'] as const;
 
@@ -49,101 +54,196 @@ export const loraTrainNode = defineNode({
   async run(ctx, inputs, p) {
     const m = requireInput(inputs, 'model', 'model');
     const ds = requireInput(inputs, 'dataset', 'dataset');
-    const backend = await ensureBackend(ctx);
-    const { tf } = await import('../loram/backend/tf');
-    const { LlamaModel } = await import('../loram/model/llama');
-    const { attachLora, trainLora, saveAdapter } = await import('../loram/lora/index');
-    const { WindowSampler, windowsBatch, evalLoss } = await import('../loram/data/lm-data');
-    const { quantizeModel } = await import('../loram/quant/nf4-linear');
-
-    const tok = await loadModelTokenizer(ctx, m);
-    const train = await tokenWindows(tok, await readDocuments(ctx, ds, 'train'), p.seqLen);
-    if (train.length < p.batchSize) throw new NodeInputError(`the training split of ${ds.source} has ${train.length} sequences of ${p.seqLen} tokens; need at least batchSize = ${p.batchSize}`);
-    const val = (await tokenWindows(tok, await readDocuments(ctx, ds, 'val'), p.seqLen)).slice(0, 64);
-
-    const { config, weights } = await loadModelWeights(ctx, m);
-    const bytesBeforeModel = tf.memory().numBytes;
-    const model = LlamaModel.fromWeights(config, weights, { trainable: false });
-    let tracker: PeakTracker | null = null;
-    try {
-      const q = quantizeOf(m.lineage);
-      // NF4 codes and absmax live in host arrays, not tfjs tensors: counted separately, added to the measured memory.
-      let nf4HostBytes = 0;
-      if (q) {
-        const s = quantizeModel(model, { blockSize: q.blockSize, doubleQuant: q.doubleQuant });
-        nf4HostBytes = s.bytes;
-        ctx.log(`NF4 base: ${s.linears} linears, ${((s.bytes * 8) / s.params).toFixed(3)} bits per weight`);
-      }
-      const lora = attachLora(model, { r: p.rank, alpha: p.alpha, dropout: p.dropout, targetModules: p.targets, seed: p.seed });
-      const sampler = new WindowSampler(train.length, p.seed);
-      const batches = () => windowsBatch(sampler.next(p.batchSize).map((i) => train[i]!), p.seqLen);
-      const curve: { x: number[]; y: number[] } = { x: [], y: [] };
-      const valCurve: { x: number[]; y: number[] } = { x: [], y: [] };
-      tracker = trackPeakTensorBytes(tf);
-      ctx.log(`training ${lora.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${train.length} sequences, backend ${backend})`);
-      const result = await trainLora(model, lora, {
-        batches,
-        ...optimiserSettings(p),
-        seed: p.seed,
-        signal: ctx.signal,
-        onStep: async (info) => {
-          curve.x.push(info.step);
-          curve.y.push(info.loss);
-          const metrics: Record<string, number> = { loss: info.loss, lr: info.lr, tokensPerSec: Math.round(info.tokensPerSec) };
-          if (p.evalEvery > 0 && info.step % p.evalEvery === 0 && val.length) {
-            metrics.valLoss = evalLoss(model, val, p.seqLen).loss;
-            valCurve.x.push(info.step);
-            valCurve.y.push(metrics.valLoss);
-          }
-          await ctx.progress(info.step, info.totalSteps, metrics);
-        },
-      });
-      const peakTensorBytes = tracker.peak() - bytesBeforeModel;
-      tracker.stop();
-      tracker = null;
-      const planned = await plannedMemory(config, m.lineage, p);
-      const valLoss = val.length ? evalLoss(model, val, p.seqLen).loss : null;
-      const adapter = lora.export(describeModel(m.lineage));
-      await saveAdapter(path.join(ctx.outDir, 'adapter'), adapter);
-      const scalars = {
-        finalLoss: result.finalLoss,
-        valLoss,
-        valPerplexity: valLoss === null ? null : Math.exp(valLoss),
-        trainSeconds: result.elapsedMs / 1000,
-        tokensPerSec: Math.round(result.tokensPerSec),
-        loraParams: lora.numParams(),
-        baseParams: m.summary.params,
-        // Measured: the peak of live tfjs tensor bytes during training (base weights, LoRA, AdamW states,
-        // activations and gradients; fp32), above what was allocated before the model was loaded, plus NF4 host bytes.
-        peakTensorBytes,
-        nf4HostBytes,
-        trainMemoryBytes: peakTensorBytes + nf4HostBytes,
-        // Planned: src/loram/memory/planner.ts on this model's config (bf16 base, fp32 LoRA + AdamW, one micro-batch, eager attention).
-        plannedMemoryBytes: planned.total,
-        plannedBaseBytes: planned.baseWeights,
-        plannedParams: planned.params,
-        plannedHbmBytes: planned.hbmBytes,
-        steps: result.steps,
-      };
-      const location = await writeMetricsFile(ctx, 'metrics.json', {
-        label: '',
-        scalars,
-        curves: { loss: { ...curve, xLabel: 'step', yLabel: 'train loss' }, ...(valCurve.x.length ? { valLoss: { ...valCurve, xLabel: 'step', yLabel: 'val loss' } } : {}) },
-      });
-      lora.detach();
-      return {
-        outputs: {
-          adapter: { type: 'adapter', location: ctx.output('adapter'), rank: p.rank, alpha: p.alpha, targets: [...p.targets], base: m.lineage, recovered: false },
-          metrics: { type: 'metrics', location, label: '', summary: scalars },
-        },
-        metrics: scalars,
-      };
-    } finally {
-      tracker?.stop();
-      model.dispose();
-    }
+    ctx.log('tokenizing the training text');
+    const data = await loraData(ctx, m, ds, p);
+    const engine = resolveTrainBackend(p.backend);
+    const trained = engine === 'ort' ? await trainOnOrt(ctx, m, data, p) : await trainOnTfjs(ctx, m, data, p);
+    const { config } = trained;
+    const planned = await plannedMemory(config, m.lineage, p);
+    await (await import('../loram/lora/index')).saveAdapter(path.join(ctx.outDir, 'adapter'), trained.adapter);
+    const { result, valLoss } = trained;
+    const scalars = {
+      finalLoss: result.finalLoss,
+      valLoss,
+      valPerplexity: valLoss === null ? null : Math.exp(valLoss),
+      trainSeconds: result.elapsedMs / 1000,
+      tokensPerSec: Math.round(result.tokensPerSec),
+      loraParams: trained.loraParams,
+      baseParams: m.summary.params,
+      ...trained.memory,
+      // Planned: src/loram/memory/planner.ts on this model's config (bf16 base, fp32 LoRA + AdamW, one micro-batch, eager attention).
+      plannedMemoryBytes: planned.total,
+      plannedBaseBytes: planned.baseWeights,
+      plannedParams: planned.params,
+      plannedHbmBytes: planned.hbmBytes,
+      steps: result.steps,
+      trainBackend: engine,
+      trainEngine: trained.engineDetail,
+    };
+    const location = await writeMetricsFile(ctx, 'metrics.json', {
+      label: '',
+      scalars,
+      curves: { loss: { ...trained.curve, xLabel: 'step', yLabel: 'train loss' }, ...(trained.valCurve.x.length ? { valLoss: { ...trained.valCurve, xLabel: 'step', yLabel: 'val loss' } } : {}) },
+    });
+    return {
+      outputs: {
+        adapter: { type: 'adapter', location: ctx.output('adapter'), rank: p.rank, alpha: p.alpha, targets: [...p.targets], base: m.lineage, recovered: false },
+        metrics: { type: 'metrics', location, label: '', summary: scalars },
+      },
+      metrics: scalars,
+    };
   },
 });
+
+type LoraParams = z.output<typeof loraTrainParams>;
+type ModelInput = ReturnType<typeof requireInput<'model'>>;
+type Curve = { x: number[]; y: number[] };
+
+interface LoraData {
+  train: Int32Array[];
+  val: Int32Array[];
+}
+
+interface Trained {
+  config: LlamaConfig;
+  result: TrainResult;
+  adapter: LoraAdapter;
+  valLoss: number | null;
+  loraParams: number;
+  curve: Curve;
+  valCurve: Curve;
+  /** Measured training memory, in the metrics' keys (what each includes is said in its comment). */
+  memory: Record<string, number>;
+  engineDetail: string;
+}
+
+async function loraData(ctx: NodeContext, m: ModelInput, ds: ReturnType<typeof requireInput<'dataset'>>, p: LoraParams): Promise<LoraData> {
+  const tok = await loadModelTokenizer(ctx, m);
+  const train = await tokenWindows(tok, await readDocuments(ctx, ds, 'train'), p.seqLen);
+  if (train.length < p.batchSize) throw new NodeInputError(`the training split of ${ds.source} has ${train.length} sequences of ${p.seqLen} tokens; need at least batchSize = ${p.batchSize}`);
+  const val = (await tokenWindows(tok, await readDocuments(ctx, ds, 'val'), p.seqLen)).slice(0, 64);
+  return { train, val };
+}
+
+/** The step callback both engines share: curve, optional validation loss, progress (the cancellation point). */
+function stepReporter(ctx: NodeContext, p: LoraParams, valLossNow: (() => Promise<number>) | null, curve: Curve, valCurve: Curve) {
+  return async (info: StepInfo) => {
+    curve.x.push(info.step);
+    curve.y.push(info.loss);
+    const metrics: Record<string, number> = { loss: info.loss, lr: info.lr, tokensPerSec: Math.round(info.tokensPerSec) };
+    if (p.evalEvery > 0 && info.step % p.evalEvery === 0 && valLossNow) {
+      metrics.valLoss = await valLossNow();
+      valCurve.x.push(info.step);
+      valCurve.y.push(metrics.valLoss);
+    }
+    await ctx.progress(info.step, info.totalSteps, metrics);
+  };
+}
+
+function loraSpec(p: LoraParams) {
+  return { r: p.rank, alpha: p.alpha, dropout: p.dropout, targetModules: p.targets, seed: p.seed };
+}
+
+/** ONNX Runtime: the frozen base lives in the session (NF4 stays 4-bit); memory is the process's peak RSS. */
+async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: LoraParams): Promise<Trained> {
+  const { OrtLoraRun } = await import('../loram/ort-train/trainer');
+  const { basesFor } = await import('../loram/ort-train/base-linears');
+  const { windowsBatch, WindowSampler } = await import('../loram/data/lm-data');
+  const { lmTrainConfig } = await import('../loram/train/lm-objective');
+  const { LORA_TRAIN_DEFAULTS } = await import('../loram/lora/train');
+  const { describeSession } = await import('../loram/onnx/runtime');
+  const { trackPeakRss } = await import('../loram/util/peak-rss');
+  const rssBefore = process.memoryUsage.rss();
+  const rss = trackPeakRss();
+  try {
+    const { config, weights } = await loadModelWeights(ctx, m);
+    const q = quantizeOf(m.lineage);
+    const bases = basesFor(q ? { blockSize: q.blockSize, doubleQuant: q.doubleQuant } : null);
+    if (p.gradientCheckpointing) ctx.log('gradientCheckpointing: the ONNX Runtime graph keeps activations (recompute is not built yet); use backend tfjs to trade time for memory', 'warn');
+    const run = await OrtLoraRun.start({ config, weights, bases }, loraSpec(p), { batch: p.batchSize, seqLen: p.seqLen }, ortTrainOptions());
+    try {
+      const engineDetail = describeSession(run.session.info);
+      ctx.log(`training ${run.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.train.length} sequences) with ${engineDetail}${bases.summary ? `; ${bases.summary}` : ''}`);
+      const sampler = new WindowSampler(data.train.length, p.seed);
+      const valBatches = batchesOf(data.val, p.batchSize, p.seqLen, windowsBatch);
+      const curve: Curve = { x: [], y: [] };
+      const valCurve: Curve = { x: [], y: [] };
+      const result = await run.train({
+        batches: () => windowsBatch(sampler.next(p.batchSize).map((i) => data.train[i]!), p.seqLen),
+        config: lmTrainConfig(p.steps, { ...optimiserSettings(p), seed: p.seed }, LORA_TRAIN_DEFAULTS),
+        signal: ctx.signal,
+        onStep: stepReporter(ctx, p, valBatches.length ? () => run.evalLoss(valBatches) : null, curve, valCurve),
+      });
+      const peakRss = rss.stop();
+      const valLoss = valBatches.length ? await run.evalLoss(valBatches) : null;
+      // Measured: the training process's peak resident size above what it held before loading the model
+      // (weights as the session stores them, LoRA + AdamW states, activations, gradients, ORT workspace).
+      const memory = { trainMemoryBytes: peakRss - rssBefore, peakRssBytes: peakRss };
+      return { config, result, adapter: run.adapter(describeModel(m.lineage)), valLoss, loraParams: run.numParams(), curve, valCurve, memory, engineDetail };
+    } finally {
+      await run.release();
+    }
+  } finally {
+    rss.stop();
+  }
+}
+
+function batchesOf(windows: readonly Int32Array[], size: number, seqLen: number, make: (w: readonly Int32Array[], seqLen: number) => LmBatch): LmBatch[] {
+  const out: LmBatch[] = [];
+  for (let i = 0; i < windows.length; i += size) out.push(make(windows.slice(i, i + size), seqLen));
+  return out;
+}
+
+/** TensorFlow.js, the reference engine: memory is the exact peak of live tensor bytes plus the NF4 host arrays. */
+async function trainOnTfjs(ctx: NodeContext, m: ModelInput, data: LoraData, p: LoraParams): Promise<Trained> {
+  const backend = await ensureBackend(ctx);
+  const { tf } = await import('../loram/backend/tf');
+  const { LlamaModel } = await import('../loram/model/llama');
+  const { attachLora, trainLora } = await import('../loram/lora/index');
+  const { WindowSampler, windowsBatch, evalLoss } = await import('../loram/data/lm-data');
+  const { quantizeModel } = await import('../loram/quant/nf4-linear');
+  const { config, weights } = await loadModelWeights(ctx, m);
+  const bytesBeforeModel = tf.memory().numBytes;
+  const model = LlamaModel.fromWeights(config, weights, { trainable: false });
+  let tracker: PeakTracker | null = null;
+  try {
+    const q = quantizeOf(m.lineage);
+    // NF4 codes and absmax live in host arrays, not tfjs tensors: counted separately, added to the measured memory.
+    let nf4HostBytes = 0;
+    if (q) {
+      const s = quantizeModel(model, { blockSize: q.blockSize, doubleQuant: q.doubleQuant });
+      nf4HostBytes = s.bytes;
+      ctx.log(`NF4 base: ${s.linears} linears, ${((s.bytes * 8) / s.params).toFixed(3)} bits per weight`);
+    }
+    const lora = attachLora(model, loraSpec(p));
+    const sampler = new WindowSampler(data.train.length, p.seed);
+    const curve: Curve = { x: [], y: [] };
+    const valCurve: Curve = { x: [], y: [] };
+    tracker = trackPeakTensorBytes(tf);
+    ctx.log(`training ${lora.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.train.length} sequences) with TensorFlow.js ${backend}`);
+    const valLossNow = data.val.length ? async () => evalLoss(model, data.val, p.seqLen).loss : null;
+    const result = await trainLora(model, lora, {
+      batches: () => windowsBatch(sampler.next(p.batchSize).map((i) => data.train[i]!), p.seqLen),
+      ...optimiserSettings(p),
+      seed: p.seed,
+      signal: ctx.signal,
+      onStep: stepReporter(ctx, p, valLossNow, curve, valCurve),
+    });
+    const peakTensorBytes = tracker.peak() - bytesBeforeModel;
+    tracker.stop();
+    tracker = null;
+    const valLoss = data.val.length ? evalLoss(model, data.val, p.seqLen).loss : null;
+    const adapter = lora.export(describeModel(m.lineage));
+    lora.detach();
+    // Measured: the peak of live tfjs tensor bytes during training (base weights, LoRA, AdamW states, activations and
+    // gradients; fp32), above what was allocated before the model was loaded, plus NF4 host bytes.
+    const memory = { peakTensorBytes, nf4HostBytes, trainMemoryBytes: peakTensorBytes + nf4HostBytes };
+    return { config, result, adapter, valLoss, loraParams: lora.numParams(), curve, valCurve, memory, engineDetail: `TensorFlow.js ${backend}` };
+  } finally {
+    tracker?.stop();
+    model.dispose();
+  }
+}
 
 /** The memory planner on the config actually trained: structured pruning is already in the config's shapes. */
 async function plannedMemory(config: import('../loram/model/config').LlamaConfig, lineage: import('../shared').ModelLineage, p: z.output<typeof loraTrainParams>) {

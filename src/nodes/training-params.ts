@@ -1,6 +1,7 @@
 /** The optimiser fields that Align and LoRA-Train share (zod shape, spread into each node's parameter schema). */
 import { z } from 'zod';
 import type { OptimiserSettings } from '../loram/train/lm-objective';
+import { trainBackendField } from './train-backend';
 
 export function optimiserFields(lr: { default: number; doc: string }) {
   return {
@@ -17,6 +18,7 @@ export function optimiserFields(lr: { default: number; doc: string }) {
       .boolean()
       .default(false)
       .describe('Recompute each decoder layer in the backward pass instead of keeping its activations: much less memory, a little more time'),
+    backend: trainBackendField,
   };
 }
 

@@ -14,6 +14,7 @@ import type { WeightMap } from '../util/tensor';
 import type { CausalLM, GenerateOptions, GenerationOutput, TokenBatch } from '../eval/lm';
 import { checkPrompts, leftPad, makeSampler } from '../eval/lm';
 import { exportOnnxCached, type OnnxArtifact, type OnnxExportOptions } from './export';
+import { DataType, GraphBuilder, modelProto } from './graph';
 
 /** In the order `auto` tries them: CUDA where its build is installed, WebGPU where an adapter exists, else CPU. */
 export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
@@ -31,7 +32,12 @@ export interface OrtOptions {
   spinning?: boolean;
   /** ORT log level (0 verbose … 4 fatal). Default 3 (errors only). */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /** Extra session config entries (e.g. `optimization.disable_specified_optimizers`). */
+  sessionConfig?: Record<string, string>;
 }
+
+/** A model for a session: a file, bytes, or bytes built for the provider being tried (ops differ per provider). */
+export type SessionModel = string | Uint8Array | ((provider: ExecutionProvider) => Promise<string | Uint8Array>);
 
 export interface OrtSessionInfo {
   provider: ExecutionProvider;
@@ -83,6 +89,13 @@ export function describeSession(i: OrtSessionInfo): string {
   return `onnxruntime-node ${i.ortVersion} (${PROVIDER_NAMES[i.provider]}${threads})`;
 }
 
+/** Session config entries: spinning off when asked, plus the caller's own (ORT reads them as dotted keys). */
+function sessionExtra(opts: OrtOptions): Record<string, unknown> {
+  const extra: Record<string, unknown> = { ...(opts.sessionConfig ?? {}) };
+  if (opts.spinning === false) Object.assign(extra, { 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0' });
+  return extra;
+}
+
 /** ORT's adapter error is a page of source locations; what it means fits in three words. */
 function shortReason(provider: ExecutionProvider, e: unknown): string {
   const msg = firstLine(e);
@@ -91,16 +104,39 @@ function shortReason(provider: ExecutionProvider, e: unknown): string {
 }
 
 /** Why a provider cannot be tried at all (checked first: a failed CUDA load prints to stderr whatever the log level). */
-function unavailableReason(p: ExecutionProvider): string | null {
+async function unavailableReason(p: ExecutionProvider): Promise<string | null> {
   if (p === 'cuda') return cudaUnavailableReason();
+  if (p === 'webgpu') return webgpuUnavailableReason();
   return null;
+}
+
+let webgpuProbe: Promise<string | null> | null = null;
+
+/**
+ * Whether a WebGPU adapter exists, asked once per process with a one-node model, so a large graph is never built
+ * for a provider that cannot start.
+ */
+export function webgpuUnavailableReason(): Promise<string | null> {
+  return (webgpuProbe ??= (async () => {
+    const g = new GraphBuilder('probe');
+    g.input('x', DataType.FLOAT, [1]);
+    g.output('y', g.op1('Neg', ['x']), DataType.FLOAT, [1]);
+    const bytes = await modelProto(g.toGraphProto().graph, { irVersion: 8, opset: 17, producerName: 'loram-studio', producerVersion: 'probe' }).toBytes();
+    try {
+      const s = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], logSeverityLevel: 3 });
+      await s.release();
+      return null;
+    } catch (e) {
+      return shortReason('webgpu', e);
+    }
+  })());
 }
 
 /**
  * Create a session for a model file or in-memory model, on the first provider of CUDA → WebGPU → CPU that
  * starts (or on the one asked for). The choice and why the others were passed over are in `info`.
  */
-export async function createSession(model: string | Uint8Array, opts: OrtOptions = {}): Promise<OrtSession> {
+export async function createSession(model: SessionModel, opts: OrtOptions = {}): Promise<OrtSession> {
   const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
   const want = opts.provider ?? 'auto';
@@ -110,12 +146,12 @@ export async function createSession(model: string | Uint8Array, opts: OrtOptions
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     logSeverityLevel: opts.logSeverityLevel ?? 3,
-    ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
+    extra: sessionExtra(opts),
   };
   const ortVersion = ort.env.versions?.node ?? 'unknown';
   const skipped: string[] = [];
   for (const provider of want === 'auto' ? EXECUTION_PROVIDERS : [want]) {
-    const missing = unavailableReason(provider);
+    const missing = await unavailableReason(provider);
     if (missing && want !== 'auto') throw new Error(`the ${provider} execution provider could not start: ${missing}`);
     if (missing) {
       skipped.push(`${provider}: ${missing}`);
@@ -123,7 +159,8 @@ export async function createSession(model: string | Uint8Array, opts: OrtOptions
     }
     try {
       const o = { ...base, executionProviders: [provider] };
-      const session = typeof model === 'string' ? await ort.InferenceSession.create(model, o) : await ort.InferenceSession.create(model, o);
+      const m = typeof model === 'function' ? await model(provider) : model;
+      const session = typeof m === 'string' ? await ort.InferenceSession.create(m, o) : await ort.InferenceSession.create(m, o);
       const info: OrtSessionInfo = { provider, threads, spinning: opts.spinning ?? true, ortVersion };
       if (skipped.length) info.fallbackReason = skipped.join('; ');
       return { session, info };

@@ -102,8 +102,7 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const weights = t.g.input(FEEDS.weights, DataType.FLOAT, [B * T, 1]);
   const consts = attentionConstants(t, cfg, B, T, mask);
 
-  const embed = ctx.weight('model.embed_tokens.weight');
-  let h = op.gatherRows(t, embed, t.g.op1('Reshape', [ids, t.g.i64([B * T])]), B * T);
+  let h = embedding(ctx, t.g.op1('Reshape', [ids, t.g.i64([B * T])]));
   cfg.layers.forEach((l, i) => {
     if (l.num_attention_heads > 0) h = op.add(t, h, attention(ctx, i, op.rmsNorm(t, h, ctx.weight(`model.layers.${i}.input_layernorm.weight`), cfg.rmsNormEps), consts));
     if (l.intermediate_size > 0) h = op.add(t, h, mlp(ctx, i, op.rmsNorm(t, h, ctx.weight(`model.layers.${i}.post_attention_layernorm.weight`), cfg.rmsNormEps)));
@@ -121,6 +120,16 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   return out;
 }
 
+/** Token embeddings [B·T, H]: a differentiable gather when the embedding trains, else the storage's lookup. */
+function embedding(ctx: Ctx, ids: string): Val {
+  const name = 'model.embed_tokens.weight';
+  const w = ctx.spec.weights.get(name);
+  if (!w) throw new Error(`missing tensor ${name}`);
+  const { mode } = ctx.spec;
+  if (mode.kind === 'full' && !mode.frozen.has(name)) return op.gatherRows(ctx.t, ctx.weight(name), ids, ctx.n);
+  return ctx.t.constant(ctx.spec.bases.lookup(ctx.t.g, name, w, ids), [ctx.n, w.shape[1]!]);
+}
+
 function weightVal(ctx: Ctx, name: string): Val {
   const w = ctx.spec.weights.get(name);
   if (!w) throw new Error(`missing tensor ${name}`);
@@ -131,8 +140,7 @@ function weightVal(ctx: Ctx, name: string): Val {
     ctx.out.trainables.push({ name, shape: [...w.shape] });
     return ctx.t.input(name, w.shape, { trainable: true });
   }
-  if (!ctx.t.g.initializers.some((i) => i.name === name)) ctx.spec.bases.dense(ctx.t.g, name, w);
-  return ctx.t.constant(name, w.shape);
+  return ctx.t.constant(ctx.spec.bases.frozen(ctx.t.g, name, w), w.shape);
 }
 
 /**
@@ -190,7 +198,9 @@ function projection(ctx: Ctx, layer: number, m: LinearModule, x: Val): Val {
   let y: Val;
   if (mode.kind === 'full' && !mode.frozen.has(name)) y = op.linear(ctx.t, x, ctx.weight(name), bias);
   else {
-    const base = ctx.spec.bases.apply(ctx.t, name, x, ctx.spec.weights.get(name));
+    const w = ctx.spec.weights.get(name);
+    if (!w) throw new Error(`missing tensor ${name}`);
+    const base = ctx.spec.bases.apply(ctx.t, name, x, w);
     y = bias ? op.add(ctx.t, base, bias) : base;
   }
   return withLora(ctx, moduleKey(layer, m), m, x, y, layer);

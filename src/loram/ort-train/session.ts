@@ -64,17 +64,29 @@ export class OrtTrainSession {
 
   static async create(spec: TrainGraphSpec, opts: OrtTrainSessionOptions = {}): Promise<OrtTrainSession> {
     const ort = await import('onnxruntime-node');
-    const compiled = await compile(spec);
-    let created: Awaited<ReturnType<typeof createSession>>;
+    // One compiled model per variant of the storage (NF4 builds differently for providers without MatMulBnb4).
+    const compiled = new Map<string, Compiled>();
+    const forProvider = async (p: ExecutionProvider) => {
+      const bases = spec.bases.forProvider?.(p) ?? spec.bases;
+      const key = JSON.stringify(bases.domains);
+      let c = compiled.get(key);
+      if (!c) compiled.set(key, (c = await compile({ ...spec, bases })));
+      return c;
+    };
+    let layout: StepLayout | null = null;
     try {
-      created = await createSession(compiled.model, opts);
+      const { session, info } = await createSession(
+        async (p) => {
+          const c = await forProvider(p);
+          layout = c.layout;
+          return c.model;
+        },
+        { ...opts, sessionConfig: { ...spec.bases.sessionConfig, ...opts.sessionConfig } },
+      );
+      return new OrtTrainSession(ort, session, info, layout!, {});
     } finally {
-      if (compiled.tmpDir) await fsp.rm(compiled.tmpDir, { recursive: true, force: true });
+      for (const c of compiled.values()) if (c.tmpDir) await fsp.rm(c.tmpDir, { recursive: true, force: true });
     }
-    const { session, info } = created;
-    const extra: Record<string, ortTypes.Tensor> = {};
-    for (const [name, f] of spec.bases.feeds) extra[name] = new ort.Tensor(f.type, f.data, f.dims);
-    return new OrtTrainSession(ort, session, info, compiled.layout, extra);
   }
 
   /**
@@ -140,7 +152,13 @@ const IN_MEMORY_LIMIT = 1_800_000_000;
  * The model (in memory, or a temporary file with external data past protobuf's 2 GiB ceiling) and its step
  * layout; the graph, which references the host weights, is dropped here.
  */
-async function compile(spec: TrainGraphSpec): Promise<{ model: Uint8Array | string; tmpDir: string | null; layout: StepLayout }> {
+interface Compiled {
+  model: Uint8Array | string;
+  tmpDir: string | null;
+  layout: StepLayout;
+}
+
+async function compile(spec: TrainGraphSpec): Promise<Compiled> {
   const graph = buildTrainGraph(spec);
   const layout: StepLayout = {
     fed: graph.trainables,

@@ -1,0 +1,38 @@
+/**
+ * Which engine trains (LoRA-Train, Align): ONNX Runtime by default, TensorFlow.js as the reference. `auto` follows
+ * LORAM_TRAIN_BACKEND (ort | tfjs) and is ONNX Runtime otherwise; LORAM_THREADS sets ORT's intra-op threads
+ * (default: every core), LORAM_ORT_PROVIDER pins a provider (cuda | webgpu | cpu; default CUDA → WebGPU → CPU).
+ */
+import { z } from 'zod';
+import type { OrtTrainSessionOptions } from '../loram/ort-train/session';
+
+export const TRAIN_BACKENDS = ['auto', 'ort', 'tfjs'] as const;
+export type TrainBackendChoice = (typeof TRAIN_BACKENDS)[number];
+
+export const trainBackendField = z
+  .enum(TRAIN_BACKENDS)
+  .default('auto')
+  .describe('Training engine: ort = ONNX Runtime (CUDA → WebGPU → CPU), tfjs = TensorFlow.js (the reference); auto = LORAM_TRAIN_BACKEND, else ort');
+
+export function resolveTrainBackend(choice: TrainBackendChoice, env: NodeJS.ProcessEnv = process.env): 'ort' | 'tfjs' {
+  if (choice !== 'auto') return choice;
+  const e = env.LORAM_TRAIN_BACKEND?.trim().toLowerCase();
+  if (!e) return 'ort';
+  if (e === 'ort' || e === 'tfjs') return e;
+  throw new Error(`LORAM_TRAIN_BACKEND must be "ort" or "tfjs", got "${env.LORAM_TRAIN_BACKEND}"`);
+}
+
+export function ortTrainOptions(env: NodeJS.ProcessEnv = process.env): OrtTrainSessionOptions {
+  const o: OrtTrainSessionOptions = {};
+  if (env.LORAM_THREADS) {
+    const n = Number(env.LORAM_THREADS);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`LORAM_THREADS must be a positive integer, got "${env.LORAM_THREADS}"`);
+    o.threads = n;
+  }
+  const p = env.LORAM_ORT_PROVIDER?.trim().toLowerCase();
+  if (p) {
+    if (p !== 'cuda' && p !== 'webgpu' && p !== 'cpu' && p !== 'auto') throw new Error(`LORAM_ORT_PROVIDER must be cuda, webgpu, cpu or auto, got "${env.LORAM_ORT_PROVIDER}"`);
+    o.provider = p;
+  }
+  return o;
+}
