@@ -56,7 +56,7 @@ export const loraTrainNode = defineNode({
     const ds = requireInput(inputs, 'dataset', 'dataset');
     ctx.log('tokenizing the training text');
     const data = await loraData(ctx, m, ds, p);
-    const engine = resolveTrainBackend(p.backend);
+    const engine = resolveTrainBackend(p.backend, { checkpointing: p.gradientCheckpointing, log: (m) => ctx.log(m, 'warn') });
     const trained = engine === 'ort' ? await trainOnOrt(ctx, m, data, p) : await trainOnTfjs(ctx, m, data, p);
     const { config } = trained;
     const planned = await plannedMemory(config, m.lineage, p);
@@ -159,7 +159,6 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
     const { config, weights } = await loadModelWeights(ctx, m);
     const q = quantizeOf(m.lineage);
     const bases = basesFor(q ? { blockSize: q.blockSize, doubleQuant: q.doubleQuant } : null);
-    if (p.gradientCheckpointing) ctx.log('gradientCheckpointing: the ONNX Runtime graph keeps activations (recompute is not built yet); use backend tfjs to trade time for memory', 'warn');
     const run = await OrtLoraRun.start({ config, weights, bases }, loraSpec(p), { batch: p.batchSize, seqLen: p.seqLen }, ortTrainOptions());
     try {
       const engineDetail = describeSession(run.session.info);
@@ -178,7 +177,7 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
       const valLoss = valBatches.length ? await run.evalLoss(valBatches) : null;
       // Measured: the training process's peak resident size above what it held before loading the model
       // (weights as the session stores them, LoRA + AdamW states, activations, gradients, ORT workspace).
-      const memory = { trainMemoryBytes: peakRss - rssBefore, peakRssBytes: peakRss };
+      const memory = { trainMemoryBytes: peakRss - rssBefore, peakRssBytes: peakRss, nf4HostBytes: bases.storedBytes };
       return { config, result, adapter: run.adapter(describeModel(m.lineage)), valLoss, loraParams: run.numParams(), curve, valCurve, memory, engineDetail };
     } finally {
       await run.release();

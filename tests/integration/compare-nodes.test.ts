@@ -46,6 +46,7 @@ function recipe(): RecipeInput {
     ['quant', 'Quantize', {}],
     ['train_q', 'LoRA-Train', LORA],
     ['train_full', 'LoRA-Train', LORA],
+    ['train_full_tfjs', 'LoRA-Train', { ...LORA, backend: 'tfjs' }],
     ['train_full_ckpt', 'LoRA-Train', { ...LORA, gradientCheckpointing: true }],
     ['eval_full', 'Evaluate', { ...EVAL, label: 'full' }],
   ];
@@ -56,6 +57,7 @@ function recipe(): RecipeInput {
     ['load', 'model', 'prune_st', 'model'], ['general', 'dataset', 'prune_st', 'calibration'], ['prune_st', 'model', 'quant', 'model'], ['quant', 'model', 'train_q', 'model'], ['domain', 'dataset', 'train_q', 'dataset'],
     ['load', 'model', 'train_full', 'model'], ['domain', 'dataset', 'train_full', 'dataset'],
     ['load', 'model', 'train_full_ckpt', 'model'], ['domain', 'dataset', 'train_full_ckpt', 'dataset'],
+    ['load', 'model', 'train_full_tfjs', 'model'], ['domain', 'dataset', 'train_full_tfjs', 'dataset'],
     ['load', 'model', 'eval_full', 'model'], ['train_full', 'adapter', 'eval_full', 'adapter'], ['domain', 'dataset', 'eval_full', 'dataset'], ['choices', 'dataset', 'eval_full', 'choices'],
   ];
   return {
@@ -105,15 +107,25 @@ test('multiple choice, memory metrics, sparse alignment, w/o recovery', async ()
 
   // Memory: measured and planned; the NF4 base counts its packed bytes; the full model needs more than the pruned NF4 one.
   const mem = (id: string) => end.nodes[id]!.metrics!;
+  for (const id of ['train', 'train_q', 'train_full', 'train_full_tfjs']) expect(mem(id).plannedMemoryBytes as number).toBeGreaterThan(0);
+  // tfjs counts live tensor bytes exactly; ONNX Runtime reports the process's peak resident size (and its rise
+  // above the size before loading, which a worker that already ran other nodes partly reuses).
+  expect(mem('train_full_tfjs').trainMemoryBytes as number).toBeGreaterThan((mem('train_full_tfjs').baseParams as number) * 4 * 0.3);
   for (const id of ['train', 'train_q', 'train_full']) {
-    expect(mem(id).trainMemoryBytes as number).toBeGreaterThan((mem(id).baseParams as number) * 4 * 0.3);
-    expect(mem(id).plannedMemoryBytes as number).toBeGreaterThan(0);
+    expect(mem(id).peakRssBytes as number).toBeGreaterThan((mem(id).baseParams as number) * 4);
+    expect(mem(id).trainMemoryBytes as number).toBeGreaterThanOrEqual(0);
   }
   expect(mem('train_q').nf4HostBytes as number).toBeGreaterThan(0);
   expect(mem('train_full').nf4HostBytes).toBe(0);
   expect(mem('train_q').plannedMemoryBytes as number).toBeLessThan(mem('train_full').plannedMemoryBytes as number);
+  // Engines: ONNX Runtime by default; checkpointing (which only the tfjs graph recomputes yet) picks tfjs under auto.
+  expect(mem('train_full')).toMatchObject({ trainBackend: 'ort', trainEngine: expect.stringMatching(/onnxruntime-node .*ExecutionProvider/) });
+  expect(mem('train_full_tfjs')).toMatchObject({ trainBackend: 'tfjs', trainEngine: expect.stringMatching(/TensorFlow\.js/) });
+  expect(mem('train_full_ckpt').trainBackend).toBe('tfjs');
+  // The same data, seed and initialisation on both engines: the same final loss.
+  expect(Math.abs((mem('train_full').finalLoss as number) - (mem('train_full_tfjs').finalLoss as number))).toBeLessThan(1e-3 * (mem('train_full_tfjs').finalLoss as number));
   // Gradient checkpointing: less measured and less planned memory for the same training.
-  expect(mem('train_full_ckpt').peakTensorBytes as number).toBeLessThan(mem('train_full').peakTensorBytes as number);
+  expect(mem('train_full_ckpt').peakTensorBytes as number).toBeLessThan(mem('train_full_tfjs').peakTensorBytes as number);
   expect(mem('train_full_ckpt').plannedMemoryBytes as number).toBeLessThan(mem('train_full').plannedMemoryBytes as number);
   expect(Number.isFinite(mem('train_full_ckpt').finalLoss as number)).toBe(true);
   // Semi/unst: the planner counts the stored (dense) weights, like the full model.

@@ -112,12 +112,20 @@ async function unavailableReason(p: ExecutionProvider): Promise<string | null> {
 
 let webgpuProbe: Promise<string | null> | null = null;
 
+/** Whether the dynamic loader can find libvulkan.so.1 (LD_LIBRARY_PATH, then the usual system folders). */
+function vulkanLoaderPresent(): boolean {
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/usr/local/lib'];
+  return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
 /**
  * Whether a WebGPU adapter exists, asked once per process with a one-node model, so a large graph is never built
  * for a provider that cannot start.
  */
 export function webgpuUnavailableReason(): Promise<string | null> {
   return (webgpuProbe ??= (async () => {
+    // Dawn prints a warning to stderr when it cannot load the Vulkan loader; look for it first.
+    if (process.platform === 'linux' && !vulkanLoaderPresent()) return 'no Vulkan loader (libvulkan.so.1)';
     const g = new GraphBuilder('probe');
     g.input('x', DataType.FLOAT, [1]);
     g.output('y', g.op1('Neg', ['x']), DataType.FLOAT, [1]);

@@ -27,6 +27,8 @@ export interface BaseLinears {
   readonly sessionConfig: Readonly<Record<string, string>>;
   /** One line for the log (e.g. bits per weight), or null. */
   readonly summary: string | null;
+  /** Bytes of the quantized linears as stored (codes + absmax state); 0 for a dense base. */
+  readonly storedBytes: number;
 }
 
 function f32Bytes(a: Float32Array): Uint8Array {
@@ -42,6 +44,7 @@ export class DenseBases implements BaseLinears {
   readonly domains = {};
   readonly sessionConfig = {};
   readonly summary = null;
+  readonly storedBytes = 0;
 
   frozen(g: GraphBuilder, name: string, w: HostTensor): string {
     if (!has(g, name)) g.floatInitializer(name, w.shape, { length: w.data.byteLength, produce: () => f32Bytes(w.data) });
@@ -122,6 +125,12 @@ export class Nf4Bases implements BaseLinears {
 
   private get useKernel(): boolean {
     return this.provider === 'cpu' || this.provider === 'cuda';
+  }
+
+  get storedBytes(): number {
+    let bytes = 0;
+    for (const s of this.stored.values()) bytes += s.bytes;
+    return bytes;
   }
 
   get summary(): string {
