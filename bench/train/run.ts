@@ -64,6 +64,7 @@ async function measured(run: () => Promise<Row>): Promise<Measured | null> {
   try {
     const row = await run();
     console.log(JSON.stringify(row));
+    for (const n of row.notes ?? []) notes.push(`${row.backend} on ${row.shape}, ${row.threads} thread(s): ${n}`);
     return { row, loadAvg1m: [before, os.loadavg()[0]!] };
   } catch (e) {
     console.error(`  ${(e as Error).message}`);
@@ -90,18 +91,19 @@ async function measureAll(): Promise<Measured[]> {
   return out;
 }
 
-function tableRows(ms: Measured[]): Record<string, string | number>[] {
-  const torchOf = (r: Row) => ms.find((m) => m.row.backend === 'torch' && m.row.shape === r.shape && m.row.threads === r.threads)?.row;
-  const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '—');
-  return ms.map(({ row: r, loadAvg1m }) => ({
+function tableRows(measuredRows: Measured[]): Record<string, string | number>[] {
+  const torchOf = (r: Row) => measuredRows.find((m) => m.row.backend === 'torch' && m.row.shape === r.shape && m.row.threads === r.threads)?.row;
+  const ratio = (a: number | null, b: number | null | undefined) => (a !== null && b ? `${(a / b).toFixed(2)}×` : '—');
+  const ms = (v: number | null) => (v === null ? 'failed' : v.toFixed(1));
+  return measuredRows.map(({ row: r, loadAvg1m }) => ({
     shape: r.shape,
     backend: r.backend,
     provider: r.provider,
     threads: r.threads,
-    'LoRA step ms': r.loraStepMs.toFixed(1),
-    'full step ms': r.fullStepMs.toFixed(1),
-    'forward ms': r.forwardMs.toFixed(1),
-    'LoRA tok/s': Math.round((r.tokens * 1000) / r.loraStepMs),
+    'LoRA step ms': ms(r.loraStepMs),
+    'full step ms': ms(r.fullStepMs),
+    'forward ms': ms(r.forwardMs),
+    'LoRA tok/s': r.loraStepMs === null ? '—' : Math.round((r.tokens * 1000) / r.loraStepMs),
     'peak RSS MiB': (r.peakRssBytes / 2 ** 20).toFixed(0),
     'LoRA / torch': r.backend === 'torch' ? '1' : ratio(r.loraStepMs, torchOf(r)?.loraStepMs),
     'full / torch': r.backend === 'torch' ? '1' : ratio(r.fullStepMs, torchOf(r)?.fullStepMs),

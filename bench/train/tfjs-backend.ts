@@ -14,7 +14,7 @@ import { lmLoss } from '../../src/loram/model/loss';
 import type { LmBatch } from '../../src/loram/model/loss';
 import type { StepInfo } from '../../src/loram/train/trainer';
 import { benchBatch } from './batch';
-import { BENCH_LORA, BENCH_OPTIM, medianAfter, peakRssBytes } from './types';
+import { attempt, BENCH_LORA, BENCH_OPTIM, medianAfter, peakRssBytes } from './types';
 import type { MeasureOpts, Row, TrainShape } from './types';
 
 export function tfjsConfig(s: TrainShape): LlamaConfig {
@@ -72,18 +72,19 @@ export async function measureTfjs(shape: TrainShape, threads: number, o: Measure
   const info = await initBackend({ threads });
   const cfg = tfjsConfig(shape);
   const batch = benchBatch(shape, o.seed);
-  const { forwardMs, loraStepMs } = await loraAndForward(cfg, batch, o);
-  const fullStepMs = await fullSteps(cfg, batch, o);
   const notes: string[] = [];
   if (info.threads !== threads) notes.push(`tfjs ${info.name} runs on ${info.threads} thread(s) whatever --threads says`);
+  const lf = await attempt('forward / LoRA step', notes, () => loraAndForward(cfg, batch, o));
+  // Last: tfjs-wasm can run out of its heap here (SmolLM2 shape), which leaves the wasm module unusable.
+  const fullStepMs = await attempt('full-weight step', notes, () => fullSteps(cfg, batch, o));
   return {
     shape: shape.name,
     backend: 'tfjs',
     provider: info.name,
     threads,
-    loraStepMs,
+    loraStepMs: lf?.loraStepMs ?? null,
     fullStepMs,
-    forwardMs,
+    forwardMs: lf?.forwardMs ?? null,
     tokens: shape.batch * shape.seq,
     peakRssBytes: peakRssBytes(),
     steps: o.steps,

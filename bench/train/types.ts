@@ -59,12 +59,12 @@ export interface Row {
   /** The engine underneath: a tfjs backend (wasm, tensorflow, …), an ORT execution provider, or torch's device. */
   provider: string;
   threads: number;
-  /** Forward + loss + backward + clipping + AdamW on LoRA A/B, frozen base. */
-  loraStepMs: number;
-  /** The same with every weight but the embedding and lm_head trained (Align). */
-  fullStepMs: number;
-  /** Forward + loss, no gradients. */
-  forwardMs: number;
+  /** Forward + loss + backward + clipping + AdamW on LoRA A/B, frozen base. null: it could not run (see notes). */
+  loraStepMs: number | null;
+  /** The same with every weight but the embedding and lm_head trained (Align). null: it could not run. */
+  fullStepMs: number | null;
+  /** Forward + loss, no gradients. null: it could not run. */
+  forwardMs: number | null;
   /** Input tokens per step (batch × sequence). */
   tokens: number;
   peakRssBytes: number;
@@ -77,6 +77,16 @@ export interface TrainBackend {
   name: TrainBackendName;
   /** Runs in a fresh process per call (see spawn.ts), so peakRssBytes is this measurement's alone. */
   measure(shape: TrainShape, threads: number, opts: MeasureOpts): Promise<Row>;
+}
+
+/** `f`'s result, or null and a note saying why it failed (e.g. out of memory), so the other numbers survive. */
+export async function attempt<T>(what: string, notes: string[], f: () => Promise<T>): Promise<T | null> {
+  try {
+    return await f();
+  } catch (e) {
+    notes.push(`${what} failed: ${(e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split('\n')[0]}`);
+    return null;
+  }
 }
 
 /** Median of the values after the first `skip` (the warm-up). */

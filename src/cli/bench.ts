@@ -45,7 +45,7 @@ export async function cmdBench(argv: string[], io: Io): Promise<number> {
 }
 
 function formatRow(r: import('../../bench/train/types').Row): string {
-  const ms = (v: number) => `${v.toFixed(1)} ms`;
+  const ms = (v: number | null) => (v === null ? 'failed (see the note)' : `${v.toFixed(1)} ms`);
   return [
     `${r.shape} on ${r.backend} (${r.provider}), ${r.threads} thread(s), ${r.tokens} tokens per step`,
     `  LoRA step   ${ms(r.loraStepMs)}`,
