@@ -139,7 +139,8 @@ if (isMain) {
   } else {
     if (!electron.ok && !opts.web) {
       console.log(`The desktop app cannot start: ${electron.reason}.`);
-      console.log('To get Electron (needs network access):  npx install-electron');
+      // npm never runs Electron's installer (package.json "allowScripts" denies it, so offline installs work).
+      console.log('To get Electron (downloads its binary, needs network access):  node node_modules/electron/install.js');
       console.log('Starting the web editor instead (the same editor, in your browser).\n');
     } else if (electron.ok) {
       console.log('No display found (DISPLAY / WAYLAND_DISPLAY unset): starting the web editor instead.\n');

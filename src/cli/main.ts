@@ -76,6 +76,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         return await cmdServe(rest, io);
       case 'report':
         return await (await import('./report')).cmdReport(rest, io);
+      case 'bench':
+        return await (await import('./bench')).cmdBench(rest, io);
       case 'help':
       case '--help':
       case '-h':
