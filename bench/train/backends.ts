@@ -6,6 +6,7 @@
 import type { TrainBackend, TrainBackendName } from './types';
 
 export const TRAIN_BACKENDS: readonly TrainBackend[] = [
+  { name: 'ort', measure: async (...a) => (await import('./ort-backend')).measureOrt(...a) },
   { name: 'tfjs', measure: async (...a) => (await import('./tfjs-backend')).measureTfjs(...a) },
 ];
 
