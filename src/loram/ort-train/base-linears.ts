@@ -39,10 +39,14 @@ function has(g: GraphBuilder, name: string): boolean {
   return g.initializers.some((i) => i.name === name);
 }
 
-/** Every frozen tensor as a float32 initializer (what LoRA on a dense or pruned model uses). */
+/**
+ * Every frozen tensor as a float32 initializer (what LoRA on a dense or pruned model uses). Pre-packing is off:
+ * MLAS would keep a packed copy of each weight per Gemm that reads it (forward and backward), 2.3× the base's
+ * memory for about 6% of step time (bench/qloram-base --quant none; .scratch measurements in the issue note).
+ */
 export class DenseBases implements BaseLinears {
   readonly domains = {};
-  readonly sessionConfig = {};
+  readonly sessionConfig = { 'session.disable_prepacking': '1' };
   readonly summary = null;
   readonly storedBytes = 0;
 
