@@ -1,10 +1,11 @@
 /**
  * Which engine trains (LoRA-Train, Align): ONNX Runtime by default, TensorFlow.js as the reference. `auto` follows
  * LORAM_TRAIN_BACKEND (ort | tfjs) and is ONNX Runtime otherwise; LORAM_THREADS sets ORT's intra-op threads
- * (default: every core), LORAM_ORT_PROVIDER pins a provider (cuda | webgpu | cpu; default CUDA → WebGPU → CPU).
+ * (default: the node's share of the cores, backend/cores.ts), LORAM_ORT_PROVIDER pins a provider (cuda | webgpu | cpu; default CUDA → WebGPU → CPU).
  */
 import { z } from 'zod';
 import type { OrtTrainSessionOptions } from '../loram/ort-train/session';
+import { threadsPerNode } from '../loram/backend/cores';
 
 export const TRAIN_BACKENDS = ['auto', 'ort', 'tfjs'] as const;
 export type TrainBackendChoice = (typeof TRAIN_BACKENDS)[number];
@@ -41,12 +42,7 @@ export function resolveTrainBackend(choice: TrainBackendChoice, o: ResolveOption
 }
 
 export function ortTrainOptions(env: NodeJS.ProcessEnv = process.env): OrtTrainSessionOptions {
-  const o: OrtTrainSessionOptions = {};
-  if (env.LORAM_THREADS) {
-    const n = Number(env.LORAM_THREADS);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`LORAM_THREADS must be a positive integer, got "${env.LORAM_THREADS}"`);
-    o.threads = n;
-  }
+  const o: OrtTrainSessionOptions = { threads: threadsPerNode(env) };
   const p = env.LORAM_ORT_PROVIDER?.trim().toLowerCase();
   if (p) {
     if (p !== 'cuda' && p !== 'webgpu' && p !== 'cpu' && p !== 'auto') throw new Error(`LORAM_ORT_PROVIDER must be cuda, webgpu, cpu or auto, got "${env.LORAM_ORT_PROVIDER}"`);

@@ -18,6 +18,10 @@ test('checkpointing moves auto to tfjs and says why; an explicit ort is kept wit
 
 test('LORAM_THREADS and LORAM_ORT_PROVIDER are checked', () => {
   expect(ortTrainOptions({ LORAM_THREADS: '3', LORAM_ORT_PROVIDER: 'webgpu' })).toEqual({ threads: 3, provider: 'webgpu' });
+  // Without LORAM_THREADS: the cores shared among the nodes that compute at once.
+  const cores = (ortTrainOptions({ LORAM_CONCURRENCY: '1' }).threads as number);
+  expect(ortTrainOptions({ LORAM_CONCURRENCY: String(cores) }).threads).toBe(1);
+  expect(ortTrainOptions({ LORAM_CONCURRENCY: String(cores * 4) }).threads).toBe(1);
   expect(() => ortTrainOptions({ LORAM_THREADS: 'two' })).toThrow(/LORAM_THREADS must be a positive integer, got "two"/);
   expect(() => ortTrainOptions({ LORAM_ORT_PROVIDER: 'metal' })).toThrow(/LORAM_ORT_PROVIDER must be cuda, webgpu, cpu or auto/);
 });
