@@ -55,7 +55,7 @@ export const alignNode = defineNode({
     const evalBatches: LmBatch[] = [];
     for (let i = 0; i < val.length; i += p.batchSize) evalBatches.push(windowsBatch(val.slice(i, i + p.batchSize), p.seqLen));
     const { config, weights } = await loadModelWeights(ctx, m);
-    const engine = resolveTrainBackend(p.backend, { checkpointing: p.gradientCheckpointing, log: (msg) => ctx.log(msg, 'warn') });
+    const engine = resolveTrainBackend(p.backend);
     const r = engine === 'ort' ? await alignOnOrt(ctx, config, weights, train, evalBatches, p) : await alignOnTfjs(ctx, config, weights, train, evalBatches, p);
     const aligned = await keepSparsity(ctx, m, r.weights);
     await (await import('../loram/io/model-dir')).saveModelDir(path.join(ctx.outDir, 'model'), config, aligned, { copyFrom: ctx.resolve(m.location) });
@@ -84,7 +84,7 @@ async function alignOnOrt(ctx: NodeContext, config: LlamaConfig, weights: Weight
   const { lmTrainConfig } = await import('../loram/train/lm-objective');
   const { ALIGN_DEFAULTS } = await import('../loram/align/align');
   const { describeSession } = await import('../loram/onnx/runtime');
-  const run = await OrtFullRun.start({ config, weights, bases: new DenseBases() }, { batch: p.batchSize, seqLen: p.seqLen }, ortTrainOptions());
+  const run = await OrtFullRun.start({ config, weights, bases: new DenseBases() }, { batch: p.batchSize, seqLen: p.seqLen, checkpoint: p.gradientCheckpointing }, ortTrainOptions());
   try {
     const engineDetail = describeSession(run.session.info);
     ctx.log(`aligning ${run.numParams().toLocaleString('en-US')} parameters with ${engineDetail}`);

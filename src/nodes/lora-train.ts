@@ -56,7 +56,7 @@ export const loraTrainNode = defineNode({
     const ds = requireInput(inputs, 'dataset', 'dataset');
     ctx.log('tokenizing the training text');
     const data = await loraData(ctx, m, ds, p);
-    const engine = resolveTrainBackend(p.backend, { checkpointing: p.gradientCheckpointing, log: (m) => ctx.log(m, 'warn') });
+    const engine = resolveTrainBackend(p.backend);
     const trained = engine === 'ort' ? await trainOnOrt(ctx, m, data, p) : await trainOnTfjs(ctx, m, data, p);
     const { config } = trained;
     const planned = await plannedMemory(config, m.lineage, p);
@@ -156,10 +156,13 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
   const rssBefore = process.memoryUsage.rss();
   const rss = trackPeakRss();
   try {
-    const { config, weights } = await loadModelWeights(ctx, m);
     const q = quantizeOf(m.lineage);
     const bases = basesFor(q ? { blockSize: q.blockSize, doubleQuant: q.doubleQuant } : null);
-    const run = await OrtLoraRun.start({ config, weights, bases }, loraSpec(p), { batch: p.batchSize, seqLen: p.seqLen }, ortTrainOptions());
+    // The host weights are only needed to build the session (which keeps its own copy): not referenced after.
+    const { config, run } = await loadModelWeights(ctx, m).then(async ({ config, weights }) => ({
+      config,
+      run: await OrtLoraRun.start({ config, weights, bases }, loraSpec(p), { batch: p.batchSize, seqLen: p.seqLen, checkpoint: p.gradientCheckpointing }, ortTrainOptions()),
+    }));
     try {
       const engineDetail = describeSession(run.session.info);
       ctx.log(`training ${run.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.train.length} sequences) with ${engineDetail}${bases.summary ? `; ${bases.summary}` : ''}`);

@@ -15,30 +15,12 @@ export const trainBackendField = z
   .default('auto')
   .describe('Training engine: ort = ONNX Runtime (CUDA → WebGPU → CPU), tfjs = TensorFlow.js (the reference); auto = LORAM_TRAIN_BACKEND, else ort');
 
-export interface ResolveOptions {
-  /** Activation checkpointing asked for: only the tfjs graph recomputes layers yet. */
-  checkpointing?: boolean;
-  /** Says why a choice was made or an option cannot apply. */
-  log?: (message: string) => void;
-  env?: NodeJS.ProcessEnv;
-}
-
-export function resolveTrainBackend(choice: TrainBackendChoice, o: ResolveOptions = {}): 'ort' | 'tfjs' {
-  const env = o.env ?? process.env;
-  let engine: 'ort' | 'tfjs' = choice === 'auto' ? 'ort' : choice;
+export function resolveTrainBackend(choice: TrainBackendChoice, env: NodeJS.ProcessEnv = process.env): 'ort' | 'tfjs' {
+  if (choice !== 'auto') return choice;
   const e = env.LORAM_TRAIN_BACKEND?.trim().toLowerCase();
-  if (choice === 'auto' && e) {
-    if (e !== 'ort' && e !== 'tfjs') throw new Error(`LORAM_TRAIN_BACKEND must be "ort" or "tfjs", got "${env.LORAM_TRAIN_BACKEND}"`);
-    engine = e;
-  }
-  if (o.checkpointing && engine === 'ort') {
-    if (choice === 'auto') {
-      o.log?.('gradientCheckpointing: training on TensorFlow.js, whose graph recomputes each layer (the ONNX Runtime graph keeps its activations)');
-      return 'tfjs';
-    }
-    o.log?.('gradientCheckpointing is not applied on ONNX Runtime (its graph keeps the activations); choose backend tfjs or auto to trade time for memory');
-  }
-  return engine;
+  if (!e) return 'ort';
+  if (e !== 'ort' && e !== 'tfjs') throw new Error(`LORAM_TRAIN_BACKEND must be "ort" or "tfjs", got "${env.LORAM_TRAIN_BACKEND}"`);
+  return e;
 }
 
 export function ortTrainOptions(env: NodeJS.ProcessEnv = process.env): OrtTrainSessionOptions {

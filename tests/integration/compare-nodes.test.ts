@@ -47,7 +47,7 @@ function recipe(): RecipeInput {
     ['train_q', 'LoRA-Train', LORA],
     ['train_full', 'LoRA-Train', LORA],
     ['train_full_tfjs', 'LoRA-Train', { ...LORA, backend: 'tfjs' }],
-    ['train_full_ckpt', 'LoRA-Train', { ...LORA, gradientCheckpointing: true }],
+    ['train_full_ckpt', 'LoRA-Train', { ...LORA, gradientCheckpointing: true, backend: 'tfjs' }],
     ['eval_full', 'Evaluate', { ...EVAL, label: 'full' }],
   ];
   const edges: [string, string, string, string][] = [
@@ -118,13 +118,12 @@ test('multiple choice, memory metrics, sparse alignment, w/o recovery', async ()
   expect(mem('train_q').nf4HostBytes as number).toBeGreaterThan(0);
   expect(mem('train_full').nf4HostBytes).toBe(0);
   expect(mem('train_q').plannedMemoryBytes as number).toBeLessThan(mem('train_full').plannedMemoryBytes as number);
-  // Engines: ONNX Runtime by default; checkpointing (which only the tfjs graph recomputes yet) picks tfjs under auto.
+  // Engines: ONNX Runtime by default, TensorFlow.js when asked.
   expect(mem('train_full')).toMatchObject({ trainBackend: 'ort', trainEngine: expect.stringMatching(/onnxruntime-node .*ExecutionProvider/) });
   expect(mem('train_full_tfjs')).toMatchObject({ trainBackend: 'tfjs', trainEngine: expect.stringMatching(/TensorFlow\.js/) });
-  expect(mem('train_full_ckpt').trainBackend).toBe('tfjs');
   // The same data, seed and initialisation on both engines: the same final loss.
   expect(Math.abs((mem('train_full').finalLoss as number) - (mem('train_full_tfjs').finalLoss as number))).toBeLessThan(1e-3 * (mem('train_full_tfjs').finalLoss as number));
-  // Gradient checkpointing: less measured and less planned memory for the same training.
+  // Gradient checkpointing (on tfjs, which counts tensor bytes exactly): less measured and less planned memory.
   expect(mem('train_full_ckpt').peakTensorBytes as number).toBeLessThan(mem('train_full_tfjs').peakTensorBytes as number);
   expect(mem('train_full_ckpt').plannedMemoryBytes as number).toBeLessThan(mem('train_full').plannedMemoryBytes as number);
   expect(Number.isFinite(mem('train_full_ckpt').finalLoss as number)).toBe(true);

@@ -96,6 +96,9 @@ export function toHalf(a: Float32Array): Uint16Array {
   return out;
 }
 
+/** A checkpointed layer is built twice: quantize each weight once (held only as long as the host weight is). */
+const quantizedOnce = new WeakMap<HostTensor, Nf4Quantized>();
+
 const SIXTEEN_BIT = new Set(['model.embed_tokens.weight', 'lm_head.weight']);
 
 /** The NF4 code of every byte's two nibbles: row b = [NF4[b >> 4], NF4[b & 15]] (bnb: first element high). */
@@ -174,10 +177,12 @@ export class Nf4Bases implements BaseLinears {
 
   apply(t: Tape, name: string, x: Val, w: HostTensor): Val {
     const [n, k] = w.shape as [number, number];
-    const q = quantizeNf4(w, this.opts);
+    let q = quantizedOnce.get(w);
+    if (!q) quantizedOnce.set(w, (q = quantizeNf4(w, this.opts)));
     this.stored.set(name, { params: q.numel, bytes: nf4StorageBytes(q) });
     const g = t.g;
-    const packed = g.initializer(`${name}.nf4`, DataType.UINT8, [q.packed.length], q.packed);
+    // Idempotent: a checkpointed layer is built twice.
+    const packed = has(g, `${name}.nf4`) ? `${name}.nf4` : g.initializer(`${name}.nf4`, DataType.UINT8, [q.packed.length], q.packed);
     const absmax = absmaxValue(g, name, q);
     const y = this.useKernel
       ? g.op('MatMulBnb4', [x.name, packed, absmax], { K: A.int(k), N: A.int(n), block_size: A.int(q.blockSize), quant_type: A.int(1) }, 1, 'com.microsoft')[0]!
@@ -189,16 +194,18 @@ export class Nf4Bases implements BaseLinears {
 
 /** The per-block absmax as float [blocks]: stored, or rebuilt from its 8-bit codes (double quantization). */
 function absmaxValue(g: GraphBuilder, name: string, q: Nf4Quantized): string {
-  if (!q.doubleQuant) return g.floatInitializer(`${name}.absmax`, [q.absmax.length], q.absmax);
+  const init = (n: string, make: () => string) => (has(g, n) ? n : make());
+  if (!q.doubleQuant) return init(`${name}.absmax`, () => g.floatInitializer(`${name}.absmax`, [q.absmax.length], q.absmax));
   const nb = q.absmaxQ.length;
   const groups = q.absmaxScale.length;
   const padded = groups * q.nestedBlockSize;
   const codes = new Uint8Array(padded);
   codes.set(q.absmaxQ);
-  const map = q.absmaxCode ? g.floatInitializer(`${name}.absmax_map`, [256], q.absmaxCode) : sharedMap(g);
-  const idx = g.op1('Cast', [g.initializer(`${name}.absmax_q`, DataType.UINT8, [padded], codes)], { to: A.int(DataType.INT32) });
+  const codeMap = q.absmaxCode;
+  const map = codeMap ? init(`${name}.absmax_map`, () => g.floatInitializer(`${name}.absmax_map`, [256], codeMap)) : sharedMap(g);
+  const idx = g.op1('Cast', [init(`${name}.absmax_q`, () => g.initializer(`${name}.absmax_q`, DataType.UINT8, [padded], codes))], { to: A.int(DataType.INT32) });
   const vals = g.op1('Reshape', [g.op1('Gather', [map, idx], { axis: A.int(0) }), g.i64([groups, q.nestedBlockSize])]);
-  const scaled = g.op1('Mul', [vals, g.floatInitializer(`${name}.absmax_scale`, [groups, 1], q.absmaxScale)]);
+  const scaled = g.op1('Mul', [vals, init(`${name}.absmax_scale`, () => g.floatInitializer(`${name}.absmax_scale`, [groups, 1], q.absmaxScale))]);
   const flat = g.op1('Reshape', [g.op1('Add', [scaled, g.f32([q.absmaxOffset], [])]), g.i64([padded])]);
   return padded === nb ? flat : g.op1('Slice', [flat, g.i64([0]), g.i64([nb])]);
 }

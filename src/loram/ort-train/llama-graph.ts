@@ -41,6 +41,8 @@ export interface TrainGraphSpec {
   mode: TrainMode;
   batch: number;
   seqLen: number;
+  /** Recompute each decoder layer in the backward pass instead of keeping its activations. */
+  checkpoint?: boolean;
 }
 
 /** A tensor fed every step. */
@@ -103,9 +105,8 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const consts = attentionConstants(t, cfg, B, T, mask);
 
   let h = embedding(ctx, t.g.op1('Reshape', [ids, t.g.i64([B * T])]));
-  cfg.layers.forEach((l, i) => {
-    if (l.num_attention_heads > 0) h = op.add(t, h, attention(ctx, i, op.rmsNorm(t, h, ctx.weight(`model.layers.${i}.input_layernorm.weight`), cfg.rmsNormEps), consts));
-    if (l.intermediate_size > 0) h = op.add(t, h, mlp(ctx, i, op.rmsNorm(t, h, ctx.weight(`model.layers.${i}.post_attention_layernorm.weight`), cfg.rmsNormEps)));
+  cfg.layers.forEach((_, i) => {
+    h = spec.checkpoint ? checkpointed(ctx, h, (c, x) => decoderLayer(c, i, x, consts)) : decoderLayer(ctx, i, h, consts);
   });
   const hn = op.rmsNorm(t, h, ctx.weight('model.norm.weight'), cfg.rmsNormEps);
   const head = ctx.weight(cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
@@ -189,6 +190,26 @@ function attentionConstants(t: Tape, cfg: LlamaConfig, B: number, T: number, mas
   return { cos, sin, bias: t.constant(bias, [B, 1, 1, T, T]) };
 }
 
+function decoderLayer(ctx: Ctx, i: number, hIn: Val, consts: AttentionConstants): Val {
+  const { t } = ctx;
+  const cfg = ctx.spec.config;
+  const l = cfg.layers[i]!;
+  let h = hIn;
+  if (l.num_attention_heads > 0) h = op.add(t, h, attention(ctx, i, op.rmsNorm(t, h, ctx.weight(`model.layers.${i}.input_layernorm.weight`), cfg.rmsNormEps), consts));
+  if (l.intermediate_size > 0) h = op.add(t, h, mlp(ctx, i, op.rmsNorm(t, h, ctx.weight(`model.layers.${i}.post_attention_layernorm.weight`), cfg.rmsNormEps)));
+  return h;
+}
+
+/** A layer under activation checkpointing (Tape.checkpoint): its trainables are those it declared while built. */
+function checkpointed(ctx: Ctx, x: Val, layer: (c: Ctx, x: Val) => Val): Val {
+  const before = ctx.out.trainables.length;
+  return ctx.t.checkpoint(
+    x,
+    () => ctx.out.trainables.slice(before).map((f) => ({ name: f.name, shape: f.shape, needsGrad: true })),
+    (t, xx) => layer({ ...ctx, t }, xx),
+  );
+}
+
 /** A decoder linear (frozen base, or trainable in full mode) plus its LoRA adapter when targeted. */
 function projection(ctx: Ctx, layer: number, m: LinearModule, x: Val): Val {
   const name = linearName(layer, m);
@@ -220,14 +241,15 @@ function withLora(ctx: Ctx, key: string, target: LoraTarget, x: Val, y: Val, lay
     ctx.out.offPathTrainables.push(a, b);
     return y;
   }
-  ctx.out.trainables.push(a, b);
+  // A checkpointed layer is built twice: declare each input once.
+  if (!ctx.out.trainables.some((f) => f.name === a.name)) ctx.out.trainables.push(a, b);
   const t = ctx.t;
   let xd = x;
   if (s.dropout > 0) {
     const feed: DropoutFeed = { name: `dropout:${key}`, shape: [ctx.n, inF], key, rate: s.dropout };
-    ctx.out.dropoutMasks.push(feed);
-    t.g.input(feed.name, DataType.BOOL, feed.shape);
-    if (!t.g.inputs.some((i) => i.name === FEEDS.dropoutScale)) t.g.input(FEEDS.dropoutScale, DataType.FLOAT, []);
+    if (!ctx.out.dropoutMasks.some((d) => d.name === feed.name)) ctx.out.dropoutMasks.push(feed);
+    t.input(feed.name, feed.shape, { type: DataType.BOOL });
+    t.input(FEEDS.dropoutScale, []);
     xd = op.dropout(t, x, feed.name, FEEDS.dropoutScale);
   }
   const u = op.matmul(t, xd, t.input(a.name, a.shape, { trainable: true }), { tb: true });

@@ -29,14 +29,16 @@ interface TapeRecord {
 export class Tape {
   readonly g: GraphBuilder;
   private readonly records: TapeRecord[] = [];
+  /** Off while a checkpointed segment's first (forward-only) copy is built. */
+  private recording = true;
 
-  constructor(name: string) {
-    this.g = new GraphBuilder(name);
+  constructor(nameOrGraph: string | GraphBuilder) {
+    this.g = typeof nameOrGraph === 'string' ? new GraphBuilder(nameOrGraph) : nameOrGraph;
   }
 
-  /** A graph input (fed every run). */
+  /** A graph input (fed every run); declaring the same input again returns it. */
   input(name: string, shape: readonly number[], opts: { trainable?: boolean; type?: DataTypeCode } = {}): Val {
-    this.g.input(name, opts.type ?? DataType.FLOAT, [...shape]);
+    if (!this.g.inputs.some((i) => i.name === name)) this.g.input(name, opts.type ?? DataType.FLOAT, [...shape]);
     return { name, shape: [...shape], needsGrad: opts.trainable ?? false };
   }
 
@@ -51,8 +53,32 @@ export class Tape {
    */
   record(name: string, shape: readonly number[], ins: readonly Val[], rule: GradRule): Val {
     const out: Val = { name, shape: [...shape], needsGrad: ins.some((v) => v.needsGrad) };
-    if (out.needsGrad) this.records.push({ out, ins, rule });
+    if (out.needsGrad && this.recording) this.records.push({ out, ins, rule });
     return out;
+  }
+
+  /**
+   * Activation checkpointing: `segment` (e.g. a decoder layer) is built twice. The forward copy keeps none of its
+   * intermediates; in the backward pass a second copy, gated on the incoming gradient so ONNX Runtime can only
+   * schedule it then, recomputes them and is differentiated on its own tape. `trainables` are the tensors the
+   * segment reads that need gradients (the segment must declare its inputs idempotently: it is built twice).
+   */
+  checkpoint(x: Val, trainables: () => readonly Val[], segment: (t: Tape, x: Val) => Val): Val {
+    this.recording = false;
+    let y: Val;
+    try {
+      y = segment(this, x);
+    } finally {
+      this.recording = true;
+    }
+    const ws = trainables();
+    return this.record(y.name, y.shape, [x, ...ws], (dy) => {
+      const sub = new Tape(this.g);
+      const gated: Val = { name: gateOn(this.g, x.name, dy), shape: x.shape, needsGrad: true };
+      const y2 = segment(sub, gated);
+      const grads = sub.backwardFrom(y2, dy, [gated, ...ws]);
+      return [grads.get(gated.name)!, ...ws.map((w) => grads.get(w.name)!)];
+    });
   }
 
   /**
@@ -61,7 +87,12 @@ export class Tape {
    */
   backward(loss: Val, wrt: readonly Val[]): Map<string, string> {
     if (loss.shape.length !== 0) throw new Error(`backward needs a scalar loss, got shape [${loss.shape.join(', ')}]`);
-    const contributions = new Map<string, string[]>([[loss.name, [this.g.f32([1], [])]]]);
+    return this.backwardFrom(loss, this.g.f32([1], []), wrt);
+  }
+
+  /** The backward pass from `out` with incoming gradient `dOut`, to each of `wrt` (zeros where none arrives). */
+  backwardFrom(out: Val, dOut: string, wrt: readonly Val[]): Map<string, string> {
+    const contributions = new Map<string, string[]>([[out.name, [dOut]]]);
     for (let i = this.records.length - 1; i >= 0; i--) {
       const rec = this.records[i]!;
       const dy = this.sum(contributions.get(rec.out.name));
@@ -90,4 +121,13 @@ export class Tape {
   private zeros(shape: readonly number[]): string {
     return this.g.op1('Expand', [this.g.f32([0], []), this.g.i64([...shape])]);
   }
+}
+
+/**
+ * `x`, made to depend on `dy` without changing its value: where(isnan(first element of dy), x, x). ONNX has no
+ * control edges; this data edge is what keeps a recomputation in the backward pass.
+ */
+function gateOn(g: GraphBuilder, x: string, dy: string): string {
+  const first = g.op1('Slice', [g.op1('Reshape', [dy, g.i64([-1])]), g.i64([0]), g.i64([1])]);
+  return g.op1('Where', [g.op1('IsNaN', [first]), x, x]);
 }

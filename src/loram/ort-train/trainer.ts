@@ -25,6 +25,13 @@ export interface OrtBaseModel {
   bases: BaseLinears;
 }
 
+/** The batch shape a session is built for, and whether it recomputes layers in the backward pass. */
+export interface TrainShape {
+  batch: number;
+  seqLen: number;
+  checkpoint?: boolean;
+}
+
 /** Gradients from the session, accumulated on the host; AdamW on the host arrays. */
 class OrtStepBackend implements StepBackend {
   private acc: Float32Array[] | null = null;
@@ -81,7 +88,7 @@ export class OrtTrainingRun {
     private readonly decays: boolean[],
   ) {}
 
-  protected static async open(base: OrtBaseModel, mode: TrainMode, shape: { batch: number; seqLen: number }, ort: OrtTrainSessionOptions): Promise<OrtTrainSession> {
+  protected static async open(base: OrtBaseModel, mode: TrainMode, shape: TrainShape, ort: OrtTrainSessionOptions): Promise<OrtTrainSession> {
     return OrtTrainSession.create({ ...base, mode, ...shape }, ort);
   }
 
@@ -140,7 +147,7 @@ export class OrtLoraRun extends OrtTrainingRun {
     super(session, params, params.map(() => true));
   }
 
-  static async start(base: OrtBaseModel, spec: LoraSpec, shape: { batch: number; seqLen: number }, ort: OrtTrainSessionOptions = {}): Promise<OrtLoraRun> {
+  static async start(base: OrtBaseModel, spec: LoraSpec, shape: TrainShape, ort: OrtTrainSessionOptions = {}): Promise<OrtLoraRun> {
     const mode: TrainMode = { kind: 'lora', lora: { r: spec.r, alpha: spec.alpha, dropout: spec.dropout, targets: spec.targetModules, layers: spec.layers ?? null } };
     const session = await OrtTrainingRun.open(base, mode, shape, ort);
     const slots = loraModuleSlots(base.config, spec);
@@ -172,7 +179,7 @@ export class OrtLoraRun extends OrtTrainingRun {
  * in `base.weights`; every trained tensor takes weight decay when it is set, as in the tfjs path.
  */
 export class OrtFullRun extends OrtTrainingRun {
-  static async start(base: OrtBaseModel, shape: { batch: number; seqLen: number }, ort: OrtTrainSessionOptions = {}): Promise<OrtFullRun> {
+  static async start(base: OrtBaseModel, shape: TrainShape, ort: OrtTrainSessionOptions = {}): Promise<OrtFullRun> {
     const frozen = new Set([base.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight']);
     const session = await OrtTrainingRun.open(base, { kind: 'full', frozen }, shape, ort);
     const params = session.trainables.map((f) => base.weights.get(f.name)!.data);

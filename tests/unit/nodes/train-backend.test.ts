@@ -1,19 +1,11 @@
-/** Which engine trains: the node parameter, LORAM_TRAIN_BACKEND under auto, and checkpointing's pull towards tfjs. */
+/** Which engine trains (the node parameter, LORAM_TRAIN_BACKEND under auto) and with how many threads. */
 import { ortTrainOptions, resolveTrainBackend } from '../../../src/nodes/train-backend';
 
 test('auto is ONNX Runtime unless LORAM_TRAIN_BACKEND says otherwise; an explicit choice wins', () => {
-  expect(resolveTrainBackend('auto', { env: {} })).toBe('ort');
-  expect(resolveTrainBackend('auto', { env: { LORAM_TRAIN_BACKEND: 'tfjs' } })).toBe('tfjs');
-  expect(resolveTrainBackend('ort', { env: { LORAM_TRAIN_BACKEND: 'tfjs' } })).toBe('ort');
-  expect(() => resolveTrainBackend('auto', { env: { LORAM_TRAIN_BACKEND: 'torch' } })).toThrow(/LORAM_TRAIN_BACKEND must be "ort" or "tfjs", got "torch"/);
-});
-
-test('checkpointing moves auto to tfjs and says why; an explicit ort is kept with a warning', () => {
-  const said: string[] = [];
-  expect(resolveTrainBackend('auto', { checkpointing: true, env: {}, log: (m) => said.push(m) })).toBe('tfjs');
-  expect(resolveTrainBackend('ort', { checkpointing: true, env: {}, log: (m) => said.push(m) })).toBe('ort');
-  expect(said[0]).toMatch(/training on TensorFlow\.js/);
-  expect(said[1]).toMatch(/not applied on ONNX Runtime/);
+  expect(resolveTrainBackend('auto', {})).toBe('ort');
+  expect(resolveTrainBackend('auto', { LORAM_TRAIN_BACKEND: 'tfjs' })).toBe('tfjs');
+  expect(resolveTrainBackend('ort', { LORAM_TRAIN_BACKEND: 'tfjs' })).toBe('ort');
+  expect(() => resolveTrainBackend('auto', { LORAM_TRAIN_BACKEND: 'torch' })).toThrow(/LORAM_TRAIN_BACKEND must be "ort" or "tfjs", got "torch"/);
 });
 
 test('LORAM_THREADS and LORAM_ORT_PROVIDER are checked', () => {

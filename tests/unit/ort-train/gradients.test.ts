@@ -47,8 +47,8 @@ function maskedBatch(cfg: LlamaConfig, B: number, T: number, seed: number): LmBa
   return { inputIds, labels, attentionMask, batch: B, seqLen: T };
 }
 
-async function ortGrads(cfg: LlamaConfig, weights: WeightMap, mode: TrainMode, batch: LmBatch, ref: Reference, seed: number) {
-  const s = await OrtTrainSession.create({ config: cfg, weights, bases: new DenseBases(), mode, batch: batch.batch, seqLen: batch.seqLen }, { provider: 'cpu', threads: 1 });
+async function ortGrads(cfg: LlamaConfig, weights: WeightMap, mode: TrainMode, batch: LmBatch, ref: Reference, seed: number, checkpoint = false) {
+  const s = await OrtTrainSession.create({ config: cfg, weights, bases: new DenseBases(), mode, batch: batch.batch, seqLen: batch.seqLen, checkpoint }, { provider: 'cpu', threads: 1 });
   try {
     const params = s.trainables.map((f) => {
       const p = ref.params.get(f.name);
@@ -96,5 +96,14 @@ describe.each(cases)('ORT training graph = tfjs: $name', ({ cfg: mk }) => {
     const ref = tfjsFullReference(cfg, weights, batch);
     const frozen = new Set([cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight']);
     expectClose(await ortGrads(cfg, weights, { kind: 'full', frozen }, batch, ref, 0), ref);
+  });
+
+  test('activation checkpointing (layers recomputed in the backward pass): the same gradients, LoRA with dropout and full', async () => {
+    const lora: LoraTrainSpec = { r: 4, alpha: 8, dropout: 0.25, targets: LORA_TARGETS };
+    const refLora = tfjsLoraReference(cfg, weights, lora, batch, 99);
+    expectClose(await ortGrads(cfg, weights, { kind: 'lora', lora }, batch, refLora, 99, true), refLora);
+    const refFull = tfjsFullReference(cfg, weights, batch);
+    const frozen = new Set([cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight']);
+    expectClose(await ortGrads(cfg, weights, { kind: 'full', frozen }, batch, refFull, 0, true), refFull);
   });
 });

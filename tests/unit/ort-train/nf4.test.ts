@@ -40,7 +40,11 @@ test('toHalf rounds to nearest even like IEEE binary16', () => {
 
 const cfg = makeConfig({ vocabSize: 61, hiddenSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 96, tieWordEmbeddings: true, maxPositionEmbeddings: 64 });
 
-describe.each(['cpu', 'webgpu'] as const)('NF4 base built for %s', (buildFor) => {
+describe.each([
+  ['cpu', false],
+  ['webgpu', false],
+  ['cpu', true],
+] as const)('NF4 base built for %s, checkpointing %s', (buildFor, checkpoint) => {
   test('LoRA gradients equal the tfjs NF4 model', async () => {
     const weights = randomWeights(cfg, 21, 0.05);
     const e = weights.get('model.embed_tokens.weight')!;
@@ -69,7 +73,7 @@ describe.each(['cpu', 'webgpu'] as const)('NF4 base built for %s', (buildFor) =>
     model.dispose();
 
     const bases = new Nf4Bases({ blockSize: 64, doubleQuant: true }, buildFor);
-    const s = await OrtTrainSession.create({ config: cfg, weights, bases, mode: { kind: 'lora', lora }, batch: 2, seqLen: 10 }, { provider: 'cpu', threads: 1 });
+    const s = await OrtTrainSession.create({ config: cfg, weights, bases, mode: { kind: 'lora', lora }, batch: 2, seqLen: 10, checkpoint }, { provider: 'cpu', threads: 1 });
     try {
       const r = await s.step(batch, s.trainables.map((f) => params.get(f.name)!), 0);
       expect(Math.abs(r.lossSum - refLoss) / refLoss).toBeLessThan(1e-5);
