@@ -75,8 +75,7 @@ export async function measureOrt(shape: TrainShape, threads: number, o: MeasureO
       await s.release();
     }
   });
-  const loraStepMs = await attempt('LoRA step', notes, async () => {
-    const run = await OrtLoraRun.start(base, { r: BENCH_LORA.r, alpha: BENCH_LORA.alpha, dropout: BENCH_LORA.dropout, targetModules: [...BENCH_LORA.targets], seed: 42 }, dims, ort);
+  const timed = async (run: OrtLoraRun | OrtFullRun) => {
     try {
       const rec = stepRecorder();
       await run.train({ batches: [batch], config: { ...TRAIN, steps: n }, onStep: rec.onStep });
@@ -84,16 +83,9 @@ export async function measureOrt(shape: TrainShape, threads: number, o: MeasureO
     } finally {
       await run.release();
     }
-  });
-  const fullStepMs = await attempt('full-weight step', notes, async () => {
-    const run = await OrtFullRun.start(base, dims, ort);
-    try {
-      const rec = stepRecorder();
-      await run.train({ batches: [batch], config: { ...TRAIN, steps: n }, onStep: rec.onStep });
-      return medianAfter(rec.times, o.warmup);
-    } finally {
-      await run.release();
-    }
-  });
+  };
+  const lora = { r: BENCH_LORA.r, alpha: BENCH_LORA.alpha, dropout: BENCH_LORA.dropout, targetModules: [...BENCH_LORA.targets], seed: 42 };
+  const loraStepMs = await attempt('LoRA step', notes, async () => timed(await OrtLoraRun.start(base, lora, dims, ort)));
+  const fullStepMs = await attempt('full-weight step', notes, async () => timed(await OrtFullRun.start(base, dims, ort)));
   return { shape: shape.name, backend: 'ort', provider, threads, loraStepMs, fullStepMs, forwardMs, tokens: shape.batch * shape.seq, peakRssBytes: peakRssBytes(), steps: o.steps, warmup: o.warmup, ...(notes.length ? { notes } : {}) };
 }
