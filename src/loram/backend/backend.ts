@@ -110,7 +110,7 @@ export function backendInfo(): BackendInfo | undefined {
 }
 
 /** A one-line description for logs and metrics files. */
+/** What ran, said once and plainly; why faster optional backends were passed over stays in `skipped`. */
 export function describeBackend(b: BackendInfo): string {
-  const skipped = b.skipped.map((s) => `${s.name} unavailable (${s.reason})`).join('; ');
-  return `${b.name}${skipped ? ` — ${skipped}` : ''}`;
+  return b.name;
 }
