@@ -84,7 +84,8 @@ interface ActiveRun {
   done: Promise<RunEnd>;
 }
 
-const DEFAULT_REGISTRY_MODULE = fileURLToPath(new URL('../nodes/index.ts', import.meta.url));
+// Next to this module: ../nodes/index.ts in the sources, ../nodes/index.js in the compiled CLI (lib/).
+const DEFAULT_REGISTRY_MODULE = fileURLToPath(new URL(`../nodes/index${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 function errorInfo(e: unknown): NodeErrorInfo {
   if (e instanceof TaskError) return e.info;
