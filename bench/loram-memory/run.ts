@@ -24,9 +24,9 @@ import { countParams } from '../../src/loram/model/config';
 import { LlamaModel, randomWeights } from '../../src/loram/model/llama';
 import type { LmBatch } from '../../src/loram/model/loss';
 import { loadModelDir } from '../../src/loram/io/model-dir';
-import { defaultPrunedLayerRange, planMemory } from '../../src/loram/memory/planner';
+import { defaultLayerRange, planMemory } from '../../src/loram/memory/planner';
 import type { MemoryPlanInput, PruneStrategy } from '../../src/loram/memory/planner';
-import { pruneSparse, pruneStructured } from '../../src/loram/prune/index';
+import { needsCalibration, resolveImportance, strategyOf } from '../../src/loram/prune/strategy-rules';
 import { quantizeModel } from '../../src/loram/quant/nf4-linear';
 import { attachLora, trainLora } from '../../src/loram/lora/index';
 import type { LoraHandle } from '../../src/loram/lora/index';
@@ -127,14 +127,11 @@ for (const c of CASES) {
   let config = base.config;
   let weights = base.weights;
   let layerRange: [number, number] | undefined;
-  if (c.strategy === 'rand' || c.strategy === 'stru') {
-    layerRange = defaultPrunedLayerRange(config.numLayers);
-    const r = await pruneStructured(config, weights, { ratio: c.ratio, importance: c.strategy === 'rand' ? 'random' : 'taylor', layerRange, seed: 0, calibration });
-    ({ config, weights } = r);
-  } else if (c.strategy === 'semi' || c.strategy === 'unst') {
-    layerRange = [0, config.numLayers];
-    const r = await pruneSparse(config, weights, { method: 'sparsegpt', pattern: c.strategy === 'semi' ? '2:4' : 'unstructured', sparsity: c.ratio, layerRange, calibration });
-    ({ config, weights } = r);
+  if (c.strategy !== 'none') {
+    // Each strategy with its default importance and layer range, as the Prune node runs it.
+    layerRange = defaultLayerRange(c.strategy, config.numLayers);
+    const importance = resolveImportance(c.strategy, 'auto');
+    ({ config, weights } = await strategyOf(c.strategy).prune(config, weights, { ratio: c.ratio, importance, layerRange, seed: 0, ...(needsCalibration(importance) ? { calibration } : {}) }));
   }
   const pruneSeconds = (performance.now() - t0) / 1000;
 

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Engine } from '../engine/engine';
 import type { EngineEvent } from '../shared';
 import { isRunEnd } from '../shared/events';
+import { PRUNE_STRATEGY_NAMES } from '../loram/prune/strategy-rules';
 import { fmtDuration, fmtError, fmtMetrics, fmtNumber, productLines } from './format';
 import { PlainProgress, TtyProgress, type Out } from './progress';
 
@@ -35,7 +36,7 @@ usage:
   loram validate <recipe.json> [--json]     check a recipe (exit 0 valid, 2 invalid)
   loram run <recipe.json> [--to NODE] [--no-cache] [--json]
                                             run a recipe (exit 0 ok, 1 a node failed, 2 invalid, 130 cancelled)
-  loram plan --model <preset|config.json> --strategy <none|rand|stru|semi|unst> --ratio <p>
+  loram plan --model <preset|config.json> --strategy <none|${PRUNE_STRATEGY_NAMES.join('|')}> --ratio <p>
              [--quant nf4] [--gpu-gib N] [--json]
                                             LoRAM memory planner (presets: llama-2-7b, llama-2-13b,
                                             llama-2-70b, llama-3.1-8b, llama-3.1-70b)
@@ -217,10 +218,10 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
     json: { type: 'boolean' },
   });
   if (!values.model) throw new UsageError('--model is required (a preset name or a config.json)');
-  if (!values.strategy) throw new UsageError('--strategy is required (none, rand, stru, semi, unst)');
+  if (!values.strategy) throw new UsageError(`--strategy is required (none, ${PRUNE_STRATEGY_NAMES.join(', ')})`);
   const planner = await import('../loram/memory/planner');
   const presets = await import('../loram/memory/presets');
-  if (!planner.PRUNE_STRATEGIES.includes(values.strategy as never)) throw new UsageError(`--strategy must be one of ${planner.PRUNE_STRATEGIES.join(', ')}`);
+  if (!planner.PLAN_STRATEGIES.includes(values.strategy as never)) throw new UsageError(`--strategy must be one of ${planner.PLAN_STRATEGIES.join(', ')}`);
   const ratio = values.ratio === undefined ? (values.strategy === 'none' ? 0 : NaN) : Number(values.ratio);
   if (!Number.isFinite(ratio)) throw new UsageError('--ratio must be a number (e.g. 0.85)');
   if (values.quant !== undefined && values.quant !== 'nf4' && values.quant !== 'none') throw new UsageError('--quant must be nf4 (or none)');

@@ -6,6 +6,7 @@ import { defineNode, NodeInputError, requireInput, staticModel } from './types';
 import { optimiserFields, optimiserSettings } from './training-params';
 import { trackPeakTensorBytes } from '../loram/util/peak-bytes';
 import type { PeakTracker } from '../loram/util/peak-bytes';
+import type { PruneStrategy } from '../loram/memory/planner';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'] as const;
 
@@ -152,7 +153,8 @@ async function plannedMemory(config: import('../loram/model/config').LlamaConfig
   const sparse = prune && !prune.structured ? prune : undefined;
   const plan = planMemory({
     model: config,
-    strategy: sparse ? sparse.strategy : 'none',
+    // The planner checks the name against the strategies table (a lineage carries it as a plain string).
+    strategy: sparse ? (sparse.strategy as PruneStrategy) : 'none',
     ratio: sparse ? sparse.ratio : 0,
     ...(sparse ? { layerRange: sparse.layers } : {}),
     quant: quantizeOf(lineage) ? 'nf4' : 'none',

@@ -8,6 +8,8 @@ import {
 } from '../model/config';
 import { nf4StorageBytesFor, NF4_DEFAULT_BLOCK_SIZE, NF4_NESTED_BLOCK_SIZE } from '../quant/nf4';
 import { isPresetName, presetConfig, type PresetName } from './presets';
+import { PRUNE_STRATEGY_NAMES, strategyOf } from '../prune/strategy-rules';
+import type { PruneStrategyName } from '../prune/strategies';
 
 /**
  * LoRAM memory planner (loram-method.md §7, §8).
@@ -23,16 +25,17 @@ import { isPresetName, presetConfig, type PresetName } from './presets';
 /** ε of §8.1: guards floor() against float error (e.g. 40·0.65 = 25.999…). */
 export const PRUNE_EPS = 1e-9;
 
-export type PruneStrategy = 'none' | 'rand' | 'stru' | 'semi' | 'unst';
-export const PRUNE_STRATEGIES: readonly PruneStrategy[] = ['none', 'rand', 'stru', 'semi', 'unst'];
+/** What the planner plans: no pruning (plain LoRA), or a strategy of the table in prune/strategies.ts. */
+export type PruneStrategy = 'none' | PruneStrategyName;
+export const PLAN_STRATEGIES: readonly PruneStrategy[] = ['none', ...PRUNE_STRATEGY_NAMES];
 export type QuantMode = 'none' | 'nf4';
 export type LayerRange = readonly [start: number, end: number];
 export type LoraTarget = LinearModule | 'lm_head';
 /** §4: r=8 on the 7 projections AND lm_head. */
 export const DEFAULT_LORA_TARGETS: readonly LoraTarget[] = [...LINEAR_MODULES, 'lm_head'];
 
-export function isStructured(s: PruneStrategy): s is 'rand' | 'stru' {
-  return s === 'rand' || s === 'stru';
+export function isStructured(s: PruneStrategy): boolean {
+  return s !== 'none' && strategyOf(s).structured;
 }
 
 /**
@@ -48,6 +51,11 @@ export function defaultPrunedLayerRange(numLayers: number): [number, number] {
   const tail = Math.min(2, Math.ceil(numLayers / 20));
   const start = Math.min(head, numLayers);
   return [start, Math.max(start, numLayers - tail)];
+}
+
+/** The layers a strategy prunes by default: the paper's range for structured, every layer otherwise. */
+export function defaultLayerRange(strategy: PruneStrategyName, numLayers: number): [number, number] {
+  return strategyOf(strategy).structured ? defaultPrunedLayerRange(numLayers) : [0, numLayers];
 }
 
 function checkRange(range: LayerRange, numLayers: number): [number, number] {
@@ -310,7 +318,7 @@ function baseWeightBytes(cfg: LlamaConfig, layers: readonly LayerSize[], quant: 
 export function planMemory(input: MemoryPlanInput): MemoryPlan {
   const cfg = resolveConfig(input.model);
   const strategy = input.strategy;
-  if (!PRUNE_STRATEGIES.includes(strategy)) throw new Error(`unknown pruning strategy "${String(strategy)}"`);
+  if (!PLAN_STRATEGIES.includes(strategy)) throw new Error(`unknown pruning strategy "${String(strategy)}"`);
   const quant = input.quant ?? 'none';
   if (quant !== 'none' && quant !== 'nf4') throw new Error(`unknown quantization "${String(quant)}"`);
   const assumptions: string[] = [];
@@ -337,14 +345,14 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
   let layerSizes = cfg.layers.map((l) => ({ ...l }));
   let prunedParams = originalParams;
   let storedParams = originalParams;
-  if (isStructured(strategy)) {
-    prunedLayerRange = checkRange(input.layerRange ?? defaultPrunedLayerRange(cfg.numLayers), cfg.numLayers);
+  if (strategy !== 'none' && isStructured(strategy)) {
+    prunedLayerRange = checkRange(input.layerRange ?? defaultLayerRange(strategy, cfg.numLayers), cfg.numLayers);
     layerSizes = keptLayerSizes(cfg, ratio, prunedLayerRange);
     prunedParams = countParams({ ...cfg, layers: layerSizes });
     storedParams = prunedParams;
-  } else if (strategy === 'semi' || strategy === 'unst') {
+  } else if (strategy !== 'none') {
     // §8.1: N_orig − s·(decoder linear weights of the pruned layers); zeros are stored densely (Table 1 caption).
-    prunedLayerRange = checkRange(input.layerRange ?? [0, cfg.numLayers], cfg.numLayers);
+    prunedLayerRange = checkRange(input.layerRange ?? defaultLayerRange(strategy, cfg.numLayers), cfg.numLayers);
     prunedParams = originalParams - Math.round(ratio * decoderLinearParams(cfg, cfg.layers, prunedLayerRange));
     assumptions.push('semi/unst: pruned weights are stored as zeros, so realistic bytes equal the unpruned model (Table 1 caption)');
   }
