@@ -38,15 +38,17 @@ import {
   type ValidationResult,
 } from '../shared';
 import { registry as defaultRegistry } from '../nodes/index';
-import type { NodeInputs, NodeRegistry } from '../nodes/types';
+import { nodeSpec } from '../nodes/catalogue';
+import type { NodeInputs } from '../nodes/definition';
+import type { NodeRegistry } from '../nodes/registry';
 import { WorkerPool, TaskError } from './executor';
+import { errorInfo } from './worker-protocol';
 import { FileHasher } from './hash';
 import { loramHome } from './home';
 import { planRun } from './plan';
 import { atomicSaveText } from './recipe-file';
 import { newRunId, RunStore, type RunLog } from './runs';
 import { nodeSignature } from './signature';
-import { specOf } from './specs';
 import { ArtifactStore, type ArtifactRecord } from './store';
 import { analyzeRecipe, incoming, type Analysis } from './validate';
 
@@ -87,13 +89,9 @@ interface ActiveRun {
 // Next to this module: ../nodes/index.ts in the sources, ../nodes/index.js in the compiled CLI (lib/).
 const DEFAULT_REGISTRY_MODULE = fileURLToPath(new URL(`../nodes/index${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
-function errorInfo(e: unknown): NodeErrorInfo {
-  if (e instanceof TaskError) return e.info;
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    return { message: e.message, name: e.name, stack: e.stack, ...(typeof code === 'string' ? { code } : {}) };
-  }
-  return { message: String(e) };
+/** A failure as events report it: the worker's own account of a node's error, else the error itself. */
+function failureInfo(e: unknown): NodeErrorInfo {
+  return e instanceof TaskError ? e.info : errorInfo(e);
 }
 
 export class Engine implements EngineClient {
@@ -146,7 +144,7 @@ export class Engine implements EngineClient {
   // ---- EngineClient ------------------------------------------------------------------------------------------
 
   async listNodes(): Promise<NodeSpec[]> {
-    return this.registry.list().map(specOf);
+    return this.registry.list().map(nodeSpec);
   }
 
   analyze(recipe: unknown, opts: ValidateOptions = {}): Analysis {
@@ -431,7 +429,7 @@ export class Engine implements EngineClient {
             return;
           }
           failed = true;
-          const error = errorInfo(e);
+          const error = failureInfo(e);
           nodes[id] = { type, status: 'failed', durationMs, error, ...(signature ? { signature } : {}) };
           ev('node-failed', { node: id, nodeType: type, error, durationMs });
         }
@@ -460,7 +458,7 @@ export class Engine implements EngineClient {
     } catch (e) {
       // An engine bug: report it as a failure rather than leaving the run hanging.
       failed = true;
-      const error = errorInfo(e);
+      const error = failureInfo(e);
       ev('node-log', { node: '', level: 'error', message: `engine error: ${error.message}` });
     } finally {
       this.currentRun = null;

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { NodeErrorInfo, NodeMetrics } from '../shared';
-import type { NodeResult } from '../nodes/types';
+import type { NodeResult } from '../nodes/definition';
 import type { TaskSpec, WorkerInit, WorkerMessage } from './worker-protocol';
 
 /**

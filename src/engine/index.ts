@@ -1,5 +1,5 @@
 export { Engine, type EngineOptions } from './engine';
-export { analyzeRecipe, validateRecipe, findCycles, topoOrder, type Analysis } from './validate';
+export { analyzeRecipe, findCycles, topoOrder, type Analysis } from './validate';
 export { planRun, ancestorsOf } from './plan';
 export { loramHome } from './home';
 export { ArtifactStore } from './store';

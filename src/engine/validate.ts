@@ -9,9 +9,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkConnection, formatPath, parseRecipe, parseRecipeText, zodIssues, type NodeSpec, type Recipe, type RecipeEdge, type RecipeNode, type ValidationError } from '../shared';
-import type { NodeDefinition, NodeRegistry, StaticInputs, StaticValue } from '../nodes/types';
+import { nodeSpec } from '../nodes/catalogue';
+import type { NodeDefinition, StaticInputs, StaticValue } from '../nodes/definition';
+import { staticLineageInputs } from '../nodes/lineage';
+import type { NodeRegistry } from '../nodes/registry';
 import { hashJson } from './hash';
-import { specOf } from './specs';
 
 export interface ValidateEnv {
   registry: NodeRegistry;
@@ -209,7 +211,7 @@ export function analyzeRecipe(input: unknown, env: ValidateEnv): Analysis {
 
   // Edges, through the shared connection rule.
   const specs = new Map<string, NodeSpec>();
-  for (const c of nodes.values()) if (!specs.has(c.def.type)) specs.set(c.def.type, specOf(c.def));
+  for (const c of nodes.values()) if (!specs.has(c.def.type)) specs.set(c.def.type, nodeSpec(c.def));
   const graphNodes = [...nodes.values()].map((c) => ({ id: c.node.id, type: c.def.type }));
   const good: RecipeEdge[] = [];
   const attempted = new Set<string>(); // "node|port" of inputs that had an edge, valid or not
@@ -303,6 +305,9 @@ export function analyzeRecipe(input: unknown, env: ValidateEnv): Analysis {
       if (complete && c.def.staticCheck) {
         for (const is of c.def.staticCheck(sin, c.params as never, self)) errors.push({ code: is.code, node: id, field: is.field, message: is.message });
       }
+      if (complete && c.def.lineage) {
+        for (const is of c.def.lineage(staticLineageInputs(sin), c.params as never)) errors.push({ code: 'lineage', node: id, field: is.field, message: is.message });
+      }
     }
   }
 
@@ -331,9 +336,4 @@ function fileProblem(p: string, kind: 'file' | 'dir', required: readonly string[
   if (kind === 'file' && !st.isFile()) return `${p} is not a file`;
   for (const r of required) if (!fs.existsSync(path.join(p, r))) return `${p} has no ${r}`;
   return null;
-}
-
-export function validateRecipe(input: unknown, env: ValidateEnv): { ok: boolean; errors: ValidationError[] } {
-  const a = analyzeRecipe(input, env);
-  return { ok: a.errors.length === 0, errors: a.errors };
 }

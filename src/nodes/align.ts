@@ -1,21 +1,26 @@
 /** Align: LoRAM stage 1 (loram-method.md §3), continual pre-training of the pruned model on general text. */
 import path from 'node:path';
 import { z } from 'zod';
-import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, readDocuments, readPrunePlan, tokenWindows } from './lib';
-import { defineNode, NodeInputError, requireInput, staticModel, type StaticIssue } from './types';
+import { readDocuments, tokenWindows } from './data-files';
+import { defineNode } from './definition';
+import { NodeInputError } from './errors';
+import { requireInput } from './inputs';
+import { describeModel, modelOf, stepOf, withStep } from './lineage';
+import { ensureBackend, loadModelTokenizer, loadModelWeights, readPrunePlan } from './model-files';
 import { optimiserFields, optimiserSettings } from './training-params';
 
 export const alignParams = z.strictObject({
   ...optimiserFields({ default: 5e-5, doc: 'Peak learning rate (paper: 5e-5, cosine)' }),
-  freezeLmHead: z.boolean().default(true).describe('Keep lm_head frozen, as the paper does'),
   seed: z.number().int().min(0).default(0).describe('Seed for data order'),
 });
 
 export const alignNode = defineNode({
   type: 'Align',
   // v2: gradientCheckpointing (default off); results cached by v1 are not reused.
-  version: 2,
-  migrations: { 1: (p) => p },
+  // v3: no freezeLmHead: the alignment library always keeps lm_head frozen, as the paper does, so the switch did
+  // nothing but key the cache; recipes that set it load without it.
+  version: 3,
+  migrations: { 1: (p) => p, 2: ({ freezeLmHead: _unused, ...p }) => p },
   title: 'Align',
   category: 'loram',
   doc: 'LoRAM stage 1: continual pre-training of the pruned model to reduce its mismatch with the original.',
@@ -25,20 +30,14 @@ export const alignNode = defineNode({
   ],
   outputs: [{ name: 'model', type: 'model', title: 'Aligned model' }],
   params: alignParams,
-  staticCheck(inputs) {
-    const issues: StaticIssue[] = [];
-    const m = staticModel(inputs, 'model');
-    if (m?.chain.some((t) => t.kind === 'quantize')) issues.push({ code: 'lineage', field: 'inputs.model', message: 'align before quantizing: alignment trains every weight, which an NF4 model cannot' });
-    return issues;
+  lineage(inputs) {
+    const m = modelOf(inputs, 'model');
+    return m && stepOf(m, 'quantize') ? [{ field: 'inputs.model', message: 'align before quantizing: alignment trains every weight, which an NF4 model cannot' }] : [];
   },
-  staticOutputs(inputs, _p, self) {
-    const m = staticModel(inputs, 'model');
-    return m ? { model: { type: 'model', lineage: { ...m, chain: [...m.chain, { node: self.id, kind: 'align', key: self.key }] } } } : {};
-  },
+  staticOutputs: (inputs, _p, self) => ({ model: withStep(inputs, self, 'align') }),
   async run(ctx, inputs, p) {
     const m = requireInput(inputs, 'model', 'model');
     const ds = requireInput(inputs, 'dataset', 'dataset');
-    if (m.lineage.transforms.some((t) => t.kind === 'quantize')) throw new NodeInputError('align before quantizing', 'lineage');
     await ensureBackend(ctx);
     const { LlamaModel } = await import('../loram/model/llama');
     const { alignModel } = await import('../loram/align/index');
@@ -53,7 +52,6 @@ export const alignNode = defineNode({
     const { config, weights } = await loadModelWeights(ctx, m);
     const model = LlamaModel.fromWeights(config, weights, { trainable: true });
     try {
-      if (!p.freezeLmHead) ctx.log('freezeLmHead false: the alignment library always keeps lm_head frozen, as the paper does', 'warn');
       const sampler = new WindowSampler(train.length, p.seed);
       const r = await alignModel(model, {
         batches: () => windowsBatch(sampler.next(p.batchSize).map((i) => train[i]!), p.seqLen),

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetSplitInfo } from '../shared';
 import { resolvePath } from './builtin';
-import { defineNode, NodeInputError, type NodeContext, type NodeResult } from './types';
+import { defineNode, type NodeContext, type NodeResult } from './definition';
+import { NodeInputError } from './errors';
 
 export const DATASET_SOURCES = ['sotu', 'moby-dick', 'brown', 'file'] as const;
 

@@ -3,7 +3,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { BUILTIN_MODELS, BUILTIN_PREFIX, isBuiltin, resolveModelSource } from './builtin';
-import { defineNode, NodeInputError } from './types';
+import { defineNode } from './definition';
+import { NodeInputError } from './errors';
 
 export const loadParams = z.strictObject({
   source: z

@@ -1,8 +1,14 @@
 /** LoRA-Train: LoRAM stage 2 (loram-method.md §4), LoRA on the (pruned, aligned, quantized) frozen base. */
 import path from 'node:path';
 import { z } from 'zod';
-import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, pruneOf, quantizeOf, readDocuments, tokenWindows, writeMetricsFile } from './lib';
-import { defineNode, NodeInputError, requireInput, staticModel } from './types';
+import type { LlamaConfig } from '../loram/model/config';
+import type { ModelLineage } from '../shared';
+import { readDocuments, tokenWindows, writeMetricsFile } from './data-files';
+import { defineNode } from './definition';
+import { NodeInputError } from './errors';
+import { requireInput } from './inputs';
+import { describeModel, pruneOf, quantizeOf, staticModel } from './lineage';
+import { ensureBackend, loadModelTokenizer, loadModelWeights } from './model-files';
 import { optimiserFields, optimiserSettings } from './training-params';
 import { trackPeakTensorBytes } from '../loram/util/peak-bytes';
 import type { PeakTracker } from '../loram/util/peak-bytes';
@@ -147,7 +153,7 @@ export const loraTrainNode = defineNode({
 });
 
 /** The memory planner on the config actually trained: structured pruning is already in the config's shapes. */
-async function plannedMemory(config: import('../loram/model/config').LlamaConfig, lineage: import('../shared').ModelLineage, p: z.output<typeof loraTrainParams>) {
+async function plannedMemory(config: LlamaConfig, lineage: ModelLineage, p: z.output<typeof loraTrainParams>) {
   const { planMemory } = await import('../loram/memory/planner');
   const prune = pruneOf(lineage);
   const sparse = prune && !prune.structured ? prune : undefined;

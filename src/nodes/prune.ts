@@ -4,8 +4,13 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { ensureBackend, loadModelTokenizer, loadModelWeights, readDocuments, tokenWindows } from './lib';
-import { defineNode, NodeInputError, requireInput, optionalInput, staticModel, type NodeContext, type StaticIssue } from './types';
+import type { DatasetValue, ModelValue } from '../shared';
+import { readDocuments, tokenWindows } from './data-files';
+import { defineNode, type NodeContext, type StaticIssue } from './definition';
+import { NodeInputError } from './errors';
+import { optionalInput, requireInput } from './inputs';
+import { modelOf, stepOf, withStep, type LineageIssue } from './lineage';
+import { ensureBackend, loadModelTokenizer, loadModelWeights } from './model-files';
 import { IMPORTANCES, PRUNE_STRATEGIES, type Importance } from '../loram/prune/strategies';
 import { needsCalibration, PRUNE_STRATEGY_NAMES, resolveImportance, strategyOf } from '../loram/prune/strategy-rules';
 
@@ -61,21 +66,20 @@ export const pruneNode = defineNode({
     if (needsCalibration(imp) && !inputs.calibration) {
       issues.push({ code: 'missing-input', field: 'inputs.calibration', message: `${imp} importance needs calibration data: connect a dataset` });
     }
-    const m = staticModel(inputs, 'model');
-    if (m?.chain.some((t) => t.kind === 'prune')) issues.push({ code: 'lineage', field: 'inputs.model', message: `the model is already pruned (${m.chain.find((t) => t.kind === 'prune')!.node}); prune the original once` });
-    if (m?.chain.some((t) => t.kind === 'quantize')) issues.push({ code: 'lineage', field: 'inputs.model', message: 'prune before quantizing: pruning needs full-precision weights' });
     return issues;
   },
-  staticOutputs(inputs, p, self) {
-    const m = staticModel(inputs, 'model');
-    if (!m) return {};
-    const structured = strategyOf(p.strategy).structured;
-    return { model: { type: 'model', lineage: { ...m, chain: [...m.chain, { node: self.id, kind: 'prune', key: self.key, structured }] } } };
+  lineage(inputs) {
+    const m = modelOf(inputs, 'model');
+    const issues: LineageIssue[] = [];
+    const pruned = m && stepOf(m, 'prune');
+    if (pruned) issues.push({ field: 'inputs.model', message: `the model is already pruned (${pruned.label}); prune the original once` });
+    if (m && stepOf(m, 'quantize')) issues.push({ field: 'inputs.model', message: 'prune before quantizing: pruning needs full-precision weights' });
+    return issues;
   },
+  staticOutputs: (inputs, p, self) => ({ model: withStep(inputs, self, 'prune', strategyOf(p.strategy).structured) }),
   async run(ctx, inputs, p) {
     const m = requireInput(inputs, 'model', 'model');
     const calib = optionalInput(inputs, 'calibration', 'dataset');
-    if (m.lineage.transforms.some((t) => t.kind === 'prune' || t.kind === 'quantize')) throw new NodeInputError('Prune takes an unpruned, full-precision model', 'lineage');
     await ensureBackend(ctx);
     const { config, weights } = await loadModelWeights(ctx, m);
     const strategy = strategyOf(p.strategy);
@@ -118,7 +122,7 @@ export const pruneNode = defineNode({
 });
 
 /** Calibration batches: `calibrationSamples` windows of `calibrationTokens` tokens from the train split, seeded. */
-async function calibrationBatches(ctx: NodeContext, m: import('../shared').ModelValue, calib: import('../shared').DatasetValue | undefined, p: PruneParams) {
+async function calibrationBatches(ctx: NodeContext, m: ModelValue, calib: DatasetValue | undefined, p: PruneParams) {
   if (!calib) throw new NodeInputError(`${resolvedImportance(p)} importance needs calibration data`, 'missing-input');
   const tok = await loadModelTokenizer(ctx, m);
   const windows = await tokenWindows(tok, await readDocuments(ctx, calib, 'train'), p.calibrationTokens);

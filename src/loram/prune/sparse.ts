@@ -23,7 +23,7 @@ import { archSignature, parsePattern } from './plan';
 import type { MatrixPattern, PrunedMatrix, SparseGptFactor } from './sparsegpt';
 import { SPARSEGPT_BLOCK_SIZE, SPARSEGPT_DAMPENING, magnitudePrune, prepareSparseGpt, sparseGptPrune, wandaPrune } from './sparsegpt';
 import type { ProgressHooks } from './structured';
-import { CancelledError } from '../train/trainer';
+import { CancelledError } from '../../shared/cancelled';
 
 export interface SparsePruneOptions extends ProgressHooks {
   method: SparseMethod;
