@@ -1,7 +1,7 @@
 /** LoRA-Train: LoRAM stage 2 (loram-method.md §4), LoRA on the (pruned, aligned, quantized) frozen base. */
 import path from 'node:path';
 import { z } from 'zod';
-import type { LlamaConfig } from '../loram/model/config';
+import { LORA_TARGETS, type LlamaConfig } from '../loram/model/config';
 import type { ModelLineage } from '../shared';
 import { readDocuments, tokenWindows, writeMetricsFile } from './data-files';
 import { defineNode } from './definition';
@@ -14,7 +14,6 @@ import { trackPeakTensorBytes } from '../loram/util/peak-bytes';
 import type { PeakTracker } from '../loram/util/peak-bytes';
 import type { PruneStrategy } from '../loram/memory/planner';
 
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'] as const;
 
 export const loraTrainParams = z.strictObject({
   rank: z.number().int().min(1).max(1024).default(8).describe('LoRA rank r'),

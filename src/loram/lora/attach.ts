@@ -8,8 +8,9 @@ import { LINEAR_MODULES } from '../model/config';
 import type { LinearModule } from '../model/config';
 import type { LlamaModel } from '../model/llama';
 import { Rng } from '../util/rng';
-import type { LoraAdapter, LoraAdapterConfig, LoraTarget } from './adapter';
-import { LORA_TARGETS, moduleKey } from './adapter';
+import { LORA_TARGETS, type LoraTarget } from '../model/config';
+import type { LoraAdapter, LoraAdapterConfig } from './adapter';
+import { moduleKey } from './adapter';
 import type { LoraHyper } from './lora-linear';
 import { LoraFactors, LoraLinear, checkLoraHyper } from './lora-linear';
 

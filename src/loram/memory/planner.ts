@@ -1,7 +1,8 @@
 import {
   countParams,
-  LINEAR_MODULES,
+  LORA_TARGETS,
   parseHfConfig,
+  type LoraTarget,
   type LayerSize,
   type LinearModule,
   type LlamaConfig,
@@ -30,9 +31,8 @@ export type PruneStrategy = 'none' | PruneStrategyName;
 export const PLAN_STRATEGIES: readonly PruneStrategy[] = ['none', ...PRUNE_STRATEGY_NAMES];
 export type QuantMode = 'none' | 'nf4';
 export type LayerRange = readonly [start: number, end: number];
-export type LoraTarget = LinearModule | 'lm_head';
 /** §4: r=8 on the 7 projections AND lm_head. */
-export const DEFAULT_LORA_TARGETS: readonly LoraTarget[] = [...LINEAR_MODULES, 'lm_head'];
+export const DEFAULT_LORA_TARGETS: readonly LoraTarget[] = LORA_TARGETS;
 
 export function isStructured(s: PruneStrategy): boolean {
   return s !== 'none' && strategyOf(s).structured;
@@ -304,7 +304,8 @@ function baseWeightBytes(cfg: LlamaConfig, layers: readonly LayerSize[], quant: 
       // §7: bnb quantizes nn.Linear weights of the decoder only, each tensor with its own absmax/DQ state.
       decoderLinears += quant === 'nf4' ? nf4StorageBytesFor(n, { blockSize: nf4.blockSize, doubleQuant: nf4.doubleQuant }) : n * HALF;
     }
-    if (cfg.attentionBias) biases += (size.num_attention_heads + 2 * size.num_key_value_heads) * cfg.headDim * HALF;
+    // q/k/v biases, and o_proj's (in the hidden dimension, so never pruned).
+    if (cfg.attentionBias) biases += ((size.num_attention_heads + 2 * size.num_key_value_heads) * cfg.headDim + H) * HALF;
   }
   return {
     decoderLinears,
