@@ -2,6 +2,7 @@
  * Evaluate (loram-method.md §6): perplexity on held-out text and, when given a multiple-choice set, accuracy, for
  * a model with an optional adapter (merged for inference).
  */
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { MetricScalar } from '../shared';
@@ -97,7 +98,7 @@ export const evaluateNode = defineNode({
         label: p.label,
         scalars: { ...scalars, runtime: lm.runtime, backend: lm.backend, model: modelName, adapter: adapterId ?? 'none' },
       });
-      await import('node:fs').then((fs) => fs.promises.writeFile(path.join(ctx.outDir, 'results.json'), JSON.stringify({ perplexity: ppl, multipleChoice: mcResult ?? null }, null, 2) + '\n'));
+      await fsp.writeFile(path.join(ctx.outDir, 'results.json'), JSON.stringify({ perplexity: ppl, multipleChoice: mcResult ?? null }, null, 2) + '\n');
       return { outputs: { metrics: { type: 'metrics', location, label: p.label, summary: scalars } }, metrics: scalars };
     } finally {
       await lm.dispose();

@@ -4,10 +4,6 @@ import { PRUNE_STRATEGIES, type Importance, type StrategySpec, type PruneStrateg
 /** The strategy names, in table order (the first is the Prune node's default unless it says otherwise). */
 export const PRUNE_STRATEGY_NAMES = Object.keys(PRUNE_STRATEGIES) as [PruneStrategyName, ...PruneStrategyName[]];
 
-export function isPruneStrategy(s: unknown): s is PruneStrategyName {
-  return typeof s === 'string' && Object.hasOwn(PRUNE_STRATEGIES, s);
-}
-
 export function strategyOf(name: PruneStrategyName): StrategySpec {
   const s: StrategySpec | undefined = PRUNE_STRATEGIES[name];
   if (!s) throw new Error(`unknown pruning strategy "${String(name)}" (known: ${PRUNE_STRATEGY_NAMES.join(', ')})`);
