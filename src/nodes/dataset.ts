@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetSplitInfo } from '../shared';
-import { resolvePath } from './builtin';
+import { resolvePath } from './sources';
 import { defineNode, type NodeContext, type NodeResult } from './definition';
 import { NodeInputError } from './errors';
 

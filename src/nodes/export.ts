@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { resolvePath } from './builtin';
+import { resolvePath } from './sources';
 import { defineNode, type StaticIssue } from './definition';
 import { NodeInputError } from './errors';
 import { optionalInput } from './inputs';
