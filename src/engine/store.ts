@@ -9,6 +9,7 @@ import path from 'node:path';
 import { atomicWriteDir, TEMP_PREFIX } from '../loram/io/atomic';
 import type { ArtifactContent, Location, NodeMetrics, NodeOutputs } from '../shared';
 import { artifactDir, resolveLocation } from './location';
+import { processAlive } from './process-alive';
 
 export const OUTPUTS_FILE = 'outputs.json';
 
@@ -17,15 +18,6 @@ export interface ArtifactRecord {
   outputs: NodeOutputs;
   metrics: NodeMetrics;
   meta: { type: string; version: number; params: unknown; node: string; runId: string; createdAt: number; durationMs: number };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class ArtifactStore {
@@ -41,7 +33,7 @@ export class ArtifactStore {
       if (!name.startsWith(TEMP_PREFIX)) continue;
       const m = /-(\d+)-[0-9a-f]+$/.exec(name);
       const pid = m ? Number(m[1]) : NaN;
-      if (!Number.isFinite(pid) || !pidAlive(pid)) await fsp.rm(path.join(this.dir, name), { recursive: true, force: true }).catch(() => undefined);
+      if (!Number.isFinite(pid) || !processAlive(pid)) await fsp.rm(path.join(this.dir, name), { recursive: true, force: true }).catch(() => undefined);
     }
   }
 

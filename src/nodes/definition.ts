@@ -7,7 +7,7 @@
  * recipe before anything runs (files read, lineage rules) and key the cache.
  */
 import type { z } from 'zod';
-import type { Location, NodeCategory, NodeMetrics, PortSpec, PortValue } from '../shared';
+import type { Location, NodeMetrics, NodeSpec, PortValue } from '../shared';
 import type { LineageInputs, LineageIssue } from './lineage';
 
 /** What a running node can use. */
@@ -103,16 +103,10 @@ export interface StaticSelf {
 
 export type ParamsMigration = (params: Record<string, unknown>) => Record<string, unknown>;
 
-export interface NodeDefinition<S extends z.ZodType = z.ZodType> {
-  type: string;
+/** The catalogue fields (type, version, title, category, one-line doc, ports) as NodeSpec has them, plus behaviour. */
+export interface NodeDefinition<S extends z.ZodType = z.ZodType> extends Pick<NodeSpec, 'type' | 'title' | 'category' | 'doc' | 'inputs' | 'outputs'> {
   /** Bump when params or behaviour change; add a `migrations` step when params change shape. */
   version: number;
-  title: string;
-  category: NodeCategory;
-  /** One line. */
-  doc: string;
-  inputs: PortSpec[];
-  outputs: PortSpec[];
   /** A z.strictObject; every field with a default, range/enum and `.describe()` text where it applies. */
   params: S;
   /** key N: turns params of node version N into version N+1. */
