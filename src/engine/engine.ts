@@ -44,6 +44,7 @@ import { loramHome } from './home';
 import { planRun } from './plan';
 import { atomicSaveText } from './recipe-file';
 import { newRunId, RunStore, type RunLog } from './runs';
+import { nodeId, type NodeId } from '../shared/ids';
 import { signatureOf, type Signature } from './signature';
 import { ArtifactStore } from './store';
 import { analyzeRecipe, type Analysis } from './validate';
@@ -199,8 +200,8 @@ export class Engine implements EngineClient {
     const baseDir = path.resolve(opts.baseDir ?? process.cwd());
     const a = this.analyze(recipe, { baseDir });
     const nodes: CacheStatus['nodes'] = {};
-    const sigs = new Map<string, Signature>();
-    for (const id of a.order ?? []) {
+    const sigs = new Map<NodeId, Signature>();
+    for (const id of (a.order ?? []).map(nodeId)) {
       let sig: Signature | null = null;
       try {
         sig = await signatureOf(a, id, baseDir, this.hasher, (up) => sigs.get(up));
@@ -288,15 +289,15 @@ export class Engine implements EngineClient {
 }
 
 /** What a valid run needs: its analysis and plan; or why it cannot run. Running to a node ignores problems in parts of the graph it does not need. */
-function prepareRun(analysis: Analysis, to: string | undefined): { ok: true; analysis: Analysis; plan: string[] } | { ok: false; errors: ValidationError[] } {
+function prepareRun(analysis: Analysis, to: string | undefined): { ok: true; analysis: Analysis; plan: NodeId[] } | { ok: false; errors: ValidationError[] } {
   let errors = analysis.errors;
   if (analysis.recipe && to !== undefined && !analysis.recipe.nodes.some((n) => n.id === to)) {
     return { ok: false, errors: [...errors, { code: 'unknown-target', node: null, field: 'to', message: `there is no node "${to}" to run to` }] };
   }
-  const plan = analysis.order ? planRun(analysis.order, analysis.edges, to) : [];
+  const plan = analysis.order ? planRun(analysis.order, analysis.edges, to).map(nodeId) : [];
   if (to !== undefined && analysis.order) {
     const need = new Set(plan);
-    errors = errors.filter((e) => e.node === null || need.has(e.node));
+    errors = errors.filter((e) => e.node === null || need.has(nodeId(e.node)));
   }
   if (errors.length || !analysis.recipe || !analysis.order) return { ok: false, errors };
   return { ok: true, analysis, plan };

@@ -11,6 +11,7 @@ import type { TaskError as TaskErrorType, WorkerPool } from './executor';
 import { TaskError } from './executor';
 import type { FileHasher } from './hash';
 import type { RunLog } from './runs';
+import { nodeId, type NodeId } from '../shared/ids';
 import { fileHashesOf, signatureOf, sourcesOf, type Signature } from './signature';
 import type { ArtifactRecord, ArtifactStore } from './store';
 import { incoming } from './graph';
@@ -24,7 +25,7 @@ export interface PlannedRun {
   runId: string;
   analysis: Analysis;
   recipeName: string;
-  plan: string[];
+  plan: NodeId[];
   to?: string;
   noCache: boolean;
   baseDir: string;
@@ -43,12 +44,12 @@ export interface ExecutionServices {
 type EventBody<T extends EngineEvent['type']> = Omit<Extract<EngineEvent, { type: T }>, 'type' | 'runId' | 'time'>;
 
 export class RunExecution {
-  private readonly nodes: Record<string, NodeRunSummary> = {};
-  private readonly results = new Map<string, ArtifactRecord>();
+  private readonly nodes: Record<NodeId, NodeRunSummary> = {};
+  private readonly results = new Map<NodeId, ArtifactRecord>();
   private readonly computedThisRun = new Set<Signature>();
   /** Signatures being computed right now: a second node with the same signature waits for the first. */
   private readonly computing = new Map<Signature, Promise<ArtifactRecord>>();
-  private cancelledNode: string | undefined;
+  private cancelledNode: NodeId | undefined;
   private failed = false;
   private stop = false;
 
@@ -104,15 +105,15 @@ export class RunExecution {
     await Promise.allSettled(inflight.values());
   }
 
-  private checked(id: string): CheckedNode {
+  private checked(id: NodeId): CheckedNode {
     return this.run.analysis.nodes.get(id)!;
   }
 
-  private upstreamOf(id: string): string[] {
-    return [...incoming(this.run.analysis.edges, id).values()].flat().map((e) => e.from.node);
+  private upstreamOf(id: NodeId): NodeId[] {
+    return [...incoming(this.run.analysis.edges, id).values()].flat().map((e) => nodeId(e.from.node));
   }
 
-  private async processNode(id: string): Promise<void> {
+  private async processNode(id: NodeId): Promise<void> {
     const type = this.checked(id).def.type;
     const started = Date.now();
     let signature: Signature | null = null;
@@ -132,12 +133,12 @@ export class RunExecution {
   }
 
   /** Input values by port, from the upstream results (a `multiple` port gets them all, in edge order). */
-  private gatherInputs(id: string): NodeInputs {
+  private gatherInputs(id: NodeId): NodeInputs {
     const inc = incoming(this.run.analysis.edges, id);
     const inputs: NodeInputs = {};
     for (const p of this.checked(id).def.inputs) {
       const vals = (inc.get(p.name) ?? []).map((e) => {
-        const v = this.results.get(e.from.node)!.outputs[e.from.port];
+        const v = this.results.get(nodeId(e.from.node))!.outputs[e.from.port];
         if (!v) throw new Error(`upstream node ${e.from.node} produced no "${e.from.port}" output`);
         return v;
       });
@@ -151,7 +152,7 @@ export class RunExecution {
    * A twin node (same signature) already computing in this run, whose result to wait for rather than computing
    * again. Synchronous on purpose: with no twin, the claim in produceOnce must follow without an await between.
    */
-  private twinOf(id: string, sig: Signature): Promise<ArtifactRecord | null> | null {
+  private twinOf(id: NodeId, sig: Signature): Promise<ArtifactRecord | null> | null {
     const twin = this.checked(id).def.cacheable !== false ? this.computing.get(sig) : undefined;
     return twin ? twin.catch(() => null) : null;
   }
@@ -161,7 +162,7 @@ export class RunExecution {
    * claim on the signature is held meanwhile, set before the first await, so a twin that starts now waits for
    * this result instead of producing it too.
    */
-  private async produceOnce(id: string, sig: Signature, inputs: NodeInputs, started: number): Promise<{ rec: ArtifactRecord; cached: boolean }> {
+  private async produceOnce(id: NodeId, sig: Signature, inputs: NodeInputs, started: number): Promise<{ rec: ArtifactRecord; cached: boolean }> {
     const cacheable = this.checked(id).def.cacheable !== false;
     let settle!: { resolve: (r: ArtifactRecord) => void; reject: (e: unknown) => void };
     const claim = new Promise<ArtifactRecord>((resolve, reject) => (settle = { resolve, reject }));
@@ -182,7 +183,7 @@ export class RunExecution {
   }
 
   /** Run the node in a worker; the store publishes its directory only if it succeeds. */
-  private async compute(id: string, sig: Signature, inputs: NodeInputs, started: number): Promise<ArtifactRecord> {
+  private async compute(id: NodeId, sig: Signature, inputs: NodeInputs, started: number): Promise<ArtifactRecord> {
     const { run, services } = this;
     const c = this.checked(id);
     const type = c.def.type;
@@ -205,21 +206,21 @@ export class RunExecution {
     });
   }
 
-  private recordCached(id: string, sig: Signature, rec: ArtifactRecord): void {
+  private recordCached(id: NodeId, sig: Signature, rec: ArtifactRecord): void {
     const type = this.checked(id).def.type;
     this.results.set(id, rec);
     this.nodes[id] = { type, status: 'cached', signature: sig, metrics: rec.metrics, outputs: rec.outputs };
     this.ev('node-cached', { node: id, nodeType: type, signature: sig, outputs: rec.outputs, metrics: rec.metrics });
   }
 
-  private recordDone(id: string, sig: Signature, rec: ArtifactRecord, durationMs: number): void {
+  private recordDone(id: NodeId, sig: Signature, rec: ArtifactRecord, durationMs: number): void {
     const type = this.checked(id).def.type;
     this.results.set(id, rec);
     this.nodes[id] = { type, status: 'done', signature: sig, metrics: rec.metrics, outputs: rec.outputs, durationMs };
     this.ev('node-finished', { node: id, nodeType: type, signature: sig, outputs: rec.outputs, metrics: rec.metrics, durationMs });
   }
 
-  private recordFailure(id: string, e: unknown, signature: Signature | null, durationMs: number): void {
+  private recordFailure(id: NodeId, e: unknown, signature: Signature | null, durationMs: number): void {
     const type = this.checked(id).def.type;
     const sig = signature ? { signature } : {};
     if (e instanceof TaskError && e.cancelled) {

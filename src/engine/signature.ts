@@ -5,7 +5,7 @@
  * feeding four branches, or two identical Load nodes) share one artifact. Nodes whose output depends on
  * upstream ids (`usesNodeIds`) add them.
  */
-import type { ContentHash, Signature } from '../shared/ids';
+import { nodeId, type ContentHash, type NodeId, type Signature } from '../shared/ids';
 import { hashJson, type FileHasher } from './hash';
 import { incoming } from './graph';
 import type { Analysis, CheckedNode } from './validate';
@@ -46,12 +46,12 @@ export function sourcesOf(a: Analysis, id: string): Record<string, { node: strin
 }
 
 /** Signature of node `id`, given its upstream signatures (null when params are invalid or an upstream one is unknown). */
-export async function signatureOf(a: Analysis, id: string, baseDir: string, hasher: FileHasher, upstream: (node: string) => Signature | undefined): Promise<Signature | null> {
+export async function signatureOf(a: Analysis, id: NodeId, baseDir: string, hasher: FileHasher, upstream: (node: NodeId) => Signature | undefined): Promise<Signature | null> {
   const c = a.nodes.get(id)!;
   if (!c.params) return null;
   const inputs: Record<string, string[]> = {};
   for (const [port, es] of incoming(a.edges, id)) {
-    const ups = es.map((e) => upstream(e.from.node));
+    const ups = es.map((e) => upstream(nodeId(e.from.node)));
     if (ups.some((u) => u === undefined)) return null;
     inputs[port] = es.map((e, i) => `${ups[i]}:${e.from.port}`);
   }

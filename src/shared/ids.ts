@@ -11,3 +11,8 @@ export type NodeId = Brand<string, 'NodeId'>;
 export type Signature = Brand<string, 'Signature'>;
 /** sha-256 of a file's bytes, or of a folder's (path, file hash) list (src/engine/hash.ts). */
 export type ContentHash = Brand<string, 'ContentHash'>;
+
+/** A node id read from a recipe (where the engine takes ids in: its run plan, the edges it follows). */
+export function nodeId(id: string): NodeId {
+  return id as NodeId;
+}
