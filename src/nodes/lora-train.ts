@@ -14,7 +14,6 @@ import { trackPeakTensorBytes } from '../loram/util/peak-bytes';
 import type { PeakTracker } from '../loram/util/peak-bytes';
 import type { PruneStrategy } from '../loram/memory/planner';
 
-
 export const loraTrainParams = z.strictObject({
   rank: z.number().int().min(1).max(1024).default(8).describe('LoRA rank r'),
   alpha: z.number().positive().max(4096).default(16).describe('LoRA alpha (the update is scaled by alpha / r)'),
