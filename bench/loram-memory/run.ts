@@ -20,13 +20,13 @@ import { tf } from '../../src/loram/backend/tf';
 import { BUILTIN_MODELS, modelsDir } from '../../src/loram/model/builtin';
 import type { BuiltinName } from '../../src/loram/model/builtin';
 import type { LlamaConfig } from '../../src/loram/model/config';
-import { countParams } from '../../src/loram/model/config';
+import { countParams, LORA_TARGETS } from '../../src/loram/model/config';
 import { LlamaModel, randomWeights } from '../../src/loram/model/llama';
 import type { LmBatch } from '../../src/loram/model/loss';
 import { loadModelDir } from '../../src/loram/io/model-dir';
-import { defaultPrunedLayerRange, planMemory } from '../../src/loram/memory/planner';
+import { defaultLayerRange, planMemory } from '../../src/loram/memory/planner';
 import type { MemoryPlanInput, PruneStrategy } from '../../src/loram/memory/planner';
-import { pruneSparse, pruneStructured } from '../../src/loram/prune/index';
+import { needsCalibration, resolveImportance, strategyOf } from '../../src/loram/prune/strategy-rules';
 import { quantizeModel } from '../../src/loram/quant/nf4-linear';
 import { attachLora, trainLora } from '../../src/loram/lora/index';
 import type { LoraHandle } from '../../src/loram/lora/index';
@@ -44,7 +44,6 @@ const STEPS = Number(arg('--steps') ?? (quick ? 2 : 4));
 const BATCH = 4;
 const SEQ = 128;
 const RANK = 8;
-const TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'] as const;
 
 interface Case {
   name: string;
@@ -127,14 +126,11 @@ for (const c of CASES) {
   let config = base.config;
   let weights = base.weights;
   let layerRange: [number, number] | undefined;
-  if (c.strategy === 'rand' || c.strategy === 'stru') {
-    layerRange = defaultPrunedLayerRange(config.numLayers);
-    const r = await pruneStructured(config, weights, { ratio: c.ratio, importance: c.strategy === 'rand' ? 'random' : 'taylor', layerRange, seed: 0, calibration });
-    ({ config, weights } = r);
-  } else if (c.strategy === 'semi' || c.strategy === 'unst') {
-    layerRange = [0, config.numLayers];
-    const r = await pruneSparse(config, weights, { method: 'sparsegpt', pattern: c.strategy === 'semi' ? '2:4' : 'unstructured', sparsity: c.ratio, layerRange, calibration });
-    ({ config, weights } = r);
+  if (c.strategy !== 'none') {
+    // Each strategy with its default importance and layer range, as the Prune node runs it.
+    layerRange = defaultLayerRange(c.strategy, config.numLayers);
+    const importance = resolveImportance(c.strategy, 'auto');
+    ({ config, weights } = await strategyOf(c.strategy).prune(config, weights, { ratio: c.ratio, importance, layerRange, seed: 0, ...(needsCalibration(importance) ? { calibration } : {}) }));
   }
   const pruneSeconds = (performance.now() - t0) / 1000;
 
@@ -143,7 +139,7 @@ for (const c of CASES) {
   let nf4Bytes = 0;
   if (c.quant) nf4Bytes = quantizeModel(model, { blockSize: 64, doubleQuant: true }).bytes;
   const baseTensorBytes = tf.memory().numBytes - before;
-  const lora = attachLora(model, { r: RANK, alpha: 16, dropout: 0.05, targetModules: [...TARGETS], layers: null, seed: 42 });
+  const lora = attachLora(model, { r: RANK, alpha: 16, dropout: 0.05, targetModules: [...LORA_TARGETS], layers: null, seed: 42 });
   const plain = await measuredTraining(model, lora, false, before);
   // The same training with activation checkpointing (each decoder layer recomputed in the backward pass).
   const ckpt = await measuredTraining(model, lora, true, before);
@@ -159,7 +155,7 @@ for (const c of CASES) {
     ratio: c.ratio,
     ...(layerRange ? { layerRange } : {}),
     quant: c.quant ? 'nf4' : 'none',
-    lora: { rank: RANK, targets: [...TARGETS], dropout: 0.05 },
+    lora: { rank: RANK, targets: [...LORA_TARGETS], dropout: 0.05 },
     batch: BATCH,
     seqLen: SEQ,
     attention: 'eager',

@@ -19,7 +19,7 @@ import { DenseBases, Nf4Bases } from '../../src/loram/ort-train/base-linears';
 import { OrtTrainSession } from '../../src/loram/ort-train/session';
 import { createSession } from '../../src/loram/onnx/runtime';
 import { GraphBuilder, DataType, modelProto } from '../../src/loram/onnx/graph';
-import { LORA_TARGETS } from '../../src/loram/lora/adapter';
+import { LORA_TARGETS } from '../../src/loram/model/config';
 import type { WeightMap } from '../../src/loram/util/tensor';
 
 import { spawnSync } from 'node:child_process';

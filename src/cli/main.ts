@@ -1,17 +1,17 @@
 /**
- * `loram` — the command line: everything the editor can do, headless.
- *   loram nodes [--json]
- *   loram validate <recipe> [--json]                           exit 0 valid, 2 invalid
- *   loram run <recipe> [--to NODE] [--no-cache] [--json]       exit 0 ok, 1 a node failed, 2 invalid, 130 cancelled
- *   loram plan --model <preset|config.json> --strategy <none|rand|stru|semi|unst> --ratio <p> [--quant nf4] [--gpu-gib N] [--json]
- *   loram serve [--port N] [--open RECIPE]                     the web shell (src/server)
- *   loram report <runId|runDir|latest> [--out DIR] [--json]    Markdown + HTML report of a run (src/report)
+ * `loram` — the command line: everything the editor can do, headless (the commands: USAGE below).
+ *
+ * Start-up matters (`loram --help` and a fully cached run should feel instant): this module imports only node:*
+ * and formatting at load; the engine (and with it zod and the node registry) and the ML library are imported by
+ * the commands that use them.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Engine } from '../engine/engine';
-import { isRunEnd, type EngineEvent } from '../shared';
+import type { Engine } from '../engine/engine';
+import type { EngineEvent } from '../shared';
+import { isRunEnd } from '../shared/events';
+import { PRUNE_STRATEGY_NAMES } from '../loram/prune/strategy-rules';
 import { fmtDuration, fmtError, fmtMetrics, fmtNumber, productLines } from './format';
 import { PlainProgress, TtyProgress, type Out } from './progress';
 
@@ -36,11 +36,11 @@ usage:
   loram validate <recipe.json> [--json]     check a recipe (exit 0 valid, 2 invalid)
   loram run <recipe.json> [--to NODE] [--no-cache] [--json]
                                             run a recipe (exit 0 ok, 1 a node failed, 2 invalid, 130 cancelled)
-  loram plan --model <preset|config.json> --strategy <none|rand|stru|semi|unst> --ratio <p>
+  loram plan --model <preset|config.json> --strategy <none|${PRUNE_STRATEGY_NAMES.join('|')}> --ratio <p>
              [--quant nf4] [--gpu-gib N] [--json]
                                             LoRAM memory planner (presets: llama-2-7b, llama-2-13b,
                                             llama-2-70b, llama-3.1-8b, llama-3.1-70b)
-  loram serve [--port N]                    the web shell
+  loram serve [options]                     the web shell (loram serve --help lists its options)
   loram report <runId|runDir|latest> [--out DIR] [--json]
                                             Markdown + self-contained HTML report of a run
 
@@ -48,6 +48,11 @@ LORAM_HOME sets where the artifact store and run history live (default ~/.cache/
 `;
 
 class UsageError extends Error {}
+
+async function newEngine(): Promise<Engine> {
+  const { Engine } = await import('../engine/engine');
+  return new Engine();
+}
 
 type Values = { [k: string]: string | undefined } & { json?: boolean; 'no-cache'?: boolean };
 
@@ -98,7 +103,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 
 async function cmdNodes(argv: string[], io: Io): Promise<number> {
   const { values } = parse(argv, { json: { type: 'boolean' } });
-  const engine = new Engine();
+  const engine = await newEngine();
   const specs = await engine.listNodes();
   if (values.json) {
     io.out.write(JSON.stringify(specs, null, 2) + '\n');
@@ -128,7 +133,7 @@ async function cmdValidate(argv: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('expects exactly one recipe file');
   const file = path.resolve(positionals[0]!);
   const text = await readRecipeFile(file);
-  const engine = new Engine();
+  const engine = await newEngine();
   const r = await engine.validate(text, { baseDir: path.dirname(file) });
   if (values.json) io.out.write(JSON.stringify({ ok: r.ok, errors: r.errors.map(({ code, node, field, message, ...extra }) => ({ code, node, field, message, ...extra })) }) + '\n');
   else if (r.ok) io.out.write(`${positionals[0]}: valid\n`);
@@ -141,7 +146,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('expects exactly one recipe file');
   const file = path.resolve(positionals[0]!);
   const text = await readRecipeFile(file);
-  const engine = new Engine();
+  const engine = await newEngine();
   const json = !!values.json;
   const display = json ? null : io.isTTY ? new TtyProgress(io.out) : new PlainProgress(io.out);
   let runId: string | null = null;
@@ -215,10 +220,10 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
     json: { type: 'boolean' },
   });
   if (!values.model) throw new UsageError('--model is required (a preset name or a config.json)');
-  if (!values.strategy) throw new UsageError('--strategy is required (none, rand, stru, semi, unst)');
+  if (!values.strategy) throw new UsageError(`--strategy is required (none, ${PRUNE_STRATEGY_NAMES.join(', ')})`);
   const planner = await import('../loram/memory/planner');
   const presets = await import('../loram/memory/presets');
-  if (!planner.PRUNE_STRATEGIES.includes(values.strategy as never)) throw new UsageError(`--strategy must be one of ${planner.PRUNE_STRATEGIES.join(', ')}`);
+  if (!planner.PLAN_STRATEGIES.includes(values.strategy as never)) throw new UsageError(`--strategy must be one of ${planner.PLAN_STRATEGIES.join(', ')}`);
   const ratio = values.ratio === undefined ? (values.strategy === 'none' ? 0 : NaN) : Number(values.ratio);
   if (!Number.isFinite(ratio)) throw new UsageError('--ratio must be a number (e.g. 0.85)');
   if (values.quant !== undefined && values.quant !== 'nf4' && values.quant !== 'none') throw new UsageError('--quant must be nf4 (or none)');

@@ -5,8 +5,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { NodeErrorInfo, NodeMetrics } from '../shared';
-import type { NodeResult } from '../nodes/types';
+import type { NodeResult } from '../nodes/definition';
 import type { TaskSpec, WorkerInit, WorkerMessage } from './worker-protocol';
+
+/**
+ * The compiled CLI (lib/, plain JavaScript) starts the compiled worker as it is; from the TypeScript sources the
+ * worker goes through worker-bootstrap.mjs, which registers tsx first.
+ */
+const WORKER_ENTRY = import.meta.url.endsWith('.js') ? new URL('./worker.js', import.meta.url) : new URL('./worker-bootstrap.mjs', import.meta.url);
 
 export class TaskError extends Error {
   constructor(
@@ -47,7 +53,7 @@ export class WorkerExecutor {
   constructor(private readonly opts: ExecutorOptions) {}
 
   private spawn(): Worker {
-    const w = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), {
+    const w = new Worker(WORKER_ENTRY, {
       workerData: { registryModule: this.opts.registryModule, storeDir: this.opts.storeDir, cacheDir: this.opts.cacheDir } satisfies WorkerInit,
     });
     w.on('message', (m: WorkerMessage) => this.onMessage(m));

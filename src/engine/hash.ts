@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../shared';
+import type { ContentHash } from '../shared/ids';
 
 export function sha256(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex');
@@ -23,14 +24,14 @@ async function hashStream(file: string): Promise<string> {
 
 /** File-content hasher with a stat-keyed memo, optionally persisted as JSON. */
 export class FileHasher {
-  private memo = new Map<string, string>();
+  private memo = new Map<string, ContentHash>();
   private dirty = false;
   constructor(private readonly memoFile?: string) {}
 
   async load(): Promise<void> {
     if (!this.memoFile) return;
     try {
-      const obj = JSON.parse(await fsp.readFile(this.memoFile, 'utf8')) as Record<string, string>;
+      const obj = JSON.parse(await fsp.readFile(this.memoFile, 'utf8')) as Record<string, ContentHash>;
       for (const [k, v] of Object.entries(obj)) this.memo.set(k, v);
     } catch {
       // no memo yet, or unreadable: start empty
@@ -47,19 +48,19 @@ export class FileHasher {
     this.dirty = false;
   }
 
-  async hashFile(file: string): Promise<string> {
+  async hashFile(file: string): Promise<ContentHash> {
     const st = await fsp.stat(file);
     const key = `${path.resolve(file)}|${st.size}|${st.mtimeMs}|${st.ino}`;
     const hit = this.memo.get(key);
     if (hit) return hit;
-    const h = await hashStream(file);
+    const h = (await hashStream(file)) as ContentHash;
     this.memo.set(key, h);
     this.dirty = true;
     return h;
   }
 
   /** Hash of a directory: its files' relative paths and content hashes (dot-files and temp files skipped). */
-  async hashDir(dir: string): Promise<string> {
+  async hashDir(dir: string): Promise<ContentHash> {
     const entries: [string, string][] = [];
     const walk = async (d: string): Promise<void> => {
       const list = await fsp.readdir(d, { withFileTypes: true });
@@ -72,10 +73,10 @@ export class FileHasher {
       }
     };
     await walk(dir);
-    return hashJson(entries);
+    return hashJson(entries) as ContentHash;
   }
 
-  async hash(p: string, kind: 'file' | 'dir'): Promise<string> {
+  async hash(p: string, kind: 'file' | 'dir'): Promise<ContentHash> {
     return kind === 'dir' ? this.hashDir(p) : this.hashFile(p);
   }
 }

@@ -1,5 +1,6 @@
 export { Engine, type EngineOptions } from './engine';
-export { analyzeRecipe, validateRecipe, findCycles, topoOrder, type Analysis } from './validate';
+export { analyzeRecipe, type Analysis } from './validate';
+export { findCycles, topoOrder } from './graph';
 export { planRun, ancestorsOf } from './plan';
 export { loramHome } from './home';
 export { ArtifactStore } from './store';

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { atomicWriteFile } from '../loram/io/atomic';
 import { serializeRecipe, type EngineEvent, type NodeRunSummary, type Recipe, type RunRecord, type RunSummary } from '../shared';
+import { processAlive } from './process-alive';
 
 interface StoredSummary extends RunSummary {
   pid: number;
@@ -29,16 +30,6 @@ export function countStatuses(nodes: Record<string, NodeRunSummary>): RunSummary
   const counts: RunSummary['counts'] = {};
   for (const n of Object.values(nodes)) counts[n.status] = (counts[n.status] ?? 0) + 1;
   return counts;
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class RunLog {
@@ -90,7 +81,7 @@ export class RunStore {
     try {
       const s = JSON.parse(await fsp.readFile(path.join(this.runDir(runId), 'run.json'), 'utf8')) as StoredSummary;
       const { pid, ...rest } = s;
-      if (rest.status === 'running' && !active.has(runId) && !(pid !== process.pid && alive(pid))) rest.status = 'interrupted';
+      if (rest.status === 'running' && !active.has(runId) && !(pid !== process.pid && processAlive(pid))) rest.status = 'interrupted';
       return rest;
     } catch {
       return null;

@@ -6,8 +6,10 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { atomicWriteDir, atomicWriteFile, TEMP_PREFIX } from '../loram/io/atomic';
+import { atomicWriteDir, TEMP_PREFIX } from '../loram/io/atomic';
 import type { ArtifactContent, Location, NodeMetrics, NodeOutputs } from '../shared';
+import { artifactDir, resolveLocation } from './location';
+import { processAlive } from './process-alive';
 
 export const OUTPUTS_FILE = 'outputs.json';
 
@@ -16,15 +18,6 @@ export interface ArtifactRecord {
   outputs: NodeOutputs;
   metrics: NodeMetrics;
   meta: { type: string; version: number; params: unknown; node: string; runId: string; createdAt: number; durationMs: number };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class ArtifactStore {
@@ -40,13 +33,12 @@ export class ArtifactStore {
       if (!name.startsWith(TEMP_PREFIX)) continue;
       const m = /-(\d+)-[0-9a-f]+$/.exec(name);
       const pid = m ? Number(m[1]) : NaN;
-      if (!Number.isFinite(pid) || !pidAlive(pid)) await fsp.rm(path.join(this.dir, name), { recursive: true, force: true }).catch(() => undefined);
+      if (!Number.isFinite(pid) || !processAlive(pid)) await fsp.rm(path.join(this.dir, name), { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
   pathOf(signature: string): string {
-    if (!/^[0-9a-f]{16,128}$/.test(signature)) throw new Error(`not an artifact id: "${signature}"`);
-    return path.join(this.dir, signature);
+    return artifactDir(this.dir, signature);
   }
 
   async has(signature: string): Promise<boolean> {
@@ -79,22 +71,9 @@ export class ArtifactStore {
     });
   }
 
-  /** Artifact ids present (complete ones only). */
-  async list(): Promise<string[]> {
-    try {
-      return (await fsp.readdir(this.dir)).filter((n) => !n.startsWith('.'));
-    } catch {
-      return [];
-    }
-  }
-
   /** Absolute path of a location. Store paths may not escape their artifact. */
   resolve(loc: Location): string {
-    if (loc.kind === 'external') return loc.path;
-    const base = this.pathOf(loc.artifact);
-    const p = path.resolve(base, loc.path);
-    if (p !== base && !p.startsWith(base + path.sep)) throw new Error(`artifact path "${loc.path}" leaves its artifact`);
-    return p;
+    return resolveLocation(this.dir, loc);
   }
 
   /** Read a small text or JSON file of an artifact. */
@@ -109,4 +88,3 @@ export class ArtifactStore {
   }
 }
 
-export { atomicWriteFile };

@@ -9,9 +9,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkConnection, formatPath, parseRecipe, parseRecipeText, zodIssues, type NodeSpec, type Recipe, type RecipeEdge, type RecipeNode, type ValidationError } from '../shared';
-import type { NodeDefinition, NodeRegistry, StaticInputs, StaticValue } from '../nodes/types';
+import { nodeSpec } from '../nodes/catalogue';
+import type { NodeDefinition, StaticInputs, StaticValue } from '../nodes/definition';
+import { staticLineageInputs } from '../nodes/lineage';
+import type { NodeRegistry } from '../nodes/registry';
+import { findCycles, incoming, topoOrder } from './graph';
 import { hashJson } from './hash';
-import { specOf } from './specs';
+
 
 export interface ValidateEnv {
   registry: NodeRegistry;
@@ -53,271 +57,197 @@ export function migrateParams(def: NodeDefinition, version: number, params: Reco
   return p;
 }
 
-/** Find one cycle inside a strongly connected component, as a node path (first node repeated at the end). */
-function cyclePath(start: string, members: Set<string>, out: Map<string, string[]>): string[] {
-  const stack: string[] = [];
-  const onStack = new Set<string>();
-  const seen = new Set<string>();
-  const dfs = (n: string): string[] | null => {
-    stack.push(n);
-    onStack.add(n);
-    seen.add(n);
-    for (const m of out.get(n) ?? []) {
-      if (!members.has(m)) continue;
-      if (m === start) return [...stack, start];
-      if (!seen.has(m)) {
-        const r = dfs(m);
-        if (r) return r;
-      }
-    }
-    stack.pop();
-    onStack.delete(n);
-    return null;
-  };
-  return dfs(start) ?? [start, start];
-}
-
-/** Tarjan's strongly connected components; returns the cyclic ones (size > 1, or a self-loop), in `ids` order. */
-export function findCycles(ids: readonly string[], edges: readonly { from: { node: string }; to: { node: string } }[]): string[][] {
-  const out = new Map<string, string[]>();
-  for (const e of edges) out.set(e.from.node, [...(out.get(e.from.node) ?? []), e.to.node]);
-  let index = 0;
-  const idx = new Map<string, number>();
-  const low = new Map<string, number>();
-  const stack: string[] = [];
-  const onStack = new Set<string>();
-  const comps: string[][] = [];
-  const strong = (v: string): void => {
-    idx.set(v, index);
-    low.set(v, index);
-    index++;
-    stack.push(v);
-    onStack.add(v);
-    for (const w of out.get(v) ?? []) {
-      if (!idx.has(w)) {
-        strong(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
-    }
-    if (low.get(v) === idx.get(v)) {
-      const comp: string[] = [];
-      let w: string;
-      do {
-        w = stack.pop()!;
-        onStack.delete(w);
-        comp.push(w);
-      } while (w !== v);
-      comps.push(comp);
-    }
-  };
-  for (const id of ids) if (!idx.has(id)) strong(id);
-  const order = new Map(ids.map((id, i) => [id, i]));
-  const cyclic = comps.filter((c) => c.length > 1 || (out.get(c[0]!) ?? []).includes(c[0]!));
-  return cyclic
-    .map((c) => {
-      const members = new Set(c);
-      const first = [...c].sort((a, b) => order.get(a)! - order.get(b)!)[0]!;
-      return cyclePath(first, members, out);
-    })
-    .sort((a, b) => order.get(a[0]!)! - order.get(b[0]!)!);
-}
-
-/** Kahn's algorithm; ties broken by recipe order so plans are deterministic. Null if cyclic. */
-export function topoOrder(ids: readonly string[], edges: readonly { from: { node: string }; to: { node: string } }[]): string[] | null {
-  const pos = new Map(ids.map((id, i) => [id, i]));
-  const indeg = new Map(ids.map((id) => [id, 0]));
-  const out = new Map<string, string[]>();
-  for (const e of edges) {
-    if (!pos.has(e.from.node) || !pos.has(e.to.node)) continue;
-    indeg.set(e.to.node, indeg.get(e.to.node)! + 1);
-    out.set(e.from.node, [...(out.get(e.from.node) ?? []), e.to.node]);
-  }
-  const ready = ids.filter((id) => indeg.get(id) === 0);
-  const order: string[] = [];
-  while (ready.length) {
-    ready.sort((a, b) => pos.get(a)! - pos.get(b)!);
-    const n = ready.shift()!;
-    order.push(n);
-    for (const m of out.get(n) ?? []) {
-      indeg.set(m, indeg.get(m)! - 1);
-      if (indeg.get(m) === 0) ready.push(m);
-    }
-  }
-  return order.length === ids.length ? order : null;
-}
-
-/** Edges into `id`, grouped by input port, in recipe order. */
-export function incoming(edges: readonly RecipeEdge[], id: string): Map<string, RecipeEdge[]> {
-  const m = new Map<string, RecipeEdge[]>();
-  for (const e of edges) if (e.to.node === id) m.set(e.to.port, [...(m.get(e.to.port) ?? []), e]);
-  return m;
-}
-
-/** Full analysis of a recipe (object, or JSON text). Never throws on bad input. */
+/** Full analysis of a recipe (object, or JSON text), as named checks. Never throws on bad input. */
 export function analyzeRecipe(input: unknown, env: ValidateEnv): Analysis {
   const parsed = typeof input === 'string' ? parseRecipeText(input) : parseRecipe(input);
   const errors = [...parsed.errors];
-  const nodes = new Map<string, CheckedNode>();
-  const empty: Analysis = { recipe: parsed.recipe, errors, nodes, edges: [], order: null, keys: new Map() };
   const recipe = parsed.recipe;
-  if (!recipe) return empty;
-  const broken = new Set(parsed.brokenNodes);
+  if (!recipe) return { recipe, errors, nodes: new Map(), edges: [], order: null, keys: new Map() };
+  const s: Checking = { recipe, errors, nodes: new Map(), broken: new Set(parsed.brokenNodes), seenNodes: new Set() };
+  checkIds(s);
+  checkNodes(s, env.registry);
+  const { edges, attempted } = checkEdges(s);
+  checkRequiredInputs(s, attempted);
+  const order = checkCycles(s, edges);
+  const keys = order ? checkLineage(s, edges, order) : new Map<string, string>();
+  if (env.checkFiles !== false) checkFiles(s, env.baseDir);
+  return { recipe, errors, nodes: s.nodes, edges, order, keys };
+}
 
-  // Ids.
-  const seenNodes = new Set<string>();
+/** What the checks share: the recipe, the errors found so far, and the nodes that passed so far. */
+interface Checking {
+  recipe: Recipe;
+  errors: ValidationError[];
+  /** Nodes whose kind is known, by id (first occurrence of a duplicated id). */
+  nodes: Map<string, CheckedNode>;
+  /** Nodes already reported (bad structure, unknown kind or version): not reported again through their edges. */
+  broken: Set<string>;
+  seenNodes: Set<string>;
+}
+
+/** Node and edge ids are unique. */
+function checkIds(s: Checking): void {
   const dupNodes = new Set<string>();
-  for (const n of recipe.nodes) {
-    if (seenNodes.has(n.id)) {
-      if (!dupNodes.has(n.id)) errors.push({ code: 'duplicate-node-id', node: n.id, field: 'id', message: `two nodes have the id "${n.id}"` });
+  for (const n of s.recipe.nodes) {
+    if (s.seenNodes.has(n.id)) {
+      if (!dupNodes.has(n.id)) s.errors.push({ code: 'duplicate-node-id', node: n.id, field: 'id', message: `two nodes have the id "${n.id}"` });
       dupNodes.add(n.id);
     }
-    seenNodes.add(n.id);
+    s.seenNodes.add(n.id);
   }
   const seenEdges = new Set<string>();
-  for (const e of recipe.edges) {
-    if (seenEdges.has(e.id)) errors.push({ code: 'duplicate-edge-id', node: null, field: 'edges', edge: e.id, message: `two edges have the id "${e.id}"` });
+  for (const e of s.recipe.edges) {
+    if (seenEdges.has(e.id)) s.errors.push({ code: 'duplicate-edge-id', node: null, field: 'edges', edge: e.id, message: `two edges have the id "${e.id}"` });
     seenEdges.add(e.id);
   }
+}
 
-  // Kinds, versions, params.
-  const known = env.registry.list().map((d) => d.type);
-  for (const n of recipe.nodes) {
-    if (nodes.has(n.id) || broken.has(n.id)) continue;
-    const def = env.registry.get(n.type);
+/** Each node's kind is known, its version migrates to the current one, its params parse. */
+function checkNodes(s: Checking, registry: NodeRegistry): void {
+  const known = registry.list().map((d) => d.type);
+  for (const n of s.recipe.nodes) {
+    if (s.nodes.has(n.id) || s.broken.has(n.id)) continue;
+    const def = registry.get(n.type);
     if (!def) {
-      errors.push({ code: 'unknown-node-type', node: n.id, field: 'type', message: `unknown node type "${n.type}" (known: ${known.join(', ')})` });
-      broken.add(n.id);
+      s.errors.push({ code: 'unknown-node-type', node: n.id, field: 'type', message: `unknown node type "${n.type}" (known: ${known.join(', ')})` });
+      s.broken.add(n.id);
       continue;
     }
     let raw: Record<string, unknown>;
     try {
       raw = migrateParams(def, n.version, n.params);
     } catch (e) {
-      errors.push({ code: 'unknown-node-version', node: n.id, field: 'version', message: (e as Error).message });
-      broken.add(n.id);
+      s.errors.push({ code: 'unknown-node-version', node: n.id, field: 'version', message: (e as Error).message });
+      s.broken.add(n.id);
       continue;
     }
     const r = def.params.safeParse(raw);
     if (!r.success) {
       for (const is of zodIssues(r.error)) {
         const f = formatPath(is.path);
-        errors.push({ code: 'invalid-param', node: n.id, field: f ? (f.startsWith('[') ? `params${f}` : `params.${f}`) : 'params', message: is.message });
+        s.errors.push({ code: 'invalid-param', node: n.id, field: f ? (f.startsWith('[') ? `params${f}` : `params.${f}`) : 'params', message: is.message });
       }
     }
-    nodes.set(n.id, { node: n, def, params: r.success ? (r.data as Record<string, unknown>) : null });
+    s.nodes.set(n.id, { node: n, def, params: r.success ? (r.data as Record<string, unknown>) : null });
   }
+}
 
-  // Edges, through the shared connection rule.
+/**
+ * Edges, through the shared connection rule (so the editor and the engine agree). Returns the edges that pass,
+ * and which inputs had an edge at all (valid or not: a bad edge is not also a missing input).
+ */
+function checkEdges(s: Checking): { edges: RecipeEdge[]; attempted: Set<string> } {
   const specs = new Map<string, NodeSpec>();
-  for (const c of nodes.values()) if (!specs.has(c.def.type)) specs.set(c.def.type, specOf(c.def));
-  const graphNodes = [...nodes.values()].map((c) => ({ id: c.node.id, type: c.def.type }));
+  for (const c of s.nodes.values()) if (!specs.has(c.def.type)) specs.set(c.def.type, nodeSpec(c.def));
+  const graphNodes = [...s.nodes.values()].map((c) => ({ id: c.node.id, type: c.def.type }));
   const good: RecipeEdge[] = [];
-  const attempted = new Set<string>(); // "node|port" of inputs that had an edge, valid or not
-  for (const e of recipe.edges) {
+  const attempted = new Set<string>(); // "node|port"
+  for (const e of s.recipe.edges) {
     attempted.add(`${e.to.node}|${e.to.port}`);
-    const fromKnown = nodes.has(e.from.node);
-    const toKnown = nodes.has(e.to.node);
-    if (!fromKnown || !toKnown) {
-      // An edge touching a node already reported (unknown type, bad structure) is not reported again.
-      const missing = [e.from.node, e.to.node].filter((id) => !seenNodes.has(id) && !broken.has(id));
-      if (missing.length) {
-        const side = !seenNodes.has(e.from.node) && !broken.has(e.from.node) ? 'from' : 'to';
-        const other = side === 'from' ? e.to : e.from;
-        errors.push({
-          code: 'dangling-edge',
-          node: nodes.has(other.node) ? other.node : null,
-          field: nodes.has(other.node) ? `${side === 'from' ? 'inputs' : 'outputs'}.${other.port}` : `edges.${e.id}.${side}.node`,
-          edge: e.id,
-          message: `edge ${e.id} ${side === 'from' ? 'comes from' : 'goes to'} node "${missing[0]}", which does not exist`,
-        });
-      }
+    if (!s.nodes.has(e.from.node) || !s.nodes.has(e.to.node)) {
+      danglingEdge(s, e);
       continue;
     }
     if (e.from.node === e.to.node) {
-      good.push(e); // reported as a cycle below
+      good.push(e); // reported as a cycle
       continue;
     }
     const r = checkConnection(e, { nodes: graphNodes, edges: good }, specs);
     if (r.ok || r.code === 'cycle') {
-      good.push(e); // cycles are reported once, naming every node, below
+      good.push(e); // cycles are reported once, naming every node
       continue;
     }
-    const fromSide = r.code === 'unknown-port' && !specs.get(nodes.get(e.from.node)!.def.type)!.outputs.some((p) => p.name === e.from.port);
-    errors.push({
-      code: r.code,
-      node: fromSide ? e.from.node : e.to.node,
-      field: fromSide ? `outputs.${e.from.port}` : `inputs.${e.to.port}`,
-      edge: e.id,
-      message: r.reason,
-    });
+    const fromSide = r.code === 'unknown-port' && !specs.get(s.nodes.get(e.from.node)!.def.type)!.outputs.some((p) => p.name === e.from.port);
+    s.errors.push({ code: r.code, node: fromSide ? e.from.node : e.to.node, field: fromSide ? `outputs.${e.from.port}` : `inputs.${e.to.port}`, edge: e.id, message: r.reason });
   }
+  return { edges: good, attempted };
+}
 
-  // Required inputs.
-  for (const c of nodes.values()) {
+/** An edge touching a node that does not exist (one already reported, unknown type or bad structure, is not). */
+function danglingEdge(s: Checking, e: RecipeEdge): void {
+  const missing = [e.from.node, e.to.node].filter((id) => !s.seenNodes.has(id) && !s.broken.has(id));
+  if (!missing.length) return;
+  const side = !s.seenNodes.has(e.from.node) && !s.broken.has(e.from.node) ? 'from' : 'to';
+  const other = side === 'from' ? e.to : e.from;
+  s.errors.push({
+    code: 'dangling-edge',
+    node: s.nodes.has(other.node) ? other.node : null,
+    field: s.nodes.has(other.node) ? `${side === 'from' ? 'inputs' : 'outputs'}.${other.port}` : `edges.${e.id}.${side}.node`,
+    edge: e.id,
+    message: `edge ${e.id} ${side === 'from' ? 'comes from' : 'goes to'} node "${missing[0]}", which does not exist`,
+  });
+}
+
+function checkRequiredInputs(s: Checking, attempted: Set<string>): void {
+  for (const c of s.nodes.values()) {
     for (const p of c.def.inputs) {
       if (p.optional || attempted.has(`${c.node.id}|${p.name}`)) continue;
-      errors.push({ code: 'missing-input', node: c.node.id, field: `inputs.${p.name}`, message: `input "${p.name}" (${p.type}) is not connected` });
+      s.errors.push({ code: 'missing-input', node: c.node.id, field: `inputs.${p.name}`, message: `input "${p.name}" (${p.type}) is not connected` });
     }
   }
+}
 
-  // Cycles.
-  const ids = [...nodes.keys()];
-  for (const cyc of findCycles(ids, good)) {
+/** Every cycle, naming its nodes; the topological order when there is none. */
+function checkCycles(s: Checking, edges: RecipeEdge[]): string[] | null {
+  const ids = [...s.nodes.keys()];
+  for (const cyc of findCycles(ids, edges)) {
     const members = cyc.length > 1 ? cyc.slice(0, -1) : cyc;
-    errors.push({
-      code: 'cycle',
-      node: cyc[0]!,
-      field: null,
-      nodes: members,
-      message: cyc.length === 2 && cyc[0] === cyc[1] ? `node ${cyc[0]} feeds itself` : `cycle: ${cyc.join(' → ')}`,
-    });
+    s.errors.push({ code: 'cycle', node: cyc[0]!, field: null, nodes: members, message: cyc.length === 2 && cyc[0] === cyc[1] ? `node ${cyc[0]} feeds itself` : `cycle: ${cyc.join(' → ')}` });
   }
-  const order = topoOrder(ids, good);
+  return topoOrder(ids, edges);
+}
+
+/**
+ * Static keys and lineage, in topological order: each node's outputs are derived statically from its inputs, and
+ * its rules (staticCheck, lineage) are checked only when everything connected upstream is known (no cascading
+ * errors). Returns the static key of each node.
+ */
+function checkLineage(s: Checking, edges: RecipeEdge[], order: string[]): Map<string, string> {
   const keys = new Map<string, string>();
-  if (order) {
-    // Static keys and lineage, in topological order.
-    const statics = new Map<string, Record<string, StaticValue | undefined>>();
-    for (const id of order) {
-      const c = nodes.get(id)!;
-      const inc = incoming(good, id);
-      const upKeys: Record<string, string[]> = {};
-      for (const [port, es] of inc) upKeys[port] = es.map((e) => `${keys.get(e.from.node)}:${e.from.port}`);
-      const key = hashJson({ type: c.def.type, version: c.def.version, params: c.params ?? c.node.params, inputs: upKeys });
-      keys.set(id, key);
-      if (!c.params) continue;
-      const sin: StaticInputs = {};
-      let complete = true;
-      for (const p of c.def.inputs) {
-        const es = inc.get(p.name) ?? [];
-        const vals = es.map((e) => statics.get(e.from.node)?.[e.from.port]);
-        if (vals.some((v) => v === undefined)) complete = false;
-        const known = vals.filter((v): v is StaticValue => v !== undefined);
-        sin[p.name] = p.multiple ? known : known[0];
-      }
-      const self = { id, key };
-      const outs: Record<string, StaticValue | undefined> = {};
-      for (const p of c.def.outputs) if (p.type === 'dataset' || p.type === 'metrics') outs[p.name] = { type: p.type };
-      if (c.def.staticOutputs) Object.assign(outs, c.def.staticOutputs(sin, c.params as never, self));
-      statics.set(id, outs);
-      // Rules are checked only when everything connected upstream is known (no cascading errors).
-      if (complete && c.def.staticCheck) {
-        for (const is of c.def.staticCheck(sin, c.params as never, self)) errors.push({ code: is.code, node: id, field: is.field, message: is.message });
-      }
+  const statics = new Map<string, Record<string, StaticValue | undefined>>();
+  for (const id of order) {
+    const c = s.nodes.get(id)!;
+    const inc = incoming(edges, id);
+    const upKeys: Record<string, string[]> = {};
+    for (const [port, es] of inc) upKeys[port] = es.map((e) => `${keys.get(e.from.node)}:${e.from.port}`);
+    const key = hashJson({ type: c.def.type, version: c.def.version, params: c.params ?? c.node.params, inputs: upKeys });
+    keys.set(id, key);
+    if (!c.params) continue;
+    const { inputs, complete } = staticInputs(c, inc, statics);
+    const self = { id, key };
+    const outs: Record<string, StaticValue | undefined> = {};
+    for (const p of c.def.outputs) if (p.type === 'dataset' || p.type === 'metrics') outs[p.name] = { type: p.type };
+    if (c.def.staticOutputs) Object.assign(outs, c.def.staticOutputs(inputs, c.params as never, self));
+    statics.set(id, outs);
+    if (!complete) continue;
+    for (const is of c.def.staticCheck?.(inputs, c.params as never, self) ?? []) s.errors.push({ code: is.code, node: id, field: is.field, message: is.message });
+    for (const is of c.def.lineage?.(staticLineageInputs(inputs), c.params as never) ?? []) s.errors.push({ code: 'lineage', node: id, field: is.field, message: is.message });
+  }
+  return keys;
+}
+
+/** A node's static inputs from its upstream outputs; `complete` when every connected one is known. */
+function staticInputs(c: CheckedNode, inc: Map<string, RecipeEdge[]>, statics: Map<string, Record<string, StaticValue | undefined>>): { inputs: StaticInputs; complete: boolean } {
+  const inputs: StaticInputs = {};
+  let complete = true;
+  for (const p of c.def.inputs) {
+    const vals = (inc.get(p.name) ?? []).map((e) => statics.get(e.from.node)?.[e.from.port]);
+    if (vals.some((v) => v === undefined)) complete = false;
+    const known = vals.filter((v): v is StaticValue => v !== undefined);
+    inputs[p.name] = p.multiple ? known : known[0];
+  }
+  return { inputs, complete };
+}
+
+/** The files nodes read exist (and folders hold what they must). */
+function checkFiles(s: Checking, baseDir: string): void {
+  for (const c of s.nodes.values()) {
+    if (!c.params || !c.def.files) continue;
+    for (const f of c.def.files(c.params as never, { baseDir })) {
+      const problem = fileProblem(f.path, f.kind, f.required ?? []);
+      if (problem) s.errors.push({ code: 'missing-file', node: c.node.id, field: `params.${f.field}`, message: `${problem}${f.hint ? ` (${f.hint})` : ''}` });
     }
   }
-
-  // Files.
-  if (env.checkFiles !== false) {
-    for (const c of nodes.values()) {
-      if (!c.params || !c.def.files) continue;
-      for (const f of c.def.files(c.params as never, { baseDir: env.baseDir })) {
-        const problem = fileProblem(f.path, f.kind, f.required ?? []);
-        if (problem) errors.push({ code: 'missing-file', node: c.node.id, field: `params.${f.field}`, message: `${problem}${f.hint ? ` (${f.hint})` : ''}` });
-      }
-    }
-  }
-
-  return { recipe, errors, nodes, edges: good, order, keys };
 }
 
 function fileProblem(p: string, kind: 'file' | 'dir', required: readonly string[]): string | null {
@@ -331,9 +261,4 @@ function fileProblem(p: string, kind: 'file' | 'dir', required: readonly string[
   if (kind === 'file' && !st.isFile()) return `${p} is not a file`;
   for (const r of required) if (!fs.existsSync(path.join(p, r))) return `${p} has no ${r}`;
   return null;
-}
-
-export function validateRecipe(input: unknown, env: ValidateEnv): { ok: boolean; errors: ValidationError[] } {
-  const a = analyzeRecipe(input, env);
-  return { ok: a.errors.length === 0, errors: a.errors };
 }

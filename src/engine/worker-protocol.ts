@@ -1,6 +1,6 @@
 /** Messages between the engine (host) and the compute worker. */
-import type { Location, NodeErrorInfo, NodeMetrics } from '../shared';
-import type { NodeInputs, NodeResult } from '../nodes/types';
+import type { NodeErrorInfo, NodeMetrics } from '../shared';
+import type { NodeInputs, NodeResult } from '../nodes/definition';
 
 export interface WorkerInit {
   /** Module (file path or URL) exporting `registry: NodeRegistry`. */
@@ -32,6 +32,11 @@ export type WorkerMessage =
   | { kind: 'done'; taskId: number; result: NodeResult }
   | { kind: 'error'; taskId: number; error: NodeErrorInfo; cancelled: boolean };
 
-export function storeLocationPath(storeDir: string, loc: Location, join: (...p: string[]) => string): string {
-  return loc.kind === 'external' ? loc.path : join(storeDir, loc.artifact, loc.path);
+/** What crosses to the engine of an error thrown in the worker (and of one the engine itself hits). */
+export function errorInfo(e: unknown): NodeErrorInfo {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return { message: e.message, name: e.name, stack: e.stack, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { message: String(e) };
 }

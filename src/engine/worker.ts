@@ -2,13 +2,15 @@
  * The compute worker (a worker thread): runs one node at a time on request of the engine. Loaded through
  * worker-bootstrap.mjs, which registers tsx so this TypeScript module and the node registry load as they are.
  */
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { NodeContext, NodeRegistry } from '../nodes/types';
-import { CancelledError } from '../nodes/types';
+import { CancelledError } from '../shared/cancelled';
+import type { NodeContext } from '../nodes/definition';
+import { checkLineageAtRun } from '../nodes/lineage';
+import type { NodeRegistry } from '../nodes/registry';
+import { resolveLocation } from './location';
 import type { HostMessage, TaskSpec, WorkerInit, WorkerMessage } from './worker-protocol';
-import { storeLocationPath } from './worker-protocol';
+import { errorInfo } from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
@@ -27,14 +29,6 @@ function loadRegistry(): Promise<NodeRegistry> {
 const running = new Map<number, AbortController>();
 const post = (m: WorkerMessage) => port.postMessage(m);
 const yieldToEvents = () => new Promise<void>((r) => setImmediate(r));
-
-function errorInfo(e: unknown): { message: string; name?: string; stack?: string; code?: string } {
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    return { message: e.message, name: e.name, stack: e.stack, ...(typeof code === 'string' ? { code } : {}) };
-  }
-  return { message: String(e) };
-}
 
 async function runTask(t: TaskSpec): Promise<void> {
   const ac = new AbortController();
@@ -65,7 +59,7 @@ async function runTask(t: TaskSpec): Promise<void> {
       return { kind: 'store', artifact: t.signature, path: relPath };
     },
     resolve(loc) {
-      return storeLocationPath(init.storeDir, loc, path.join);
+      return resolveLocation(init.storeDir, loc);
     },
   };
   try {
@@ -73,6 +67,8 @@ async function runTask(t: TaskSpec): Promise<void> {
     const def = registry.get(t.type);
     if (!def) throw new Error(`the worker's registry has no node type "${t.type}"`);
     check();
+    // The node's lineage rules again, now on the real values (content hashes), before any work.
+    checkLineageAtRun(def, t.inputs, t.params);
     const result = await def.run(ctx, t.inputs, t.params as never);
     check();
     post({ kind: 'done', taskId: t.taskId, result: JSON.parse(JSON.stringify(result)) });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session, utilityProcess, type MenuItemConstructorOptions } from 'electron';
 import type { EngineClient } from '../shared/index';
-import { CHANNELS, type RecoveryData } from '../preload/contract';
+import { CHANNELS, type RecoveryData } from '../shared/shell-contract';
 import { FileHost } from '../server/host';
 import { createProcessEngine, type ChildLike } from './engine-host';
 import { ApprovedPaths, registerIpc, type MainHost } from './ipc';

@@ -4,7 +4,7 @@
  * child dies, pending calls fail and the next call starts a fresh one (the store and run history are on disk).
  */
 import type { EngineClient, EngineEvent, EngineListener } from '../shared/index';
-import { ENGINE_OPS, type EngineOp, type IpcResult } from '../preload/contract';
+import { ENGINE_OPS, type EngineOp, type IpcResult } from '../shared/shell-contract';
 
 /** What the host sends and receives (structured-clone messages over the process's parentPort). */
 export type ToEngineProcess = { kind: 'call'; id: number; op: EngineOp; args: unknown[] };

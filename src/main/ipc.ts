@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { EngineClient } from '../shared/index';
-import { CHANNELS, ENGINE_OPS, HOST_OPS, type EngineOp, type HostOp, type IpcResult, type RecoveryData } from '../preload/contract';
+import { CHANNELS, ENGINE_OPS, HOST_OPS, type EngineOp, type HostOp, type IpcResult, type RecoveryData } from '../shared/shell-contract';
 import { dispatchEngineOp, errorResult } from '../server/engine-ops';
 import { WEB_HOST_ARGS } from '../server/host';
 import { isAppUrl } from './security';

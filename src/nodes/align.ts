@@ -1,8 +1,13 @@
 /** Align: LoRAM stage 1 (loram-method.md §3), continual pre-training of the pruned model on general text. */
 import path from 'node:path';
 import { z } from 'zod';
-import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, readDocuments, readPrunePlan, tokenWindows } from './lib';
-import { defineNode, NodeInputError, requireInput, staticModel, type NodeContext, type StaticIssue } from './types';
+import { readDocuments, tokenWindows } from './data-files';
+import { defineNode } from './definition';
+import { NodeInputError } from './errors';
+import { requireInput } from './inputs';
+import { describeModel, modelOf, stepOf, withStep } from './lineage';
+import { ensureBackend, loadModelTokenizer, loadModelWeights, readPrunePlan } from './model-files';
+import type { NodeContext } from './definition';
 import { optimiserFields, optimiserSettings } from './training-params';
 import { ortTrainOptions, resolveTrainBackend } from './train-backend';
 import type { AlignResult } from '../loram/align/align';
@@ -13,16 +18,16 @@ import type { ModelValue } from '../shared';
 
 export const alignParams = z.strictObject({
   ...optimiserFields({ default: 5e-5, doc: 'Peak learning rate (paper: 5e-5, cosine)' }),
-  freezeLmHead: z.boolean().default(true).describe('Keep lm_head frozen, as the paper does'),
   seed: z.number().int().min(0).default(0).describe('Seed for data order'),
 });
 
 export const alignNode = defineNode({
   type: 'Align',
-  // v2: gradientCheckpointing (default off); results cached by v1 are not reused. v3: `backend` (default auto =
-  // ONNX Runtime).
+  // v2: gradientCheckpointing (default off); results cached by v1 are not reused.
+  // v3: `backend` (default auto = ONNX Runtime), and no freezeLmHead: the alignment library always keeps lm_head
+  // frozen, as the paper does, so the switch did nothing but key the cache; recipes that set it load without it.
   version: 3,
-  migrations: { 1: (p) => p, 2: (p) => p },
+  migrations: { 1: (p) => p, 2: ({ freezeLmHead: _unused, ...p }) => p },
   title: 'Align',
   category: 'loram',
   doc: 'LoRAM stage 1: continual pre-training of the pruned model to reduce its mismatch with the original.',
@@ -32,21 +37,14 @@ export const alignNode = defineNode({
   ],
   outputs: [{ name: 'model', type: 'model', title: 'Aligned model' }],
   params: alignParams,
-  staticCheck(inputs) {
-    const issues: StaticIssue[] = [];
-    const m = staticModel(inputs, 'model');
-    if (m?.chain.some((t) => t.kind === 'quantize')) issues.push({ code: 'lineage', field: 'inputs.model', message: 'align before quantizing: alignment trains every weight, which an NF4 model cannot' });
-    return issues;
+  lineage(inputs) {
+    const m = modelOf(inputs, 'model');
+    return m && stepOf(m, 'quantize') ? [{ field: 'inputs.model', message: 'align before quantizing: alignment trains every weight, which an NF4 model cannot' }] : [];
   },
-  staticOutputs(inputs, _p, self) {
-    const m = staticModel(inputs, 'model');
-    return m ? { model: { type: 'model', lineage: { ...m, chain: [...m.chain, { node: self.id, kind: 'align', key: self.key }] } } } : {};
-  },
+  staticOutputs: (inputs, _p, self) => ({ model: withStep(inputs, self, 'align') }),
   async run(ctx, inputs, p) {
     const m = requireInput(inputs, 'model', 'model');
     const ds = requireInput(inputs, 'dataset', 'dataset');
-    if (m.lineage.transforms.some((t) => t.kind === 'quantize')) throw new NodeInputError('align before quantizing', 'lineage');
-    if (!p.freezeLmHead) ctx.log('freezeLmHead false: the alignment library always keeps lm_head frozen, as the paper does', 'warn');
     const { windowsBatch } = await import('../loram/data/lm-data');
     const tok = await loadModelTokenizer(ctx, m);
     const train = await tokenWindows(tok, await readDocuments(ctx, ds, 'train'), p.seqLen);

@@ -6,7 +6,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Curve, MetricScalar, MetricsFile } from '../shared';
-import { defineNode, listInput, NodeInputError } from './types';
+import { defineNode } from './definition';
+import { NodeInputError } from './errors';
+import { listInput } from './inputs';
 
 export const compareParams = z.strictObject({
   title: z.string().default('Comparison').describe('Title of the table'),

@@ -9,8 +9,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetSplitInfo } from '../shared';
-import { resolvePath } from './builtin';
-import { defineNode, NodeInputError, type NodeContext, type NodeResult } from './types';
+import { resolvePath } from './sources';
+import { defineNode, type NodeContext, type NodeResult } from './definition';
+import { NodeInputError } from './errors';
 
 export const DATASET_SOURCES = ['sotu', 'moby-dick', 'brown', 'file'] as const;
 

@@ -2,11 +2,15 @@
  * Evaluate (loram-method.md §6): perplexity on held-out text and, when given a multiple-choice set, accuracy, for
  * a model with an optional adapter (merged for inference).
  */
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { MetricScalar } from '../shared';
-import { describeModel, ensureBackend, loadAdapterValue, loadModelTokenizer, loadModelWeights, quantizeOf, readChoices, readDocuments, sameModelLineage, writeMetricsFile } from './lib';
-import { defineNode, describeLineage, NodeInputError, optionalInput, requireInput, sameLineage, staticAdapter, staticModel, type StaticIssue } from './types';
+import { readChoices, readDocuments, writeMetricsFile } from './data-files';
+import { defineNode } from './definition';
+import { optionalInput, requireInput } from './inputs';
+import { adapterFitsModel, describeModel, quantizeOf, stepOf } from './lineage';
+import { ensureBackend, loadAdapterValue, loadModelTokenizer, loadModelWeights } from './model-files';
 
 export const evaluateParams = z.strictObject({
   label: z.string().default('').describe('Name of this branch in comparisons (default: the node\'s label or id)'),
@@ -32,31 +36,20 @@ export const evaluateNode = defineNode({
   ],
   outputs: [{ name: 'metrics', type: 'metrics', title: 'Metrics' }],
   params: evaluateParams,
-  staticCheck(inputs) {
-    const issues: StaticIssue[] = [];
-    const a = staticAdapter(inputs, 'adapter');
-    const m = staticModel(inputs, 'model');
-    if (a && m && !sameLineage(a.base, m)) {
-      const hint = a.base.chain.some((t) => t.kind === 'prune') && m.chain.length === 0 ? '; recover it first (Recover) to use it on the original model' : '';
-      issues.push({ code: 'lineage', field: 'inputs.adapter', message: `the adapter fits ${describeLineage(a.base)}, not this model (${describeLineage(m)})${hint}` });
-    }
-    return issues;
-  },
+  lineage: (inputs) => adapterFitsModel(inputs, (base, m) => (stepOf(base, 'prune') && m.steps.length === 0 ? '; recover it first (Recover) to use it on the original model' : '')),
   staticOutputs: () => ({ metrics: { type: 'metrics' } }),
   async run(ctx, inputs, p) {
     const m = requireInput(inputs, 'model', 'model');
     const a = optionalInput(inputs, 'adapter', 'adapter');
     const ds = requireInput(inputs, 'dataset', 'dataset');
     const mc = optionalInput(inputs, 'choices', 'dataset');
-    if (a && !sameModelLineage(a.base, m.lineage)) {
-      throw new NodeInputError(`the adapter fits ${describeModel(a.base)}, not ${describeModel(m.lineage)}`, 'lineage');
-    }
     await ensureBackend(ctx);
     const { openCausalLM, evaluatePerplexity, evaluateMultipleChoice } = await import('../loram/eval/index');
+    const { nf4RoundTrip } = await import('../loram/quant/nf4-weights');
     const tok = await loadModelTokenizer(ctx, m);
     let { config, weights } = await loadModelWeights(ctx, m);
     const q = quantizeOf(m.lineage);
-    if (q) weights = await nf4RoundTrip(config, weights, q.blockSize, q.doubleQuant);
+    if (q) weights = (await nf4RoundTrip(config, weights, { blockSize: q.blockSize, doubleQuant: q.doubleQuant })).weights;
     const modelName = describeModel(m.lineage);
     let adapter: Awaited<ReturnType<typeof loadAdapterValue>>['adapter'] | undefined;
     const adapterId = a ? `${a.recovered ? 'recovered ' : ''}LoRA r${a.rank}` : undefined;
@@ -105,25 +98,10 @@ export const evaluateNode = defineNode({
         label: p.label,
         scalars: { ...scalars, runtime: lm.runtime, backend: lm.backend, model: modelName, adapter: adapterId ?? 'none' },
       });
-      await import('node:fs').then((fs) => fs.promises.writeFile(path.join(ctx.outDir, 'results.json'), JSON.stringify({ perplexity: ppl, multipleChoice: mcResult ?? null }, null, 2) + '\n'));
+      await fsp.writeFile(path.join(ctx.outDir, 'results.json'), JSON.stringify({ perplexity: ppl, multipleChoice: mcResult ?? null }, null, 2) + '\n');
       return { outputs: { metrics: { type: 'metrics', location, label: p.label, summary: scalars } }, metrics: scalars };
     } finally {
       await lm.dispose();
     }
   },
 });
-
-/** What an NF4 base computes with: every decoder linear quantized and dequantized (embeddings, lm_head kept). */
-async function nf4RoundTrip(config: import('../loram/model/config').LlamaConfig, weights: Map<string, import('../loram/util/tensor').HostTensor>, blockSize: number, doubleQuant: boolean) {
-  const { quantizeNf4, dequantizeNf4 } = await import('../loram/quant/nf4');
-  const { LINEAR_MODULES, linearName } = await import('../loram/model/config');
-  const out = new Map(weights);
-  for (let i = 0; i < config.numLayers; i++) {
-    for (const mod of LINEAR_MODULES) {
-      const name = linearName(i, mod);
-      const w = weights.get(name);
-      if (w && w.data.length) out.set(name, dequantizeNf4(quantizeNf4(w, { blockSize, doubleQuant })));
-    }
-  }
-  return out;
-}

@@ -5,9 +5,12 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { resolvePath } from './builtin';
-import { DENSE_DELTAS_FILE, describeModel, loadAdapterValue, loadModelWeights, sameModelLineage } from './lib';
-import { defineNode, describeLineage, NodeInputError, optionalInput, sameLineage, staticAdapter, staticModel, type StaticIssue } from './types';
+import { resolvePath } from './sources';
+import { defineNode, type StaticIssue } from './definition';
+import { NodeInputError } from './errors';
+import { optionalInput } from './inputs';
+import { adapterFitsModel, describeModel, quantizeOf } from './lineage';
+import { DENSE_DELTAS_FILE, fileExists, loadAdapterValue, loadModelWeights } from './model-files';
 
 export const exportParams = z.strictObject({
   format: z.enum(['hf-merged', 'onnx', 'peft-adapter']).default('hf-merged').describe('hf-merged: model with the adapter merged (HF safetensors); onnx: the same as ONNX; peft-adapter: the adapter alone'),
@@ -30,13 +33,11 @@ export const exportNode = defineNode({
   cacheable: false,
   staticCheck(inputs, p) {
     const issues: StaticIssue[] = [];
-    const a = staticAdapter(inputs, 'adapter');
-    const m = staticModel(inputs, 'model');
     if (p.format === 'peft-adapter' && !inputs.adapter) issues.push({ code: 'missing-input', field: 'inputs.adapter', message: 'format peft-adapter needs an adapter' });
     if (p.format !== 'peft-adapter' && !inputs.model) issues.push({ code: 'missing-input', field: 'inputs.model', message: `format ${p.format} needs a model` });
-    if (a && m && !sameLineage(a.base, m)) issues.push({ code: 'lineage', field: 'inputs.adapter', message: `the adapter fits ${describeLineage(a.base)}, not this model (${describeLineage(m)})` });
     return issues;
   },
+  lineage: (inputs) => adapterFitsModel(inputs),
   async run(ctx, inputs, p) {
     const m = optionalInput(inputs, 'model', 'model');
     const a = optionalInput(inputs, 'adapter', 'adapter');
@@ -44,11 +45,10 @@ export const exportNode = defineNode({
     if (p.format === 'peft-adapter') {
       if (!a) throw new NodeInputError('format peft-adapter needs an adapter', 'missing-input');
       await fsp.cp(ctx.resolve(a.location), result, { recursive: true });
-      ctx.log(`adapter (r ${a.rank}, for ${describeModel(a.base)})${(await fsp.access(path.join(result, DENSE_DELTAS_FILE)).then(() => true, () => false)) ? ' with dense deltas (non-structured recovery)' : ''}`);
+      ctx.log(`adapter (r ${a.rank}, for ${describeModel(a.base)})${(await fileExists(path.join(result, DENSE_DELTAS_FILE))) ? ' with dense deltas (non-structured recovery)' : ''}`);
     } else {
       if (!m) throw new NodeInputError(`format ${p.format} needs a model`, 'missing-input');
-      if (a && !sameModelLineage(a.base, m.lineage)) throw new NodeInputError(`the adapter fits ${describeModel(a.base)}, not ${describeModel(m.lineage)}`, 'lineage');
-      if (m.lineage.transforms.some((t) => t.kind === 'quantize')) ctx.log('the model has an NF4 step in its lineage; the export writes its full-precision weights', 'warn');
+      if (quantizeOf(m.lineage)) ctx.log('the model has an NF4 step in its lineage; the export writes its full-precision weights', 'warn');
       let { config, weights } = await loadModelWeights(ctx, m);
       if (a) {
         const loaded = await loadAdapterValue(ctx, a);

@@ -9,12 +9,12 @@ import { loraTrainNode } from './lora-train';
 import { pruneNode } from './prune';
 import { quantizeNode } from './quantize';
 import { recoverNode } from './recover';
-import { makeRegistry } from './types';
+import { makeRegistry } from './registry';
 
-export * from './types';
-export { nodeSpec } from './spec';
+export type { NodeContext, NodeDefinition, NodeInputs, NodeResult } from './definition';
+export type { NodeRegistry } from './registry';
+export { nodeSpec } from './catalogue';
 
 export const NODE_DEFINITIONS = [loadNode, datasetNode, pruneNode, alignNode, quantizeNode, loraTrainNode, recoverNode, evaluateNode, compareNode, exportNode] as const;
 
 export const registry = makeRegistry(NODE_DEFINITIONS);
-

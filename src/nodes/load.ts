@@ -2,8 +2,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { BUILTIN_MODELS, BUILTIN_PREFIX, isBuiltin, resolveModelSource } from './builtin';
-import { defineNode, NodeInputError } from './types';
+import { BUILTIN_NAMES } from '../loram/model/builtin';
+import { BUILTIN_PREFIX, isBuiltin, resolveModelSource } from './sources';
+import { defineNode } from './definition';
+import { NodeInputError } from './errors';
 
 export const loadParams = z.strictObject({
   source: z
@@ -11,8 +13,8 @@ export const loadParams = z.strictObject({
     .min(1)
     .default('builtin:large')
     .describe('"builtin:large", "builtin:small", or the path of a Hugging Face LLaMA model directory (config.json, *.safetensors, tokenizer.json)')
-    .meta({ examples: BUILTIN_MODELS.map((m) => BUILTIN_PREFIX + m) })
-    .refine((s) => !s.startsWith(BUILTIN_PREFIX) || isBuiltin(s), { message: `unknown built-in model; use ${BUILTIN_MODELS.map((m) => BUILTIN_PREFIX + m).join(' or ')}` }),
+    .meta({ examples: BUILTIN_NAMES.map((m) => BUILTIN_PREFIX + m) })
+    .refine((s) => !s.startsWith(BUILTIN_PREFIX) || isBuiltin(s), { message: `unknown built-in model; use ${BUILTIN_NAMES.map((m) => BUILTIN_PREFIX + m).join(' or ')}` }),
 });
 
 export const loadNode = defineNode({

@@ -1,18 +1,23 @@
 /** LoRA-Train: LoRAM stage 2 (loram-method.md §4), LoRA on the (pruned, aligned, quantized) frozen base. */
 import path from 'node:path';
 import { z } from 'zod';
-import { describeModel, ensureBackend, loadModelTokenizer, loadModelWeights, pruneOf, quantizeOf, readDocuments, tokenWindows, writeMetricsFile } from './lib';
-import { defineNode, NodeInputError, requireInput, staticModel, type NodeContext } from './types';
+import { LORA_TARGETS, type LlamaConfig } from '../loram/model/config';
+import type { ModelLineage } from '../shared';
+import { readDocuments, tokenWindows, writeMetricsFile } from './data-files';
+import { defineNode } from './definition';
+import { NodeInputError } from './errors';
+import { requireInput } from './inputs';
+import { describeModel, pruneOf, quantizeOf, staticModel } from './lineage';
+import type { NodeContext } from './definition';
+import { ensureBackend, loadModelTokenizer, loadModelWeights } from './model-files';
 import { optimiserFields, optimiserSettings } from './training-params';
 import { ortTrainOptions, resolveTrainBackend } from './train-backend';
 import { trackPeakTensorBytes } from '../loram/util/peak-bytes';
 import type { PeakTracker } from '../loram/util/peak-bytes';
-import type { LlamaConfig } from '../loram/model/config';
 import type { LmBatch } from '../loram/model/loss';
 import type { LoraAdapter } from '../loram/lora/adapter';
 import type { StepInfo, TrainResult } from '../loram/train/trainer';
-
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'] as const;
+import type { PruneStrategy } from '../loram/memory/planner';
 
 export const loraTrainParams = z.strictObject({
   rank: z.number().int().min(1).max(1024).default(8).describe('LoRA rank r'),
@@ -248,13 +253,14 @@ async function trainOnTfjs(ctx: NodeContext, m: ModelInput, data: LoraData, p: L
 }
 
 /** The memory planner on the config actually trained: structured pruning is already in the config's shapes. */
-async function plannedMemory(config: import('../loram/model/config').LlamaConfig, lineage: import('../shared').ModelLineage, p: z.output<typeof loraTrainParams>) {
+async function plannedMemory(config: LlamaConfig, lineage: ModelLineage, p: z.output<typeof loraTrainParams>) {
   const { planMemory } = await import('../loram/memory/planner');
   const prune = pruneOf(lineage);
   const sparse = prune && !prune.structured ? prune : undefined;
   const plan = planMemory({
     model: config,
-    strategy: sparse ? sparse.strategy : 'none',
+    // The planner checks the name against the strategies table (a lineage carries it as a plain string).
+    strategy: sparse ? (sparse.strategy as PruneStrategy) : 'none',
     ratio: sparse ? sparse.ratio : 0,
     ...(sparse ? { layerRange: sparse.layers } : {}),
     quant: quantizeOf(lineage) ? 'nf4' : 'none',

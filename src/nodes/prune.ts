@@ -4,23 +4,30 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { ensureBackend, loadModelTokenizer, loadModelWeights, readDocuments, tokenWindows } from './lib';
-import { defineNode, NodeInputError, requireInput, optionalInput, staticModel, type NodeContext, type StaticIssue } from './types';
+import type { DatasetValue, ModelValue } from '../shared';
+import { readDocuments, tokenWindows } from './data-files';
+import { defineNode, type NodeContext, type StaticIssue } from './definition';
+import { NodeInputError } from './errors';
+import { optionalInput, requireInput } from './inputs';
+import { modelOf, stepOf, withStep, type LineageIssue } from './lineage';
+import { ensureBackend, loadModelTokenizer, loadModelWeights } from './model-files';
+import { IMPORTANCES, PRUNE_STRATEGIES, type Importance } from '../loram/prune/strategies';
+import { needsCalibration, PRUNE_STRATEGY_NAMES, resolveImportance, strategyOf } from '../loram/prune/strategy-rules';
 
-export const PRUNE_STRATEGIES = ['rand', 'stru', 'semi', 'unst'] as const;
-export const PRUNE_IMPORTANCE = ['auto', 'random', 'magnitude', 'taylor', 'sparsegpt', 'wanda'] as const;
+const IMPORTANCE_CHOICES = ['auto', ...IMPORTANCES] as const;
+
+/** "rand: random structured (LoRAM-Rand); …" from the table. */
+const strategyDoc = PRUNE_STRATEGY_NAMES.map((n) => `${n}: ${PRUNE_STRATEGIES[n].doc} (${PRUNE_STRATEGIES[n].title})`).join('; ');
+const autoDoc = PRUNE_STRATEGY_NAMES.map((n) => `${PRUNE_STRATEGIES[n].importances[0]} for ${n}`).join(', ');
 
 export const pruneParams = z
   .strictObject({
-    strategy: z
-      .enum(PRUNE_STRATEGIES)
-      .default('stru')
-      .describe('rand: random structured (LoRAM-Rand); stru: Taylor-importance structured (LoRAM-Stru); semi: 2:4 semi-structured (LoRAM-Semi); unst: unstructured (LoRAM-Unst)'),
-    ratio: z.number().min(0).max(0.99).default(0.5).describe('Share removed: heads and MLP channels per pruned layer (rand/stru), or weight sparsity (semi: exactly 0.5, unst)'),
+    strategy: z.enum(PRUNE_STRATEGY_NAMES).default('stru').describe(strategyDoc),
+    ratio: z.number().min(0).max(0.99).default(0.5).describe('Share removed: heads and MLP channels per pruned layer (structured), or weight sparsity (semi: exactly 0.5, unst)'),
     importance: z
-      .enum(PRUNE_IMPORTANCE)
+      .enum(IMPORTANCE_CHOICES)
       .default('auto')
-      .describe('auto = the paper\'s choice: random for rand, taylor for stru, sparsegpt for semi/unst; magnitude for structured, wanda for semi/unst are the fast alternatives'),
+      .describe(`auto = the paper's choice: ${autoDoc}; each strategy lists the others it accepts`),
     layerStart: z.number().int().min(0).optional().describe('First pruned decoder layer (default: the paper\'s rule, about the first 10% kept)'),
     layerEnd: z.number().int().min(1).optional().describe('End (exclusive) of the pruned layer range (default: the last layers kept)'),
     calibrationSamples: z.number().int().min(1).max(4096).default(16).describe('Calibration sequences (Taylor gradients, SparseGPT Hessians, Wanda norms)'),
@@ -28,19 +35,17 @@ export const pruneParams = z
     seed: z.number().int().min(0).default(0).describe('Seed for random importance and calibration sampling'),
   })
   .superRefine((p, ctx) => {
-    const structured = p.strategy === 'rand' || p.strategy === 'stru';
-    if (p.strategy === 'semi' && p.ratio !== 0.5) ctx.addIssue({ code: 'custom', path: ['ratio'], message: 'semi-structured 2:4 pruning removes exactly half the weights: ratio must be 0.5' });
-    const imp = p.importance;
-    if (structured && (imp === 'sparsegpt' || imp === 'wanda')) ctx.addIssue({ code: 'custom', path: ['importance'], message: `${imp} is for semi/unst; structured pruning uses random, magnitude or taylor` });
-    if (!structured && (imp === 'random' || imp === 'taylor')) ctx.addIssue({ code: 'custom', path: ['importance'], message: `${imp} is for structured pruning; semi/unst use sparsegpt, wanda or magnitude` });
-    if (p.strategy === 'rand' && imp !== 'auto' && imp !== 'random') ctx.addIssue({ code: 'custom', path: ['importance'], message: 'LoRAM-Rand uses random importance; choose "stru" for another importance' });
+    const s = strategyOf(p.strategy);
+    if (s.fixedRatio && p.ratio !== s.fixedRatio.value) ctx.addIssue({ code: 'custom', path: ['ratio'], message: `${s.fixedRatio.reason}: ratio must be ${s.fixedRatio.value}` });
+    if (p.importance !== 'auto' && !s.importances.includes(p.importance)) {
+      ctx.addIssue({ code: 'custom', path: ['importance'], message: `${s.title} takes ${s.importances.join(', ')} importance, not ${p.importance}` });
+    }
     if (p.layerStart !== undefined && p.layerEnd !== undefined && p.layerEnd <= p.layerStart) ctx.addIssue({ code: 'custom', path: ['layerEnd'], message: 'must be greater than layerStart' });
   });
 export type PruneParams = z.output<typeof pruneParams>;
 
-export function resolvedImportance(p: PruneParams): Exclude<(typeof PRUNE_IMPORTANCE)[number], 'auto'> {
-  if (p.importance !== 'auto') return p.importance;
-  return p.strategy === 'rand' ? 'random' : p.strategy === 'stru' ? 'taylor' : 'sparsegpt';
+export function resolvedImportance(p: PruneParams): Importance {
+  return resolveImportance(p.strategy, p.importance);
 }
 
 export const pruneNode = defineNode({
@@ -58,44 +63,34 @@ export const pruneNode = defineNode({
   staticCheck(inputs, p) {
     const issues: StaticIssue[] = [];
     const imp = resolvedImportance(p);
-    if ((imp === 'taylor' || imp === 'sparsegpt' || imp === 'wanda') && !inputs.calibration) {
+    if (needsCalibration(imp) && !inputs.calibration) {
       issues.push({ code: 'missing-input', field: 'inputs.calibration', message: `${imp} importance needs calibration data: connect a dataset` });
     }
-    const m = staticModel(inputs, 'model');
-    if (m?.chain.some((t) => t.kind === 'prune')) issues.push({ code: 'lineage', field: 'inputs.model', message: `the model is already pruned (${m.chain.find((t) => t.kind === 'prune')!.node}); prune the original once` });
-    if (m?.chain.some((t) => t.kind === 'quantize')) issues.push({ code: 'lineage', field: 'inputs.model', message: 'prune before quantizing: pruning needs full-precision weights' });
     return issues;
   },
-  staticOutputs(inputs, p, self) {
-    const m = staticModel(inputs, 'model');
-    if (!m) return {};
-    const structured = p.strategy === 'rand' || p.strategy === 'stru';
-    return { model: { type: 'model', lineage: { ...m, chain: [...m.chain, { node: self.id, kind: 'prune', key: self.key, structured }] } } };
+  lineage(inputs) {
+    const m = modelOf(inputs, 'model');
+    const issues: LineageIssue[] = [];
+    const pruned = m && stepOf(m, 'prune');
+    if (pruned) issues.push({ field: 'inputs.model', message: `the model is already pruned (${pruned.label}); prune the original once` });
+    if (m && stepOf(m, 'quantize')) issues.push({ field: 'inputs.model', message: 'prune before quantizing: pruning needs full-precision weights' });
+    return issues;
   },
+  staticOutputs: (inputs, p, self) => ({ model: withStep(inputs, self, 'prune', strategyOf(p.strategy).structured) }),
   async run(ctx, inputs, p) {
     const m = requireInput(inputs, 'model', 'model');
     const calib = optionalInput(inputs, 'calibration', 'dataset');
-    if (m.lineage.transforms.some((t) => t.kind === 'prune' || t.kind === 'quantize')) throw new NodeInputError('Prune takes an unpruned, full-precision model', 'lineage');
     await ensureBackend(ctx);
     const { config, weights } = await loadModelWeights(ctx, m);
-    const structured = p.strategy === 'rand' || p.strategy === 'stru';
+    const strategy = strategyOf(p.strategy);
+    const structured = strategy.structured;
     const importance = resolvedImportance(p);
-    const { defaultPrunedLayerRange } = await import('../loram/memory/planner');
-    const def = structured ? defaultPrunedLayerRange(config.numLayers) : ([0, config.numLayers] as [number, number]);
+    const { defaultLayerRange } = await import('../loram/memory/planner');
+    const def = defaultLayerRange(p.strategy, config.numLayers);
     const layerRange: [number, number] = [p.layerStart ?? def[0], p.layerEnd ?? def[1]];
-    const calibration = importance === 'random' || importance === 'magnitude' ? undefined : await calibrationBatches(ctx, m, calib, p);
-    const hooks = { onProgress: (d: number, t: number) => ctx.progress(d, t), signal: ctx.signal };
+    const calibration = needsCalibration(importance) ? await calibrationBatches(ctx, m, calib, p) : undefined;
+    const r = await strategy.prune(config, weights, { ratio: p.ratio, importance, layerRange, seed: p.seed, calibration, onProgress: (d, t) => ctx.progress(d, t), signal: ctx.signal });
     const prune = await import('../loram/prune/index');
-    const r = structured
-      ? await prune.pruneStructured(config, weights, { ratio: p.ratio, importance: importance as 'random' | 'magnitude' | 'taylor', layerRange, seed: p.seed, calibration, ...hooks })
-      : await prune.pruneSparse(config, weights, {
-          method: importance as 'sparsegpt' | 'wanda' | 'magnitude',
-          pattern: p.strategy === 'semi' ? '2:4' : 'unstructured',
-          sparsity: p.ratio,
-          layerRange,
-          calibration,
-          ...hooks,
-        });
     const { saveModelDir } = await import('../loram/io/model-dir');
     const { countParams } = await import('../loram/model/config');
     const { atomicWriteFile } = await import('../loram/io/atomic');
@@ -103,9 +98,9 @@ export const pruneNode = defineNode({
     await atomicWriteFile(path.join(ctx.outDir, 'prune-plan.json'), JSON.stringify(prune.planToJson(r.plan)) + '\n');
     const before = countParams(config);
     let after = countParams(r.config);
-    if (!structured) {
+    if (r.plan.kind === 'sparse') {
       let zeros = 0;
-      for (const mask of (r.plan as import('../loram/prune/plan').SparsePrunePlan).masks.values()) zeros += mask.shape[0] * mask.shape[1] - prune.countKept(mask);
+      for (const mask of r.plan.masks.values()) zeros += mask.shape[0] * mask.shape[1] - prune.countKept(mask);
       after = before - zeros;
     }
     ctx.log(`${p.strategy} ${importance}, ratio ${p.ratio}, layers [${layerRange[0]}, ${layerRange[1]}): ${before.toLocaleString('en-US')} → ${after.toLocaleString('en-US')} parameters`);
@@ -127,7 +122,7 @@ export const pruneNode = defineNode({
 });
 
 /** Calibration batches: `calibrationSamples` windows of `calibrationTokens` tokens from the train split, seeded. */
-async function calibrationBatches(ctx: NodeContext, m: import('../shared').ModelValue, calib: import('../shared').DatasetValue | undefined, p: PruneParams) {
+async function calibrationBatches(ctx: NodeContext, m: ModelValue, calib: DatasetValue | undefined, p: PruneParams) {
   if (!calib) throw new NodeInputError(`${resolvedImportance(p)} importance needs calibration data`, 'missing-input');
   const tok = await loadModelTokenizer(ctx, m);
   const windows = await tokenWindows(tok, await readDocuments(ctx, calib, 'train'), p.calibrationTokens);

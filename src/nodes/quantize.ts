@@ -5,18 +5,19 @@
  * apply it. This node quantizes every decoder linear once to check it and to report storage and error.
  */
 import { z } from 'zod';
-import { loadModelWeights } from './lib';
-import { defineNode, NodeInputError, requireInput, staticModel, type StaticIssue } from './types';
-
-export const NF4_BLOCK_SIZES = [64, 128, 256, 512, 1024, 2048, 4096] as const;
+import { NF4_BLOCK_SIZES, NF4_DEFAULT_BLOCK_SIZE } from '../loram/quant/nf4';
+import { defineNode } from './definition';
+import { requireInput } from './inputs';
+import { modelOf, stepOf, withStep } from './lineage';
+import { loadModelWeights } from './model-files';
 
 export const quantizeParams = z.strictObject({
   scheme: z.enum(['nf4']).default('nf4').describe('4-bit NormalFloat (QLoRA)'),
   blockSize: z
     .number()
     .int()
-    .refine((b) => (NF4_BLOCK_SIZES as readonly number[]).includes(b), { message: `must be one of ${NF4_BLOCK_SIZES.join(', ')}` })
-    .default(64)
+    .refine((b) => NF4_BLOCK_SIZES.includes(b), { message: `must be one of ${NF4_BLOCK_SIZES.join(', ')}` })
+    .default(NF4_DEFAULT_BLOCK_SIZE)
     .describe('Weights per absmax block (bitsandbytes: 64)')
     .meta({ enum: [...NF4_BLOCK_SIZES] }),
   doubleQuant: z.boolean().default(true).describe('Quantize the absmax values to 8 bits in blocks of 256 (≈4.127 bits per weight)'),
@@ -31,45 +32,17 @@ export const quantizeNode = defineNode({
   inputs: [{ name: 'model', type: 'model', title: 'Model' }],
   outputs: [{ name: 'model', type: 'model', title: 'Quantized model' }],
   params: quantizeParams,
-  staticCheck(inputs) {
-    const issues: StaticIssue[] = [];
-    const m = staticModel(inputs, 'model');
-    if (m?.chain.some((t) => t.kind === 'quantize')) issues.push({ code: 'lineage', field: 'inputs.model', message: 'the model is already quantized' });
-    return issues;
+  lineage(inputs) {
+    const m = modelOf(inputs, 'model');
+    return m && stepOf(m, 'quantize') ? [{ field: 'inputs.model', message: 'the model is already quantized' }] : [];
   },
-  staticOutputs(inputs, _p, self) {
-    const m = staticModel(inputs, 'model');
-    return m ? { model: { type: 'model', lineage: { ...m, chain: [...m.chain, { node: self.id, kind: 'quantize', key: self.key }] } } } : {};
-  },
+  staticOutputs: (inputs, _p, self) => ({ model: withStep(inputs, self, 'quantize') }),
   async run(ctx, inputs, p) {
     const m = requireInput(inputs, 'model', 'model');
-    if (m.lineage.transforms.some((t) => t.kind === 'quantize')) throw new NodeInputError('the model is already quantized', 'lineage');
-    const { quantizeNf4, dequantizeNf4, nf4StorageBytes } = await import('../loram/quant/nf4');
-    const { LINEAR_MODULES, linearName } = await import('../loram/model/config');
+    const { nf4RoundTrip } = await import('../loram/quant/nf4-weights');
     const { config, weights } = await loadModelWeights(ctx, m);
-    let params = 0;
-    let bytes = 0;
-    let se = 0;
-    let ss = 0;
-    const total = config.numLayers;
-    for (let i = 0; i < config.numLayers; i++) {
-      for (const mod of LINEAR_MODULES) {
-        const w = weights.get(linearName(i, mod));
-        if (!w || !w.data.length) continue;
-        const q = quantizeNf4(w, { blockSize: p.blockSize, doubleQuant: p.doubleQuant });
-        const d = dequantizeNf4(q).data;
-        for (let k = 0; k < d.length; k++) {
-          const e = d[k]! - w.data[k]!;
-          se += e * e;
-          ss += w.data[k]! * w.data[k]!;
-        }
-        params += w.data.length;
-        bytes += nf4StorageBytes(q);
-      }
-      await ctx.progress(i + 1, total);
-    }
+    const { params, bytes, relativeRmsError } = await nf4RoundTrip(config, weights, { blockSize: p.blockSize, doubleQuant: p.doubleQuant }, (i) => ctx.progress(i + 1, config.numLayers));
     const bitsPerWeight = params ? (bytes * 8) / params : 0;
-    const relativeRmsError = ss ? Math.sqrt(se / ss) : 0;
     ctx.log(`NF4 block ${p.blockSize}${p.doubleQuant ? ' + double quantization' : ''}: ${params.toLocaleString('en-US')} decoder weights at ${bitsPerWeight.toFixed(3)} bits, relative RMS error ${relativeRmsError.toFixed(4)}`);
     return {
       outputs: {

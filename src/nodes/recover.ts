@@ -4,8 +4,11 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { DENSE_DELTAS_FILE, describeModel, loadAdapterValue, readPrunePlan } from './lib';
-import { defineNode, describeLineage, NodeInputError, requireInput, staticAdapter, staticModel, type StaticIssue } from './types';
+import { defineNode } from './definition';
+import { NodeInputError } from './errors';
+import { requireInput } from './inputs';
+import { adapterOf, describeLineage, describeModel, modelOf, staticModel, stepOf, type LineageIssue } from './lineage';
+import { DENSE_DELTAS_FILE, loadAdapterValue, readPrunePlan } from './model-files';
 
 export const recoverParams = z.strictObject({
   structuredFill: z.enum(['zeroA', 'normA']).default('zeroA').describe('Structured: pruned positions of A get zeros (zeroA, the paper) or N(0, 1/64) noise (normA)'),
@@ -25,22 +28,18 @@ export const recoverNode = defineNode({
   ],
   outputs: [{ name: 'adapter', type: 'adapter', title: 'Recovered adapter' }],
   params: recoverParams,
-  staticCheck(inputs) {
-    const issues: StaticIssue[] = [];
-    const a = staticAdapter(inputs, 'adapter');
-    const m = staticModel(inputs, 'model');
-    if (a?.recovered) issues.push({ code: 'lineage', field: 'inputs.adapter', message: 'the adapter is already recovered' });
-    else if (a && !a.base.chain.some((t) => t.kind === 'prune')) {
-      issues.push({ code: 'lineage', field: 'inputs.adapter', message: `the adapter was trained on a model that is not pruned (${describeLineage(a.base)}); it already fits the original, Recover is not needed` });
+  lineage(inputs) {
+    const issues: LineageIssue[] = [];
+    const a = adapterOf(inputs, 'adapter');
+    const m = modelOf(inputs, 'model');
+    if (a?.recovered) issues.push({ field: 'inputs.adapter', message: 'the adapter is already recovered' });
+    else if (a && !stepOf(a.base, 'prune')) {
+      issues.push({ field: 'inputs.adapter', message: `the adapter was trained on a model that is not pruned (${describeLineage(a.base)}); it already fits the original, Recover is not needed` });
     }
-    if (m && m.chain.length > 0) {
-      issues.push({ code: 'lineage', field: 'inputs.model', message: `recover onto the original model, not a transformed one (${describeLineage(m)})` });
+    if (m && m.steps.length > 0) {
+      issues.push({ field: 'inputs.model', message: `recover onto the original model, not a transformed one (${describeLineage(m)})` });
     } else if (a && m && a.base.origin !== m.origin) {
-      issues.push({
-        code: 'lineage',
-        field: 'inputs.model',
-        message: `the adapter derives from ${a.base.originNode} (${describeLineage(a.base)}), but this model is ${m.originNode}: recover onto the model it was pruned from`,
-      });
+      issues.push({ field: 'inputs.model', message: `the adapter derives from ${a.base.label} (${describeLineage(a.base)}), but this model is ${m.label}: recover onto the model it was pruned from` });
     }
     return issues;
   },
@@ -51,12 +50,6 @@ export const recoverNode = defineNode({
   async run(ctx, inputs, p) {
     const a = requireInput(inputs, 'adapter', 'adapter');
     const m = requireInput(inputs, 'model', 'model');
-    // The same rules as before running, now on content hashes (two Load nodes of one model agree).
-    if (a.recovered) throw new NodeInputError('the adapter is already recovered', 'lineage');
-    if (m.lineage.transforms.length) throw new NodeInputError(`recover onto the original model, not ${describeModel(m.lineage)}`, 'lineage');
-    if (a.base.origin.id !== m.lineage.origin.id) {
-      throw new NodeInputError(`the adapter was trained on a model derived from ${a.base.origin.name} (${a.base.origin.id.slice(0, 12)}), not from ${m.lineage.origin.name} (${m.lineage.origin.id.slice(0, 12)})`, 'lineage');
-    }
     const plan = await readPrunePlan(ctx, a.base);
     if (!plan) throw new NodeInputError(`the adapter was trained on ${describeModel(a.base)}, which is not pruned: nothing to recover`, 'lineage');
     const { readModelConfig } = await import('../loram/io/model-dir');

@@ -5,7 +5,7 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { EngineEvent } from '../shared/index';
-import { CHANNELS, ENGINE_OPS, HOST_OPS, type EngineOp, type HostOp, type IpcResult } from './contract';
+import { CHANNELS, ENGINE_OPS, HOST_OPS, type EngineOp, type HostOp, type IpcResult } from '../shared/shell-contract';
 
 class BridgeError extends Error {
   constructor(

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { recipeSchema, type EngineClient } from '../shared/index';
-import { ENGINE_OPS, type EngineOp, type IpcResult } from '../preload/contract';
+import { ENGINE_OPS, type EngineOp, type IpcResult } from '../shared/shell-contract';
 
 const runId = z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, 'not a run id');
 const filePath = z.string().min(1, 'must not be empty').max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL');

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { recipeSchema } from '../shared/index';
-import type { DirListing, HostInfo, HostOp, RecoveryData } from '../preload/contract';
+import type { DirListing, HostInfo, HostOp, RecoveryData } from '../shared/shell-contract';
 
 export const MAX_RECENT = 10;
 

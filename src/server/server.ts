@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { EngineClient } from '../shared/index';
-import { HOST_OPS, type HostOp, type IpcResult } from '../preload/contract';
+import { HOST_OPS, type HostOp, type IpcResult } from '../shared/shell-contract';
 import { dispatchEngineOp, errorResult } from './engine-ops';
 import { callFileHost, type FileHost } from './host';
 import { EDITOR_CSP } from '../shared/csp';

@@ -110,17 +110,6 @@ export type EngineEvent =
   | RunCancelledEvent;
 
 export type EngineEventType = EngineEvent['type'];
-export const ENGINE_EVENT_TYPES: readonly EngineEventType[] = [
-  'run-started',
-  'node-cached',
-  'node-started',
-  'node-progress',
-  'node-log',
-  'node-finished',
-  'node-failed',
-  'run-finished',
-  'run-cancelled',
-];
 
 /** True for the two events that end a run. */
 export function isRunEnd(e: EngineEvent): e is RunFinishedEvent | RunCancelledEvent {

@@ -3,7 +3,7 @@
  * version-(N+1) recipe. To change the format: bump RECIPE_VERSION in recipe.ts, add the step here (never edit
  * an old step), and add its test with a saved old recipe in tests/unit/shared/migrations.test.ts.
  *
- * Node parameters have their own, per-node-kind migrations (a node's `version`); see src/nodes/types.ts.
+ * Node parameters have their own, per-node-kind migrations (a node's `version`); see src/nodes/definition.ts.
  *
  * Version history:
  *   1 — first format.

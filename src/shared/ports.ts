@@ -27,7 +27,11 @@ export type Location =
 export type ModelTransform =
   | {
       kind: 'prune';
-      strategy: 'rand' | 'stru' | 'semi' | 'unst';
+      /**
+       * A name from the strategies table (src/loram/prune/strategies.ts). A plain string here: shared cannot import
+       * the ML library (shared ← loram), and nothing on this side needs more than the name and `structured`.
+       */
+      strategy: string;
       ratio: number;
       /** Structured strategies physically remove heads/channels (shapes change); semi/unst zero weights in place. */
       structured: boolean;

@@ -78,7 +78,7 @@ export function referenceLogits(cfg: LlamaConfig, w: WeightMap, ids: number[]): 
       }
     }
     hs = hs.map((h, t) => {
-      const o = nh > 0 ? lin(w, `${p}.self_attn.o_proj.weight`, attnOut[t]!) : new Float64Array(H);
+      const o = nh > 0 ? lin(w, `${p}.self_attn.o_proj.weight`, attnOut[t]!, bias('o_proj')) : new Float64Array(H);
       const h1 = h.map((v, i) => v + o[i]!);
       if (l.intermediate_size === 0) return h1;
       const x2 = rms(h1, w.get(`${p}.post_attention_layernorm.weight`)!.data, cfg.rmsNormEps);

@@ -6,7 +6,7 @@
 import { initBackend } from '../../src/loram/backend/backend';
 import { makeConfig } from '../../src/loram/model/config';
 import { randomWeights } from '../../src/loram/model/llama';
-import { LORA_TARGETS } from '../../src/loram/lora/adapter';
+import { LORA_TARGETS } from '../../src/loram/model/config';
 import { DenseBases } from '../../src/loram/ort-train/base-linears';
 import type { TrainMode } from '../../src/loram/ort-train/llama-graph';
 import { OrtTrainSession } from '../../src/loram/ort-train/session';

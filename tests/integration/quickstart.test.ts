@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../../src/engine/engine';
-import { resolveModelSource } from '../../src/nodes/builtin';
+import { resolveModelSource } from '../../src/nodes/sources';
 import type { EngineEvent } from '../../src/shared';
 
 const GRAPHS = fileURLToPath(new URL('../../graphs/', import.meta.url));

@@ -107,10 +107,6 @@ export function uninstallMatMulGradFix(): void {
   installed = false;
 }
 
-export function matMulGradFixInstalled(): boolean {
-  return installed;
-}
-
 function silenceOverrideWarning(f: () => void): void {
   const warn = console.warn;
   console.warn = (...a: unknown[]) => {

@@ -11,7 +11,7 @@ import type { LoraAdapter } from '../lora/adapter';
 import { attachLora } from '../lora/attach';
 import { OrtCausalLM, type OrtOptions } from '../onnx/runtime';
 import type { WeightMap } from '../util/tensor';
-import { checkAdapterFits } from '../lora/fit';
+import { checkAdapterFits } from '../lora/shape-check';
 import { mergeLora } from '../recover/merge';
 import type { CausalLM, Runtime } from './lm';
 import { TfjsCausalLM } from './lm';

@@ -27,8 +27,3 @@ export function subjectOf(lm: CausalLM, d: SubjectDescription): EvalSubject {
   if (d.adapter !== 'none' && !d.adapterId) throw new Error(`adapter is "${d.adapter}" but no adapterId says which adapter`);
   return { model: d.model, adapter: d.adapter, ...(d.adapterId ? { adapterId: d.adapterId } : {}), runtime: lm.runtime, backend: lm.backend, backendDetail: lm.backendDetail };
 }
-
-/** A stable key for lining results up: same model + adapter + runtime + backend → same key. */
-export function subjectKey(s: EvalSubject): string {
-  return [s.model, s.adapter, s.adapterId ?? '', s.runtime, s.backend].join(' | ');
-}

@@ -8,8 +8,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { LinearModule } from '../model/config';
-import { LINEAR_MODULES } from '../model/config';
+import type { LoraTarget } from '../model/config';
+import { LORA_TARGETS, moduleName, parseModuleName } from '../model/config';
 import { atomicWriteDir } from '../io/atomic';
 import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors';
 import type { HostTensor, WeightMap } from '../util/tensor';
@@ -18,8 +18,6 @@ import type { LoraHyper, LoraModuleWeights } from './lora-linear';
 export type { LoraModuleWeights } from './lora-linear';
 import { checkLoraHyper } from './lora-linear';
 
-export type LoraTarget = LinearModule | 'lm_head';
-export const LORA_TARGETS: readonly LoraTarget[] = [...LINEAR_MODULES, 'lm_head'];
 
 export const ADAPTER_CONFIG_NAME = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_NAME = 'adapter_model.safetensors';
@@ -40,21 +38,14 @@ export interface LoraAdapter {
 
 /** HF module name of a target in a layer (`model.layers.2.self_attn.q_proj`), or `lm_head`. */
 export function moduleKey(layer: number | null, target: LoraTarget): string {
-  if (target === 'lm_head') return 'lm_head';
-  const block = target === 'gate_proj' || target === 'up_proj' || target === 'down_proj' ? 'mlp' : 'self_attn';
-  return `model.layers.${layer}.${block}.${target}`;
+  return target === 'lm_head' ? 'lm_head' : moduleName(layer!, target);
 }
 
 /** Inverse of moduleKey; null for names that are not LoRA-able modules. */
 export function parseModuleKey(key: string): { layer: number | null; target: LoraTarget } | null {
   if (key === 'lm_head') return { layer: null, target: 'lm_head' };
-  const m = /^model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)$/.exec(key);
-  if (!m) return null;
-  const target = m[3] as LinearModule;
-  if (!LINEAR_MODULES.includes(target)) return null;
-  const block = target === 'gate_proj' || target === 'up_proj' || target === 'down_proj' ? 'mlp' : 'self_attn';
-  if (m[2] !== block) return null;
-  return { layer: Number(m[1]), target };
+  const m = parseModuleName(key);
+  return m && { layer: m.layer, target: m.mod };
 }
 
 /** HF weight name of a module key (`… .q_proj.weight`, `lm_head.weight`). */
@@ -174,7 +165,7 @@ export function adapterFromTensors(config: LoraAdapterConfig, tensors: WeightMap
 export function compareKeys(a: string, b: string): number {
   const pa = parseModuleKey(a);
   const pb = parseModuleKey(b);
-  const rank = (p: ReturnType<typeof parseModuleKey>) => (p ? (p.layer === null ? Number.MAX_SAFE_INTEGER : p.layer * 16 + LINEAR_MODULES.indexOf(p.target as LinearModule)) : -1);
+  const rank = (p: ReturnType<typeof parseModuleKey>) => (p ? (p.layer === null ? Number.MAX_SAFE_INTEGER : p.layer * 16 + LORA_TARGETS.indexOf(p.target)) : -1);
   return rank(pa) - rank(pb) || (a < b ? -1 : a > b ? 1 : 0);
 }
 

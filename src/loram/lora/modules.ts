@@ -6,7 +6,7 @@
 import type { LlamaConfig } from '../model/config';
 import { expectedShapes, LINEAR_MODULES, linearName } from '../model/config';
 import { Rng } from '../util/rng';
-import type { LoraTarget } from './adapter';
+import type { LoraTarget } from '../model/config';
 import { moduleKey } from './adapter';
 import type { LoraModuleWeights } from './lora-linear';
 import { kaimingUniformA } from './lora-linear';

@@ -1,13 +1,16 @@
 import {
   countParams,
-  LINEAR_MODULES,
+  LORA_TARGETS,
   parseHfConfig,
+  type LoraTarget,
   type LayerSize,
   type LinearModule,
   type LlamaConfig,
 } from '../model/config';
 import { nf4StorageBytesFor, NF4_DEFAULT_BLOCK_SIZE, NF4_NESTED_BLOCK_SIZE } from '../quant/nf4';
 import { isPresetName, presetConfig, type PresetName } from './presets';
+import { PRUNE_STRATEGY_NAMES, strategyOf } from '../prune/strategy-rules';
+import type { PruneStrategyName } from '../prune/strategies';
 
 /**
  * LoRAM memory planner (loram-method.md §7, §8).
@@ -23,16 +26,16 @@ import { isPresetName, presetConfig, type PresetName } from './presets';
 /** ε of §8.1: guards floor() against float error (e.g. 40·0.65 = 25.999…). */
 export const PRUNE_EPS = 1e-9;
 
-export type PruneStrategy = 'none' | 'rand' | 'stru' | 'semi' | 'unst';
-export const PRUNE_STRATEGIES: readonly PruneStrategy[] = ['none', 'rand', 'stru', 'semi', 'unst'];
+/** What the planner plans: no pruning (plain LoRA), or a strategy of the table in prune/strategies.ts. */
+export type PruneStrategy = 'none' | PruneStrategyName;
+export const PLAN_STRATEGIES: readonly PruneStrategy[] = ['none', ...PRUNE_STRATEGY_NAMES];
 export type QuantMode = 'none' | 'nf4';
 export type LayerRange = readonly [start: number, end: number];
-export type LoraTarget = LinearModule | 'lm_head';
 /** §4: r=8 on the 7 projections AND lm_head. */
-export const DEFAULT_LORA_TARGETS: readonly LoraTarget[] = [...LINEAR_MODULES, 'lm_head'];
+export const DEFAULT_LORA_TARGETS: readonly LoraTarget[] = LORA_TARGETS;
 
-export function isStructured(s: PruneStrategy): s is 'rand' | 'stru' {
-  return s === 'rand' || s === 'stru';
+export function isStructured(s: PruneStrategy): boolean {
+  return s !== 'none' && strategyOf(s).structured;
 }
 
 /**
@@ -48,6 +51,11 @@ export function defaultPrunedLayerRange(numLayers: number): [number, number] {
   const tail = Math.min(2, Math.ceil(numLayers / 20));
   const start = Math.min(head, numLayers);
   return [start, Math.max(start, numLayers - tail)];
+}
+
+/** The layers a strategy prunes by default: the paper's range for structured, every layer otherwise. */
+export function defaultLayerRange(strategy: PruneStrategyName, numLayers: number): [number, number] {
+  return strategyOf(strategy).structured ? defaultPrunedLayerRange(numLayers) : [0, numLayers];
 }
 
 function checkRange(range: LayerRange, numLayers: number): [number, number] {
@@ -296,7 +304,8 @@ function baseWeightBytes(cfg: LlamaConfig, layers: readonly LayerSize[], quant: 
       // §7: bnb quantizes nn.Linear weights of the decoder only, each tensor with its own absmax/DQ state.
       decoderLinears += quant === 'nf4' ? nf4StorageBytesFor(n, { blockSize: nf4.blockSize, doubleQuant: nf4.doubleQuant }) : n * HALF;
     }
-    if (cfg.attentionBias) biases += (size.num_attention_heads + 2 * size.num_key_value_heads) * cfg.headDim * HALF;
+    // q/k/v biases, and o_proj's (in the hidden dimension, so never pruned).
+    if (cfg.attentionBias) biases += ((size.num_attention_heads + 2 * size.num_key_value_heads) * cfg.headDim + H) * HALF;
   }
   return {
     decoderLinears,
@@ -308,9 +317,67 @@ function baseWeightBytes(cfg: LlamaConfig, layers: readonly LayerSize[], quant: 
 }
 
 export function planMemory(input: MemoryPlanInput): MemoryPlan {
+  const p = checkedPlanInput(input);
+  const { cfg, strategy, ratio, quant } = p;
+  const pruned = prunedShape(cfg, strategy, ratio, input.layerRange, p.assumptions);
+  const { originalParams, prunedParams, layerSizes } = pruned;
+  // §8.2 paper accounting.
+  const equivalentParams = quant === 'nf4' ? prunedParams / 4 : prunedParams;
+  const bytes = trainingBytes(p, layerSizes);
+  p.assumptions.push(
+    quant === 'nf4'
+      ? `base: decoder linears NF4 block ${p.nf4.blockSize}${p.nf4.doubleQuant ? ` + double quantization (8-bit absmax, fp32 scale per ${NF4_NESTED_BLOCK_SIZE} blocks)` : ' with fp32 absmax'}; embed_tokens, lm_head, norms${cfg.attentionBias ? ', biases' : ''} bf16`
+      : 'base: every weight bf16',
+    'LoRA: fp32 weights (PEFT), fp32 gradients, torch AdamW fp32 m and v = 16 bytes per LoRA parameter',
+    `activations: bf16, micro-batch ${p.batch} × ${p.seqLen} tokens, ${p.attention} attention, ${p.checkpointing ? 'gradient checkpointing per decoder layer' : 'no gradient checkpointing'}, LoRA dropout ${p.dropout}; see layerActivationBytes`,
+    'not counted: CUDA context, allocator fragmentation, transient backward gradient buffers',
+  );
+  const gpuGiB = input.gpuGiB ?? null;
+  return {
+    config: cfg,
+    strategy,
+    ratio,
+    quant,
+    ...pruned,
+    equivalentParams,
+    reduction: originalParams / equivalentParams,
+    hbmGiB: (2 * equivalentParams) / GIB,
+    lora: { rank: p.rank, targets: p.targets, dropout: p.dropout, params: bytes.nLora },
+    bytes: bytes.bytes,
+    gib: {
+      baseWeights: bytes.bytes.baseWeights / GIB,
+      lora: (bytes.bytes.loraWeights + bytes.bytes.loraGrads + bytes.bytes.optimizerStates) / GIB,
+      activations: bytes.bytes.activations / GIB,
+      workspace: bytes.bytes.workspace / GIB,
+      total: bytes.bytes.total / GIB,
+    },
+    gpuGiB,
+    fits: gpuGiB === null ? null : bytes.bytes.total <= gpuGiB * GIB,
+    assumptions: p.assumptions,
+  };
+}
+
+/** A plan's input with its defaults filled and checked; `assumptions` collects what the plan had to assume. */
+interface CheckedPlanInput {
+  cfg: LlamaConfig;
+  strategy: PruneStrategy;
+  ratio: number;
+  quant: QuantMode;
+  rank: number;
+  targets: LoraTarget[];
+  dropout: number;
+  batch: number;
+  seqLen: number;
+  nf4: { blockSize: number; doubleQuant: boolean };
+  attention: NonNullable<MemoryPlanInput['attention']>;
+  checkpointing: boolean;
+  assumptions: string[];
+}
+
+function checkedPlanInput(input: MemoryPlanInput): CheckedPlanInput {
   const cfg = resolveConfig(input.model);
   const strategy = input.strategy;
-  if (!PRUNE_STRATEGIES.includes(strategy)) throw new Error(`unknown pruning strategy "${String(strategy)}"`);
+  if (!PLAN_STRATEGIES.includes(strategy)) throw new Error(`unknown pruning strategy "${String(strategy)}"`);
   const quant = input.quant ?? 'none';
   if (quant !== 'none' && quant !== 'nf4') throw new Error(`unknown quantization "${String(quant)}"`);
   const assumptions: string[] = [];
@@ -321,54 +388,59 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
   }
   checkRatio(ratio, isStructured(strategy));
   const rank = input.lora?.rank ?? 8;
-  const targets = [...(input.lora?.targets ?? DEFAULT_LORA_TARGETS)];
-  const dropout = input.lora?.dropout ?? 0.05;
   const batch = input.batch ?? 4;
   const seqLen = input.seqLen ?? 512;
   for (const [k, v] of [['lora rank', rank], ['batch', batch], ['seqLen', seqLen]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a positive integer, got ${v}`);
   }
-  const nf4 = { blockSize: input.nf4?.blockSize ?? NF4_DEFAULT_BLOCK_SIZE, doubleQuant: input.nf4?.doubleQuant ?? true };
-  const attention = input.attention ?? 'sdpa';
-  const checkpointing = input.gradientCheckpointing ?? false;
+  return {
+    cfg,
+    strategy,
+    ratio,
+    quant,
+    rank,
+    targets: [...(input.lora?.targets ?? DEFAULT_LORA_TARGETS)],
+    dropout: input.lora?.dropout ?? 0.05,
+    batch,
+    seqLen,
+    nf4: { blockSize: input.nf4?.blockSize ?? NF4_DEFAULT_BLOCK_SIZE, doubleQuant: input.nf4?.doubleQuant ?? true },
+    attention: input.attention ?? 'sdpa',
+    checkpointing: input.gradientCheckpointing ?? false,
+    assumptions,
+  };
+}
 
+/** §8.1: the parameters after pruning, and the per-layer sizes training holds. */
+function prunedShape(cfg: LlamaConfig, strategy: PruneStrategy, ratio: number, layerRange: LayerRange | undefined, assumptions: string[]) {
   const originalParams = countParams(cfg);
-  let prunedLayerRange: [number, number] | null = null;
-  let layerSizes = cfg.layers.map((l) => ({ ...l }));
-  let prunedParams = originalParams;
-  let storedParams = originalParams;
+  if (strategy === 'none') return { prunedLayerRange: null, layerSizes: cfg.layers.map((l) => ({ ...l })), originalParams, prunedParams: originalParams, storedParams: originalParams };
+  const prunedLayerRange = checkRange(layerRange ?? defaultLayerRange(strategy, cfg.numLayers), cfg.numLayers);
   if (isStructured(strategy)) {
-    prunedLayerRange = checkRange(input.layerRange ?? defaultPrunedLayerRange(cfg.numLayers), cfg.numLayers);
-    layerSizes = keptLayerSizes(cfg, ratio, prunedLayerRange);
-    prunedParams = countParams({ ...cfg, layers: layerSizes });
-    storedParams = prunedParams;
-  } else if (strategy === 'semi' || strategy === 'unst') {
-    // §8.1: N_orig − s·(decoder linear weights of the pruned layers); zeros are stored densely (Table 1 caption).
-    prunedLayerRange = checkRange(input.layerRange ?? [0, cfg.numLayers], cfg.numLayers);
-    prunedParams = originalParams - Math.round(ratio * decoderLinearParams(cfg, cfg.layers, prunedLayerRange));
-    assumptions.push('semi/unst: pruned weights are stored as zeros, so realistic bytes equal the unpruned model (Table 1 caption)');
+    const layerSizes = keptLayerSizes(cfg, ratio, prunedLayerRange);
+    const prunedParams = countParams({ ...cfg, layers: layerSizes });
+    return { prunedLayerRange, layerSizes, originalParams, prunedParams, storedParams: prunedParams };
   }
+  // N_orig − s·(decoder linear weights of the pruned layers); zeros are stored densely (Table 1 caption).
+  assumptions.push('semi/unst: pruned weights are stored as zeros, so realistic bytes equal the unpruned model (Table 1 caption)');
+  const prunedParams = originalParams - Math.round(ratio * decoderLinearParams(cfg, cfg.layers, prunedLayerRange));
+  return { prunedLayerRange, layerSizes: cfg.layers.map((l) => ({ ...l })), originalParams, prunedParams, storedParams: originalParams };
+}
 
-  // §8.2 paper accounting.
-  const equivalentParams = quant === 'nf4' ? prunedParams / 4 : prunedParams;
-  const reduction = originalParams / equivalentParams;
-  const hbmGiB = (2 * equivalentParams) / GIB;
-
-  const base = baseWeightBytes(cfg, layerSizes, quant, nf4);
+/** The realistic byte estimate: base weights, LoRA with its gradients and AdamW states, activations, workspace. */
+function trainingBytes(p: CheckedPlanInput, layerSizes: readonly LayerSize[]): { nLora: number; bytes: MemoryPlan['bytes'] } {
+  const { cfg, batch, seqLen } = p;
+  const base = baseWeightBytes(cfg, layerSizes, p.quant, p.nf4);
   const baseWeights = base.decoderLinears + base.embedTokens + base.lmHead + base.norms + base.biases;
-  const nLora = loraParams(cfg, layerSizes, rank, targets);
-  const actOpts: ActivationOptions = { batch, seqLen, rank, targets, dropout, attention };
+  const nLora = loraParams(cfg, layerSizes, p.rank, p.targets);
+  const actOpts: ActivationOptions = { batch, seqLen, rank: p.rank, targets: p.targets, dropout: p.dropout, attention: p.attention };
   const activationPerLayer = layerSizes.map((s) => layerActivationBytes(cfg, s, actOpts));
   const activationHead = headActivationBytes(cfg, actOpts);
-  let activations: number;
-  if (checkpointing) {
-    // Only each layer's input is kept; backward recomputes one layer at a time.
-    activations = layerSizes.length * batch * seqLen * cfg.hiddenSize * HALF + Math.max(0, ...activationPerLayer) + activationHead;
-  } else {
-    activations = activationPerLayer.reduce((x, y) => x + y, 0) + activationHead;
-  }
+  const activations = p.checkpointing
+    ? // Only each layer's input is kept; backward recomputes one layer at a time.
+      layerSizes.length * batch * seqLen * cfg.hiddenSize * HALF + Math.max(0, ...activationPerLayer) + activationHead
+    : activationPerLayer.reduce((x, y) => x + y, 0) + activationHead;
   let workspace = 0;
-  if (quant === 'nf4') {
+  if (p.quant === 'nf4') {
     let maxLinear = 0;
     for (const s of layerSizes) for (const [o, i] of Object.values(layerLinearShapes(cfg, s))) maxLinear = Math.max(maxLinear, o * i);
     workspace = maxLinear * HALF;
@@ -377,41 +449,5 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
   const loraGrads = nLora * LORA_GRAD_BYTES;
   const optimizerStates = nLora * ADAM_STATE_BYTES;
   const total = baseWeights + loraWeights + loraGrads + optimizerStates + activations + workspace;
-
-  assumptions.push(
-    quant === 'nf4'
-      ? `base: decoder linears NF4 block ${nf4.blockSize}${nf4.doubleQuant ? ` + double quantization (8-bit absmax, fp32 scale per ${NF4_NESTED_BLOCK_SIZE} blocks)` : ' with fp32 absmax'}; embed_tokens, lm_head, norms${cfg.attentionBias ? ', biases' : ''} bf16`
-      : 'base: every weight bf16',
-    'LoRA: fp32 weights (PEFT), fp32 gradients, torch AdamW fp32 m and v = 16 bytes per LoRA parameter',
-    `activations: bf16, micro-batch ${batch} × ${seqLen} tokens, ${attention} attention, ${checkpointing ? 'gradient checkpointing per decoder layer' : 'no gradient checkpointing'}, LoRA dropout ${dropout}; see layerActivationBytes`,
-    'not counted: CUDA context, allocator fragmentation, transient backward gradient buffers',
-  );
-
-  const gpuGiB = input.gpuGiB ?? null;
-  return {
-    config: cfg,
-    strategy,
-    ratio,
-    quant,
-    prunedLayerRange,
-    layerSizes,
-    originalParams,
-    prunedParams,
-    storedParams,
-    equivalentParams,
-    reduction,
-    hbmGiB,
-    lora: { rank, targets, dropout, params: nLora },
-    bytes: { baseWeights, base, loraWeights, loraGrads, optimizerStates, activations, activationPerLayer, activationHead, workspace, total },
-    gib: {
-      baseWeights: baseWeights / GIB,
-      lora: (loraWeights + loraGrads + optimizerStates) / GIB,
-      activations: activations / GIB,
-      workspace: workspace / GIB,
-      total: total / GIB,
-    },
-    gpuGiB,
-    fits: gpuGiB === null ? null : total <= gpuGiB * GIB,
-    assumptions,
-  };
+  return { nLora, bytes: { baseWeights, base, loraWeights, loraGrads, optimizerStates, activations, activationPerLayer, activationHead, workspace, total } };
 }

@@ -45,8 +45,9 @@ export function projectRoot(): string {
   }
 }
 
+/** models/ of the checkout, or LORAM_MODELS_DIR. */
 export function modelsDir(): string {
-  return process.env.LORAM_MODELS_DIR ?? path.join(projectRoot(), 'models');
+  return process.env.LORAM_MODELS_DIR ? path.resolve(process.env.LORAM_MODELS_DIR) : path.join(projectRoot(), 'models');
 }
 
 /** HF directory of a built-in model; throws a clear error when it has not been built. */

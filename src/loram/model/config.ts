@@ -241,9 +241,12 @@ export function expectedShapes(cfg: LlamaConfig): Map<string, number[]> {
     m.set(`${p}.self_attn.v_proj.weight`, [kv, H]);
     m.set(`${p}.self_attn.o_proj.weight`, [H, q]);
     if (cfg.attentionBias) {
+      // As in HF's LlamaAttention: attention_bias puts a bias on all four projections. o_proj's lives in the
+      // hidden dimension, so pruning never changes it.
       m.set(`${p}.self_attn.q_proj.bias`, [q]);
       m.set(`${p}.self_attn.k_proj.bias`, [kv]);
       m.set(`${p}.self_attn.v_proj.bias`, [kv]);
+      m.set(`${p}.self_attn.o_proj.bias`, [H]);
     }
     m.set(`${p}.mlp.gate_proj.weight`, [l.intermediate_size, H]);
     m.set(`${p}.mlp.up_proj.weight`, [l.intermediate_size, H]);
@@ -261,10 +264,31 @@ export function countParams(cfg: LlamaConfig): number {
   return n;
 }
 
-/** The decoder linear modules, in HF naming, with which side of each a structured pruning touches. */
+/** The decoder linear modules, in HF naming. */
 export const LINEAR_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LinearModule = (typeof LINEAR_MODULES)[number];
+/** The attention projections (the ones `attention_bias` gives a bias). */
+export const ATTENTION_MODULES: readonly LinearModule[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+
+/** The modules LoRA can adapt: every decoder linear, and the output head. */
+export const LORA_TARGETS = [...LINEAR_MODULES, 'lm_head'] as const;
+export type LoraTarget = (typeof LORA_TARGETS)[number];
+
+/** The HF module path of a decoder linear: `model.layers.2.self_attn.q_proj`, `model.layers.2.mlp.up_proj`. */
+export function moduleName(layer: number, mod: LinearModule): string {
+  return `model.layers.${layer}.${ATTENTION_MODULES.includes(mod) ? 'self_attn' : 'mlp'}.${mod}`;
+}
+
+/** Inverse of moduleName; null for a name that is not a decoder linear's module. */
+export function parseModuleName(name: string): { layer: number; mod: LinearModule } | null {
+  const m = /^model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)$/.exec(name);
+  const mod = m?.[3] as LinearModule | undefined;
+  if (!m || !mod || !LINEAR_MODULES.includes(mod)) return null;
+  const layer = Number(m[1]);
+  return moduleName(layer, mod) === name ? { layer, mod } : null;
+}
+
+/** The HF weight name of a decoder linear: `model.layers.2.self_attn.q_proj.weight`. */
 export function linearName(layer: number, mod: LinearModule): string {
-  const block = mod === 'gate_proj' || mod === 'up_proj' || mod === 'down_proj' ? 'mlp' : 'self_attn';
-  return `model.layers.${layer}.${block}.${mod}.weight`;
+  return `${moduleName(layer, mod)}.weight`;
 }

@@ -16,7 +16,7 @@ export interface Linear {
   trainable(): tf.Variable[];
   /** The base weight in HF layout [out, in], dense (dequantized if needed). */
   baseWeightHf(): HostTensor;
-  /** The bias [out] if the layer has one (q/k/v with attention_bias). */
+  /** The bias [out] if the layer has one (q/k/v/o with attention_bias). */
   biasHf(): HostTensor | null;
   dispose(): void;
 }

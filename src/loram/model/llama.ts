@@ -1,11 +1,11 @@
 /**
  * LLaMA-architecture decoder in TensorFlow.js: RMSNorm, RoPE (with LLaMA-3 scaling), grouped-query attention,
- * SwiGLU MLP, tied or untied embeddings, optional q/k/v bias, and per-layer head counts / MLP widths so
+ * SwiGLU MLP, tied or untied embeddings, optional q/k/v/o bias (attention_bias), and per-layer head counts / MLP widths so
  * structurally pruned models run as they are (physically smaller).
  */
 import { tf } from '../backend/tf';
 import type { LlamaConfig, LinearModule } from './config';
-import { expectedShapes, LINEAR_MODULES, linearName } from './config';
+import { ATTENTION_MODULES, expectedShapes, LINEAR_MODULES, linearName } from './config';
 import { DenseLinear, uid } from './linear';
 import type { ForwardContext, Linear } from './linear';
 import { rotateHalfMatrix, ropeTables } from './rope';
@@ -92,7 +92,7 @@ export class LlamaModel {
       for (const m of LINEAR_MODULES) {
         const name = linearName(i, m);
         const biasName = name.replace(/\.weight$/, '.bias');
-        const hasBias = config.attentionBias && (m === 'q_proj' || m === 'k_proj' || m === 'v_proj');
+        const hasBias = config.attentionBias && ATTENTION_MODULES.includes(m);
         linears[m] = new DenseLinear(get(name), hasBias ? get(biasName) : null, name.replace(/\.weight$/, ''), trainable);
       }
       return {

@@ -3,7 +3,7 @@
  *
  * Supports everything `LlamaModel` does: per-layer head counts and MLP widths (structurally pruned models,
  * including layers whose attention or MLP is pruned away entirely), grouped-query attention, tied or untied
- * embeddings, q/k/v bias, RoPE with linear/llama3 scaling (precomputed cos/sin initializers gathered by
+ * embeddings, q/k/v/o bias (attention_bias), RoPE with linear/llama3 scaling (precomputed cos/sin initializers gathered by
  * position ids). Opset 17, IR 8, float32 weights.
  *
  * Graph kinds
@@ -35,9 +35,10 @@ import { expectedShapes, toHfConfig } from '../model/config';
 import { checkWeights } from '../model/llama';
 import { ropeTables } from '../model/rope';
 import type { HostTensor, WeightMap } from '../util/tensor';
-import { atomicWriteDir, writeAll } from '../io/atomic';
+import { atomicWriteDir } from '../io/atomic';
 import { A, DataType, GraphBuilder, modelProto, type ExternalLayout } from './graph';
-import { BufferedSink, type LazyBytes } from './proto';
+import { externalLayout, writeModelFiles } from './write';
+import type { LazyBytes } from './proto';
 
 /** Bump when the graph changes in any way that affects outputs or file layout (invalidates caches). */
 export const EXPORTER_VERSION = 'loram-onnx-1';
@@ -217,22 +218,39 @@ export interface BuiltGraph {
   options: ResolvedOptions;
 }
 
-/** Build the ONNX graph for a config and its (already merged) HF-layout weights. */
+/** Build the ONNX graph for a config and its (already merged) HF-layout weights: the steps of LlamaModel.forward. */
 export function buildLlamaGraph(cfg: LlamaConfig, weights: WeightMap, opts: OnnxExportOptions = {}): BuiltGraph {
   checkWeights(cfg, weights);
   const r = resolve(cfg, opts);
-  const kv = r.kind === 'kv';
-  const g = new GraphBuilder(kv ? 'llama_kv' : 'llama');
-  const H = cfg.hiddenSize;
-  const hd = cfg.headDim;
-  const half = hd / 2;
-  const V = cfg.vocabSize;
-  const w = (n: string) => weights.get(n)!;
+  const g = new GraphBuilder(r.kind === 'kv' ? 'llama_kv' : 'llama');
+  const io = graphInputs(g, cfg, r);
+  const c = sharedOps(g, cfg, weights, r, io);
+  const embed = weights.get('model.embed_tokens.weight')!;
+  const embedT = g.floatInitializer('model.embed_tokens.weight', embed.shape, rawLazy(embed));
+  let h = g.op1('Gather', [embedT, io.ids], { axis: A.int(0) }); // [B, T, H]
+  cfg.layers.forEach((l, i) => {
+    if (l.num_attention_heads > 0) h = g.op1('Add', [h, attentionBlock(c, i, h, io.past.get(i))]);
+    if (l.intermediate_size > 0) h = g.op1('Add', [h, mlpBlock(c, i, h)]);
+  });
+  lmHead(c, h, embedT, io.ids);
+  return { builder: g, kvLayers: io.kvLayers, options: r };
+}
 
-  // Inputs ----------------------------------------------------------------------------------------------
+interface GraphInputs {
+  ids: string;
+  mask: string;
+  positionIds: string | null;
+  kvLayers: KvLayer[];
+  /** The `kv` graph's past keys and values, by layer (layers with attention heads only). */
+  past: Map<number, { key: string; value: string }>;
+}
+
+function graphInputs(g: GraphBuilder, cfg: LlamaConfig, r: ResolvedOptions): GraphInputs {
+  const kv = r.kind === 'kv';
+  const hd = cfg.headDim;
   const ids = g.input('input_ids', DataType.INT64, ['batch', 'sequence']);
   const mask = g.input('attention_mask', DataType.INT64, ['batch', kv ? 'total_sequence' : 'sequence']);
-  const posIn = r.positionIdsInput ? g.input('position_ids', DataType.INT64, ['batch', 'sequence']) : null;
+  const positionIds = r.positionIdsInput ? g.input('position_ids', DataType.INT64, ['batch', 'sequence']) : null;
   const kvLayers: KvLayer[] = [];
   const past = new Map<number, { key: string; value: string }>();
   if (kv) {
@@ -245,11 +263,50 @@ export function buildLlamaGraph(cfg: LlamaConfig, weights: WeightMap, opts: Onnx
       });
     });
   }
+  return { ids, mask, positionIds, kvLayers, past };
+}
 
-  // Shapes, mask bias and positions (computed once) -----------------------------------------------------
-  const shapeIds = g.op1('Shape', [ids]);
-  const T1 = g.op1('Slice', [shapeIds, g.i64([1]), g.i64([2])]); // [1]
-  const S1 = g.op1('Slice', [g.op1('Shape', [mask]), g.i64([1]), g.i64([2])]); // [1]
+/** What every layer uses, computed once: the mask bias per GQA group size, RoPE, RMSNorm, the weights. */
+interface GraphContext {
+  g: GraphBuilder;
+  cfg: LlamaConfig;
+  w(name: string): HostTensor;
+  /** The additive causal + padding mask, tiled for `grp` query heads per KV head: [B, 1, grp·T, S]. */
+  groupBias(grp: number): string;
+  rope(x: string): string;
+  rms(x: string, weightName: string): string;
+  /** An initializer for a weight that may be absent (a bias): null when it is. */
+  optional(name: string, shape: number[]): string | null;
+}
+
+function sharedOps(g: GraphBuilder, cfg: LlamaConfig, weights: WeightMap, r: ResolvedOptions, io: GraphInputs): GraphContext {
+  const w = (n: string) => weights.get(n)!;
+  const { bias4, T1 } = maskBias(g, io);
+  const biasFor = new Map<number, string>([[1, bias4]]);
+  const groupBias = (grp: number) => {
+    let b = biasFor.get(grp);
+    if (!b) biasFor.set(grp, (b = g.op1('Tile', [bias4, g.i64([1, 1, grp, 1])])));
+    return b;
+  };
+  const rope = ropeOp(g, cfg, r, io.positionIds ?? maskPositions(g, io.mask, r.kind === 'kv' ? T1 : null));
+  const two = g.f32([2], []);
+  const eps = g.f32([cfg.rmsNormEps], []);
+  const rms = (x: string, weightName: string) => {
+    const wt = g.floatInitializer(weightName, w(weightName).shape, rawLazy(w(weightName)));
+    const ms = g.op1('ReduceMean', [g.op1('Pow', [x, two])], { axes: A.ints([-1]), keepdims: A.int(1) });
+    return g.op1('Mul', [g.op1('Div', [x, g.op1('Sqrt', [g.op1('Add', [ms, eps])])]), wt]);
+  };
+  const optional = (name: string, shape: number[]) => {
+    const t = weights.get(name);
+    return t ? g.floatInitializer(name, shape, rawLazy(t)) : null;
+  };
+  return { g, cfg, w, groupBias, rope, rms, optional };
+}
+
+/** The causal + padding mask as an additive bias [B, 1, T, S] (0 or −1e9); T1 = [T] for slicing positions. */
+function maskBias(g: GraphBuilder, io: GraphInputs): { bias4: string; T1: string } {
+  const T1 = g.op1('Slice', [g.op1('Shape', [io.ids]), g.i64([1]), g.i64([2])]); // [1]
+  const S1 = g.op1('Slice', [g.op1('Shape', [io.mask]), g.i64([1]), g.i64([2])]); // [1]
   const Tsc = g.op1('Squeeze', [T1, g.i64([0])]);
   const Ssc = g.op1('Squeeze', [S1, g.i64([0])]);
   const Psc = g.op1('Sub', [Ssc, Tsc]);
@@ -258,120 +315,114 @@ export function buildLlamaGraph(cfg: LlamaConfig, weights: WeightMap, opts: Onnx
   const keyIdx = g.op1('Range', [zero, Ssc, one]); // [S]
   const qIdx = g.op1('Unsqueeze', [g.op1('Range', [Psc, Ssc, one]), g.i64([1])]); // [T, 1]
   const causal = g.op1('LessOrEqual', [keyIdx, qIdx]); // [T, S]
-  const maskB = g.op1('Unsqueeze', [g.op1('Cast', [mask], { to: A.int(DataType.BOOL) }), g.i64([1])]); // [B, 1, S]
+  const maskB = g.op1('Unsqueeze', [g.op1('Cast', [io.mask], { to: A.int(DataType.BOOL) }), g.i64([1])]); // [B, 1, S]
   const allowed = g.op1('And', [causal, maskB]); // [B, T, S]
   const bias3 = g.op1('Where', [allowed, g.f32([0], []), g.f32([-1e9], [])]);
-  const bias4 = g.op1('Unsqueeze', [bias3, g.i64([1])]); // [B, 1, T, S]
-  const biasFor = new Map<number, string>([[1, bias4]]);
-  const groupBias = (grp: number) => {
-    let b = biasFor.get(grp);
-    if (!b) {
-      b = g.op1('Tile', [bias4, g.i64([1, 1, grp, 1])]); // [B, 1, grp·T, S]
-      biasFor.set(grp, b);
-    }
-    return b;
-  };
+  return { bias4: g.op1('Unsqueeze', [bias3, g.i64([1])]), T1 };
+}
 
-  let pos: string;
-  if (posIn) pos = posIn;
-  else {
-    const cum = g.op1('CumSum', [mask, g.i64([1], [])]);
-    let p = g.op1('Max', [g.op1('Sub', [cum, g.i64([1], [])]), g.i64([0], [])]);
-    if (kv) p = g.op1('Slice', [p, g.op1('Neg', [T1]), g.i64([Number.MAX_SAFE_INTEGER]), g.i64([1])]);
-    pos = p;
-  }
-  // RoPE tables: cos, and sin with the first half negated so rotate_half becomes a swap of halves.
+/** Positions from the mask as HF generation derives them (the last T columns when there is a past). */
+function maskPositions(g: GraphBuilder, mask: string, lastT: string | null): string {
+  const cum = g.op1('CumSum', [mask, g.i64([1], [])]);
+  const p = g.op1('Max', [g.op1('Sub', [cum, g.i64([1], [])]), g.i64([0], [])]);
+  return lastT ? g.op1('Slice', [p, g.op1('Neg', [lastT]), g.i64([Number.MAX_SAFE_INTEGER]), g.i64([1])]) : p;
+}
+
+/** RoPE by gathered cos/sin tables; sin has its first half negated so rotate_half becomes a swap of halves. */
+function ropeOp(g: GraphBuilder, cfg: LlamaConfig, r: ResolvedOptions, pos: string): (x: string) => string {
+  const hd = cfg.headDim;
+  const half = hd / 2;
   let tables: { cos: Float32Array; sin: Float32Array } | null = null;
-  const getTables = () => (tables ??= (() => {
-    const t = ropeTables(cfg, r.maxPositions);
-    for (let p = 0; p < r.maxPositions; p++) for (let i = 0; i < half; i++) t.sin[p * hd + i] = -t.sin[p * hd + i]!;
-    return t;
-  })());
+  const getTables = () =>
+    (tables ??= (() => {
+      const t = ropeTables(cfg, r.maxPositions);
+      for (let p = 0; p < r.maxPositions; p++) for (let i = 0; i < half; i++) t.sin[p * hd + i] = -t.sin[p * hd + i]!;
+      return t;
+    })());
   const cosT = g.floatInitializer('rope.cos', [r.maxPositions, hd], f32Lazy(r.maxPositions * hd, () => getTables().cos));
   const sinT = g.floatInitializer('rope.sin_signed', [r.maxPositions, hd], f32Lazy(r.maxPositions * hd, () => getTables().sin));
   const cos = g.op1('Unsqueeze', [g.op1('Gather', [cosT, pos], { axis: A.int(0) }), g.i64([2])]); // [B, T, 1, hd]
   const sin = g.op1('Unsqueeze', [g.op1('Gather', [sinT, pos], { axis: A.int(0) }), g.i64([2])]);
   const halves = g.i64([half, half]);
-  const rope = (x: string) => {
+  return (x: string) => {
     const [x1, x2] = g.op('Split', [x, halves], { axis: A.int(-1) }, 2) as [string, string];
     const swapped = g.op1('Concat', [x2, x1], { axis: A.int(-1) });
     return g.op1('Add', [g.op1('Mul', [x, cos]), g.op1('Mul', [swapped, sin])]);
   };
-  const two = g.f32([2], []);
-  const eps = g.f32([cfg.rmsNormEps], []);
-  const rms = (x: string, weightName: string) => {
-    const wt = g.floatInitializer(weightName, w(weightName).shape, rawLazy(w(weightName)));
-    const ms = g.op1('ReduceMean', [g.op1('Pow', [x, two])], { axes: A.ints([-1]), keepdims: A.int(1) });
-    return g.op1('Mul', [g.op1('Div', [x, g.op1('Sqrt', [g.op1('Add', [ms, eps])])]), wt]);
-  };
+}
 
-  // Decoder ---------------------------------------------------------------------------------------------
-  const embed = w('model.embed_tokens.weight');
-  const embedT = g.floatInitializer('model.embed_tokens.weight', embed.shape, rawLazy(embed));
-  let h = g.op1('Gather', [embedT, ids], { axis: A.int(0) }); // [B, T, H]
-  const scale = g.f32([1 / Math.sqrt(hd)], []);
-  cfg.layers.forEach((l, i) => {
-    const p = `model.layers.${i}`;
-    const nh = l.num_attention_heads;
-    const nkv = l.num_key_value_heads;
-    const I = l.intermediate_size;
-    if (nh > 0) {
-      const grp = nh / nkv;
-      const qo = nh * hd;
-      const ko = nkv * hd;
-      const x = rms(h, `${p}.input_layernorm.weight`);
-      const qkvW = [w(`${p}.self_attn.q_proj.weight`), w(`${p}.self_attn.k_proj.weight`), w(`${p}.self_attn.v_proj.weight`)];
-      const kernel = g.floatInitializer(`${p}.self_attn.qkv_proj.kernel`, [H, qo + 2 * ko], fusedKernel(qkvW, H));
-      let qkv = g.op1('MatMul', [x, kernel]);
-      if (cfg.attentionBias) {
-        const b = [w(`${p}.self_attn.q_proj.bias`), w(`${p}.self_attn.k_proj.bias`), w(`${p}.self_attn.v_proj.bias`)];
-        qkv = g.op1('Add', [qkv, g.floatInitializer(`${p}.self_attn.qkv_proj.bias`, [qo + 2 * ko], concatLazy(b))]);
-      }
-      const [q, k, v] = g.op('Split', [qkv, g.i64([qo, ko, ko])], { axis: A.int(-1) }, 3) as [string, string, string];
-      const q4 = rope(g.op1('Reshape', [q, g.i64([0, 0, nh, hd])])); // [B, T, nh, hd]
-      const k4 = rope(g.op1('Reshape', [k, g.i64([0, 0, nkv, hd])]));
-      const v4 = g.op1('Reshape', [v, g.i64([0, 0, nkv, hd])]);
-      // GQA without repeating K/V: query heads j·g … j·g+g−1 share KV head j, folded into the row axis.
-      const qT = g.op1('Reshape', [g.op1('Transpose', [q4], { perm: A.ints([0, 2, 1, 3]) }), g.i64([0, nkv, -1, hd])]); // [B, nkv, g·T, hd]
-      let kT = g.op1('Transpose', [k4], { perm: A.ints([0, 2, 1, 3]) }); // [B, nkv, T, hd]
-      let vT = g.op1('Transpose', [v4], { perm: A.ints([0, 2, 1, 3]) });
-      const pk = past.get(i);
-      if (pk) {
-        kT = g.op1('Concat', [pk.key, kT], { axis: A.int(2) }, `present.${i}.key`);
-        vT = g.op1('Concat', [pk.value, vT], { axis: A.int(2) }, `present.${i}.value`);
-        g.output(`present.${i}.key`, kT, DataType.FLOAT, ['batch', nkv, 'total_sequence', hd]);
-        g.output(`present.${i}.value`, vT, DataType.FLOAT, ['batch', nkv, 'total_sequence', hd]);
-      }
-      const kTT = g.op1('Transpose', [kT], { perm: A.ints([0, 1, 3, 2]) }); // [B, nkv, hd, S]
-      const scores = g.op1('Add', [g.op1('Mul', [g.op1('MatMul', [qT, kTT]), scale]), groupBias(grp)]);
-      const probs = g.op1('Softmax', [scores], { axis: A.int(-1) });
-      const ctx4 = g.op1('Reshape', [g.op1('MatMul', [probs, vT]), g.i64([0, nh, -1, hd])]); // [B, nh, T, hd]
-      const ctx = g.op1('Reshape', [g.op1('Transpose', [ctx4], { perm: A.ints([0, 2, 1, 3]) }), g.i64([0, 0, -1])]); // [B, T, nh·hd]
-      const oW = w(`${p}.self_attn.o_proj.weight`);
-      const oK = g.floatInitializer(`${p}.self_attn.o_proj.kernel`, [qo, H], fusedKernel([oW], qo));
-      h = g.op1('Add', [h, g.op1('MatMul', [ctx, oK])]);
-    }
-    if (I > 0) {
-      const x = rms(h, `${p}.post_attention_layernorm.weight`);
-      const gu = g.floatInitializer(`${p}.mlp.gate_up_proj.kernel`, [H, 2 * I], fusedKernel([w(`${p}.mlp.gate_proj.weight`), w(`${p}.mlp.up_proj.weight`)], H));
-      const [gate, up] = g.op('Split', [g.op1('MatMul', [x, gu]), g.i64([I, I])], { axis: A.int(-1) }, 2) as [string, string];
-      const act = g.op1('Mul', [g.op1('Mul', [gate, g.op1('Sigmoid', [gate])]), up]);
-      const dK = g.floatInitializer(`${p}.mlp.down_proj.kernel`, [I, H], fusedKernel([w(`${p}.mlp.down_proj.weight`)], I));
-      h = g.op1('Add', [h, g.op1('MatMul', [act, dK])]);
-    }
-  });
-  const hn = rms(h, 'model.norm.weight');
+/** Self-attention of layer i on h (the residual is added by the caller): fused q/k/v, RoPE, GQA, o_proj. */
+function attentionBlock(c: GraphContext, i: number, h: string, past: { key: string; value: string } | undefined): string {
+  const { g, cfg, w } = c;
+  const p = `model.layers.${i}.self_attn`;
+  const H = cfg.hiddenSize;
+  const hd = cfg.headDim;
+  const nh = cfg.layers[i]!.num_attention_heads;
+  const nkv = cfg.layers[i]!.num_key_value_heads;
+  const qo = nh * hd;
+  const ko = nkv * hd;
+  const x = c.rms(h, `model.layers.${i}.input_layernorm.weight`);
+  const kernel = g.floatInitializer(`${p}.qkv_proj.kernel`, [H, qo + 2 * ko], fusedKernel([w(`${p}.q_proj.weight`), w(`${p}.k_proj.weight`), w(`${p}.v_proj.weight`)], H));
+  let qkv = g.op1('MatMul', [x, kernel]);
+  if (cfg.attentionBias) {
+    const b = [w(`${p}.q_proj.bias`), w(`${p}.k_proj.bias`), w(`${p}.v_proj.bias`)];
+    qkv = g.op1('Add', [qkv, g.floatInitializer(`${p}.qkv_proj.bias`, [qo + 2 * ko], concatLazy(b))]);
+  }
+  const [q, k, v] = g.op('Split', [qkv, g.i64([qo, ko, ko])], { axis: A.int(-1) }, 3) as [string, string, string];
+  const q4 = c.rope(g.op1('Reshape', [q, g.i64([0, 0, nh, hd])])); // [B, T, nh, hd]
+  const k4 = c.rope(g.op1('Reshape', [k, g.i64([0, 0, nkv, hd])]));
+  const v4 = g.op1('Reshape', [v, g.i64([0, 0, nkv, hd])]);
+  // GQA without repeating K/V: query heads j·g … j·g+g−1 share KV head j, folded into the row axis.
+  const qT = g.op1('Reshape', [g.op1('Transpose', [q4], { perm: A.ints([0, 2, 1, 3]) }), g.i64([0, nkv, -1, hd])]); // [B, nkv, g·T, hd]
+  let kT = g.op1('Transpose', [k4], { perm: A.ints([0, 2, 1, 3]) }); // [B, nkv, T, hd]
+  let vT = g.op1('Transpose', [v4], { perm: A.ints([0, 2, 1, 3]) });
+  if (past) {
+    kT = g.op1('Concat', [past.key, kT], { axis: A.int(2) }, `present.${i}.key`);
+    vT = g.op1('Concat', [past.value, vT], { axis: A.int(2) }, `present.${i}.value`);
+    g.output(`present.${i}.key`, kT, DataType.FLOAT, ['batch', nkv, 'total_sequence', hd]);
+    g.output(`present.${i}.value`, vT, DataType.FLOAT, ['batch', nkv, 'total_sequence', hd]);
+  }
+  const kTT = g.op1('Transpose', [kT], { perm: A.ints([0, 1, 3, 2]) }); // [B, nkv, hd, S]
+  const scores = g.op1('Add', [g.op1('Mul', [g.op1('MatMul', [qT, kTT]), g.f32([1 / Math.sqrt(hd)], [])]), c.groupBias(nh / nkv)]);
+  const probs = g.op1('Softmax', [scores], { axis: A.int(-1) });
+  const ctx4 = g.op1('Reshape', [g.op1('MatMul', [probs, vT]), g.i64([0, nh, -1, hd])]); // [B, nh, T, hd]
+  const ctx = g.op1('Reshape', [g.op1('Transpose', [ctx4], { perm: A.ints([0, 2, 1, 3]) }), g.i64([0, 0, -1])]); // [B, T, nh·hd]
+  const oK = g.floatInitializer(`${p}.o_proj.kernel`, [qo, H], fusedKernel([w(`${p}.o_proj.weight`)], qo));
+  const out = g.op1('MatMul', [ctx, oK]);
+  // HF's attention_bias also puts a bias on o_proj; it lives in the hidden dimension (never pruned).
+  const oBias = cfg.attentionBias ? c.optional(`${p}.o_proj.bias`, [H]) : null;
+  return oBias ? g.op1('Add', [out, oBias]) : out;
+}
+
+/** The SwiGLU MLP of layer i on h (the residual is added by the caller). */
+function mlpBlock(c: GraphContext, i: number, h: string): string {
+  const { g, cfg, w } = c;
+  const p = `model.layers.${i}`;
+  const H = cfg.hiddenSize;
+  const I = cfg.layers[i]!.intermediate_size;
+  const x = c.rms(h, `${p}.post_attention_layernorm.weight`);
+  const gu = g.floatInitializer(`${p}.mlp.gate_up_proj.kernel`, [H, 2 * I], fusedKernel([w(`${p}.mlp.gate_proj.weight`), w(`${p}.mlp.up_proj.weight`)], H));
+  const [gate, up] = g.op('Split', [g.op1('MatMul', [x, gu]), g.i64([I, I])], { axis: A.int(-1) }, 2) as [string, string];
+  const act = g.op1('Mul', [g.op1('Mul', [gate, g.op1('Sigmoid', [gate])]), up]);
+  const dK = g.floatInitializer(`${p}.mlp.down_proj.kernel`, [I, H], fusedKernel([w(`${p}.mlp.down_proj.weight`)], I));
+  return g.op1('MatMul', [act, dK]);
+}
+
+/** Final norm and the head; `logits` becomes the first output, as in HF exports. */
+function lmHead(c: GraphContext, h: string, embedT: string, ids: string): void {
+  const { g, cfg } = c;
+  const H = cfg.hiddenSize;
+  const V = cfg.vocabSize;
+  const hn = c.rms(h, 'model.norm.weight');
   // The head as Gemm(x, W, transB=1) reads HF [V, H] directly, so a tied head shares the embedding tensor.
-  const head = cfg.tieWordEmbeddings ? embedT : g.floatInitializer('lm_head.weight', [V, H], rawLazy(w('lm_head.weight')));
+  const head = cfg.tieWordEmbeddings ? embedT : g.floatInitializer('lm_head.weight', [V, H], rawLazy(c.w('lm_head.weight')));
   const flat = g.op1('Reshape', [hn, g.i64([-1, H])]);
   const logits2 = g.op1('Gemm', [flat, head], { transB: A.int(1) });
-  const outShape = g.op1('Concat', [shapeIds, g.i64([V])], { axis: A.int(0) });
+  const outShape = g.op1('Concat', [g.op1('Shape', [ids]), g.i64([V])], { axis: A.int(0) });
   const logits = g.op1('Reshape', [logits2, outShape], {}, 'logits');
   g.output('logits', logits, DataType.FLOAT, ['batch', 'sequence', V]);
-  // Put logits first among the outputs, as HF exports do.
   const li = g.outputs.findIndex((o) => o.name === 'logits');
   g.outputs.unshift(...g.outputs.splice(li, 1));
-  return { builder: g, kvLayers, options: r };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -380,7 +431,7 @@ export function buildLlamaGraph(cfg: LlamaConfig, weights: WeightMap, opts: Onnx
 async function writeExport(cfg: LlamaConfig, weights: WeightMap, dir: string, opts: OnnxExportOptions, hash: string): Promise<OnnxExportMeta> {
   if (os.endianness() !== 'LE') throw new Error('ONNX export writes little-endian raw data; this host is big-endian');
   const { builder, kvLayers, options } = buildLlamaGraph(cfg, weights, opts);
-  const layout: ExternalLayout | undefined = options.external ? { location: DATA_FILE, minBytes: 1024, alignment: 4096 } : undefined;
+  const layout: ExternalLayout | undefined = options.external ? externalLayout(MODEL_FILE) : undefined;
   const { graph, plan } = builder.toGraphProto(layout);
   const model = modelProto(graph, {
     irVersion: IR_VERSION,
@@ -393,28 +444,7 @@ async function writeExport(cfg: LlamaConfig, weights: WeightMap, dir: string, op
   if (!layout && model.length >= 2 ** 31 - 1) {
     throw new Error(`ONNX model would be ${model.length} bytes, over protobuf's 2 GiB limit; lower externalDataThreshold`);
   }
-  const fh = await fsp.open(path.join(dir, MODEL_FILE), 'w');
-  try {
-    const sink = new BufferedSink((c) => writeAll(fh, c));
-    await model.writeTo(sink.write);
-    await sink.flush();
-  } finally {
-    await fh.close();
-  }
-  if (layout) {
-    const dh = await fsp.open(path.join(dir, DATA_FILE), 'w');
-    try {
-      let off = 0;
-      for (const e of plan) {
-        if (e.offset > off) await writeAll(dh, new Uint8Array(e.offset - off));
-        const bytes = e.data instanceof Uint8Array ? e.data : e.data.produce();
-        await writeAll(dh, bytes);
-        off = e.offset + bytes.length;
-      }
-    } finally {
-      await dh.close();
-    }
-  }
+  await writeModelFiles(model, path.join(dir, MODEL_FILE), plan, layout ? path.join(dir, DATA_FILE) : undefined);
   const meta: OnnxExportMeta = {
     format: 'loram-onnx',
     exporterVersion: EXPORTER_VERSION,

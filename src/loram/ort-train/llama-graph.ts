@@ -12,7 +12,7 @@
 import type { LlamaConfig, LinearModule } from '../model/config';
 import { linearName } from '../model/config';
 import { ropeTables } from '../model/rope';
-import type { LoraTarget } from '../lora/adapter';
+import type { LoraTarget } from '../model/config';
 import { moduleKey } from '../lora/adapter';
 import { loraModuleSlots } from '../lora/modules';
 import { DataType } from '../onnx/graph';

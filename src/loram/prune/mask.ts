@@ -10,16 +10,6 @@ export interface PackedMask {
   bits: Uint8Array;
 }
 
-export function emptyMask(shape: [number, number], kept = true): PackedMask {
-  const n = shape[0] * shape[1];
-  const bits = new Uint8Array(Math.ceil(n / 8));
-  if (kept) {
-    bits.fill(0xff);
-    if (n % 8) bits[bits.length - 1] = (1 << (n % 8)) - 1;
-  }
-  return { shape: [...shape] as [number, number], bits };
-}
-
 /** Pack a 0/1 (or boolean) per-weight array. */
 export function packMask(keep: ArrayLike<number | boolean>, shape: [number, number]): PackedMask {
   const n = shape[0] * shape[1];
@@ -27,10 +17,6 @@ export function packMask(keep: ArrayLike<number | boolean>, shape: [number, numb
   const bits = new Uint8Array(Math.ceil(n / 8));
   for (let i = 0; i < n; i++) if (keep[i]) bits[i >> 3]! |= 1 << (i & 7);
   return { shape: [...shape] as [number, number], bits };
-}
-
-export function maskKept(m: PackedMask, i: number): boolean {
-  return ((m.bits[i >> 3]! >> (i & 7)) & 1) === 1;
 }
 
 /** 1 = kept, 0 = pruned, one byte per weight. */
@@ -46,12 +32,6 @@ export function countKept(m: PackedMask): number {
   let c = 0;
   for (let i = 0; i < n; i++) c += (m.bits[i >> 3]! >> (i & 7)) & 1;
   return c;
-}
-
-/** Fraction of pruned weights. */
-export function maskSparsity(m: PackedMask): number {
-  const n = m.shape[0] * m.shape[1];
-  return n === 0 ? 0 : 1 - countKept(m) / n;
 }
 
 /** t ⊙ M as a new tensor; shapes must agree. */

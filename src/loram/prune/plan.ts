@@ -8,7 +8,7 @@
  * Non-structured (Semi/Unst): one bit-packed mask per pruned linear (see mask.ts), shapes unchanged.
  */
 import type { LayerSize, LinearModule, LlamaConfig } from '../model/config';
-import { linearName } from '../model/config';
+import { LINEAR_MODULES, linearName } from '../model/config';
 import type { HostTensor, WeightMap } from '../util/tensor';
 import { cloneHost } from '../util/tensor';
 import type { PackedMask } from './mask';
@@ -174,7 +174,7 @@ export function zeroPrunedUnits(weights: WeightMap, plan: StructuredPrunePlan): 
   const out: WeightMap = new Map(weights);
   const hd = plan.original.headDim;
   for (const lp of plan.layers) {
-    for (const mod of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const) {
+    for (const mod of LINEAR_MODULES) {
       const name = linearName(lp.layer, mod);
       const w = weights.get(name);
       if (!w) throw new Error(`zeroPrunedUnits: missing tensor ${name}`);

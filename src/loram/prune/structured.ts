@@ -25,7 +25,7 @@ import { Rng } from '../util/rng';
 import type { HostTensor, WeightMap } from '../util/tensor';
 import { select1d, selectCols, selectRows, transpose2d } from '../util/tensor';
 import { checkCalibration } from './calibration';
-import { CancelledError } from '../train/trainer';
+import { CancelledError } from '../../shared/cancelled';
 import type { StructuredImportance, StructuredLayerPlan, StructuredPrunePlan } from './plan';
 import { archSignature, checkPlanSource, keptIndices, plannedLayerSizes, prunedSide, queryHeadsOf, validateStructuredPlan } from './plan';
 

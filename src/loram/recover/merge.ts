@@ -9,7 +9,7 @@ import { loraDelta, loraScale, weightNameOf } from '../lora/adapter';
 import type { HostTensor, WeightMap } from '../util/tensor';
 import { shapeStr } from '../util/tensor';
 import type { RecoveredUpdate } from './sparse';
-import { checkAdapterFits } from '../lora/fit';
+import { checkAdapterFits } from '../lora/shape-check';
 
 function addInto(name: string, w: HostTensor, d: HostTensor): HostTensor {
   if (w.shape.length !== d.shape.length || w.shape.some((s, i) => s !== d.shape[i])) {

@@ -14,7 +14,7 @@ import type { SparsePrunePlan } from '../prune/plan';
 import { checkPlanSource } from '../prune/plan';
 import type { WeightMap } from '../util/tensor';
 import { cloneHost } from '../util/tensor';
-import { checkAdapterFits } from '../lora/fit';
+import { checkAdapterFits } from '../lora/shape-check';
 
 export type SparseRecoverMode = 'mask' | 'identity';
 

@@ -11,7 +11,7 @@
  * Hence ΔW^R = (α/r)·B^R·A^R is ΔW^P zero-padded into original coordinates (zeroA).
  */
 import type { LinearModule, LlamaConfig } from '../model/config';
-import { checkAdapterFits } from '../lora/fit';
+import { checkAdapterFits } from '../lora/shape-check';
 import type { LoraAdapter, LoraModuleWeights } from '../lora/adapter';
 import { parseModuleKey } from '../lora/adapter';
 import type { StructuredPrunePlan } from '../prune/plan';

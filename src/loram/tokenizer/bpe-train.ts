@@ -203,28 +203,11 @@ class PairHeap {
 /** Learn a byte-level BPE vocabulary of exactly `opts.vocabSize` tokens from `texts`. */
 export function trainBpe(texts: Iterable<string>, opts: TrainBpeOptions): TrainedBpe {
   const t0 = performance.now();
-  const specials = [...(opts.specialTokens ?? DEFAULT_SPECIAL_TOKENS)];
-  if (new Set(specials).size !== specials.length) throw new Error('trainBpe: duplicate special tokens');
-  if (specials.some((s) => s.length === 0)) throw new Error('trainBpe: empty special token');
-  const vocabSize = opts.vocabSize;
-  const minVocab = specials.length + 256;
-  if (!Number.isInteger(vocabSize) || vocabSize < minVocab || vocabSize >= PAIR_SHIFT) {
-    throw new Error(`trainBpe: vocabSize must be an integer in [${minVocab}, ${PAIR_SHIFT}) (${specials.length} special + 256 byte tokens); got ${vocabSize}`);
-  }
-  const minFrequency = Math.max(1, opts.minFrequency ?? 2);
+  const { specials, vocabSize, minFrequency } = checkedOptions(opts);
   const bosToken = roleToken('bosToken', opts.bosToken, DEFAULT_SPECIAL_TOKENS[0]!, specials);
   const eosToken = roleToken('eosToken', opts.eosToken, DEFAULT_SPECIAL_TOKENS[1]!, specials);
   const padToken = roleToken('padToken', opts.padToken, DEFAULT_SPECIAL_TOKENS[2]!, specials);
-
-  // Symbols: 0..255 are the byte characters sorted by code point (HF trainer order); merges append.
-  const byteChars = bytesToUnicode();
-  const sortedChars = [...byteChars].sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
-  const symOfByte = new Int32Array(256);
-  for (let b = 0; b < 256; b++) symOfByte[b] = sortedChars.indexOf(byteChars[b]!);
-  const symbols: string[] = [...sortedChars];
-  for (const s of specials) {
-    if (symbols.includes(s)) throw new Error(`trainBpe: special token "${s}" collides with a byte token`);
-  }
+  const { symbols, symOfByte } = byteSymbols(specials);
 
   // 1. Distinct pieces and their frequencies, in first-seen order (deterministic for a given input).
   const { counts: pieceCounts, pieces, chars } = countPieces(texts, specials);
@@ -239,79 +222,10 @@ export function trainBpe(texts: Iterable<string>, opts: TrainBpeOptions): Traine
     wcount.push(c);
   }
 
-  // 2. Pair counts and pair → words index. `where` may list a word that has since lost the pair; the
-  //    merge step simply finds nothing to do there (cheaper than removing entries).
-  const pairCount = new Map<number, number>();
-  const where = new Map<number, number[]>();
-  const addPair = (key: number, delta: number, wi: number) => {
-    pairCount.set(key, (pairCount.get(key) ?? 0) + delta);
-    if (delta > 0) {
-      let list = where.get(key);
-      if (!list) where.set(key, (list = []));
-      if (list[list.length - 1] !== wi) list.push(wi);
-    }
-  };
-  for (let wi = 0; wi < words.length; wi++) {
-    const w = words[wi]!;
-    const c = wcount[wi]!;
-    for (let i = 0; i + 1 < w.length; i++) addPair(w[i]! * PAIR_SHIFT + w[i + 1]!, c, wi);
-  }
-  const heap = new PairHeap();
-  for (const [key, c] of pairCount) heap.push(c, key);
-
-  // 3. Merge until the vocabulary is full.
+  // 2. Pair counts and where each pair occurs; 3. merge until the vocabulary is full.
+  const pairs = new PairIndex(words, wcount);
   const mergesTotal = vocabSize - specials.length - 256;
-  const merges: [string, string][] = [];
-  const visited = new Int32Array(words.length).fill(-1);
-  const newKeys = new Set<number>();
-  while (merges.length < mergesTotal) {
-    if (heap.size === 0) break;
-    const [stored, key] = heap.pop();
-    const actual = pairCount.get(key) ?? 0;
-    // Counts of existing pairs only ever go down, so a stale entry is re-queued with its true count.
-    if (actual !== stored) {
-      if (actual > 0) heap.push(actual, key);
-      continue;
-    }
-    if (actual < minFrequency) break;
-    const a = Math.floor(key / PAIR_SHIFT);
-    const b = key - a * PAIR_SHIFT;
-    const x = symbols.length;
-    symbols.push(symbols[a]! + symbols[b]!);
-    merges.push([symbols[a]!, symbols[b]!]);
-    const stamp = merges.length;
-    newKeys.clear();
-    for (const wi of where.get(key) ?? []) {
-      if (visited[wi] === stamp) continue;
-      visited[wi] = stamp;
-      const w = words[wi]!;
-      const c = wcount[wi]!;
-      // Left-to-right, non-overlapping, exactly as BPE applies a merge at encoding time.
-      for (let i = 0; i + 1 < w.length; i++) {
-        if (w[i] !== a || w[i + 1] !== b) continue;
-        if (i > 0) {
-          const p = w[i - 1]!;
-          addPair(p * PAIR_SHIFT + a, -c, wi);
-          addPair(p * PAIR_SHIFT + x, c, wi);
-          newKeys.add(p * PAIR_SHIFT + x);
-        }
-        w.splice(i, 2, x);
-        if (i + 1 < w.length) {
-          const n = w[i + 1]!;
-          addPair(b * PAIR_SHIFT + n, -c, wi);
-          addPair(x * PAIR_SHIFT + n, c, wi);
-          newKeys.add(x * PAIR_SHIFT + n);
-        }
-      }
-    }
-    pairCount.delete(key);
-    where.delete(key);
-    for (const k of [...newKeys].sort((p, q) => p - q)) {
-      const c = pairCount.get(k) ?? 0;
-      if (c > 0) heap.push(c, k);
-    }
-    if (opts.onProgress && merges.length % 256 === 0) opts.onProgress(merges.length, mergesTotal);
-  }
+  const merges = learnMerges(pairs, symbols, mergesTotal, minFrequency, opts.onProgress);
   if (merges.length < mergesTotal) {
     throw new Error(
       `trainBpe: the training text supports only ${merges.length} merges with minFrequency=${minFrequency}, ` +
@@ -330,6 +244,124 @@ export function trainBpe(texts: Iterable<string>, opts: TrainBpeOptions): Traine
     padToken,
     stats: { pieces, uniquePieces: words.length, chars, merges: merges.length, seconds: (performance.now() - t0) / 1000 },
   };
+}
+
+function checkedOptions(opts: TrainBpeOptions): { specials: string[]; vocabSize: number; minFrequency: number } {
+  const specials = [...(opts.specialTokens ?? DEFAULT_SPECIAL_TOKENS)];
+  if (new Set(specials).size !== specials.length) throw new Error('trainBpe: duplicate special tokens');
+  if (specials.some((s) => s.length === 0)) throw new Error('trainBpe: empty special token');
+  const vocabSize = opts.vocabSize;
+  const minVocab = specials.length + 256;
+  if (!Number.isInteger(vocabSize) || vocabSize < minVocab || vocabSize >= PAIR_SHIFT) {
+    throw new Error(`trainBpe: vocabSize must be an integer in [${minVocab}, ${PAIR_SHIFT}) (${specials.length} special + 256 byte tokens); got ${vocabSize}`);
+  }
+  return { specials, vocabSize, minFrequency: Math.max(1, opts.minFrequency ?? 2) };
+}
+
+/** Symbols 0..255: the byte characters sorted by code point (HF trainer order); merges append. */
+function byteSymbols(specials: readonly string[]): { symbols: string[]; symOfByte: Int32Array } {
+  const byteChars = bytesToUnicode();
+  const sortedChars = [...byteChars].sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
+  const symOfByte = new Int32Array(256);
+  for (let b = 0; b < 256; b++) symOfByte[b] = sortedChars.indexOf(byteChars[b]!);
+  const symbols: string[] = [...sortedChars];
+  for (const s of specials) {
+    if (symbols.includes(s)) throw new Error(`trainBpe: special token "${s}" collides with a byte token`);
+  }
+  return { symbols, symOfByte };
+}
+
+/**
+ * The words (as symbol sequences, with their counts), the count of every adjacent pair, and which words hold it.
+ * `where` may list a word that has since lost the pair; a merge simply finds nothing to do there (cheaper than
+ * removing entries).
+ */
+class PairIndex {
+  readonly count = new Map<number, number>();
+  readonly where = new Map<number, number[]>();
+
+  constructor(
+    readonly words: number[][],
+    readonly wcount: number[],
+  ) {
+    for (let wi = 0; wi < words.length; wi++) {
+      const w = words[wi]!;
+      for (let i = 0; i + 1 < w.length; i++) this.add(w[i]! * PAIR_SHIFT + w[i + 1]!, wcount[wi]!, wi);
+    }
+  }
+
+  add(key: number, delta: number, wi: number): void {
+    this.count.set(key, (this.count.get(key) ?? 0) + delta);
+    if (delta > 0) {
+      let list = this.where.get(key);
+      if (!list) this.where.set(key, (list = []));
+      if (list[list.length - 1] !== wi) list.push(wi);
+    }
+  }
+
+  /**
+   * Replace pair (a, b) by symbol x in every word that holds it — left to right, non-overlapping, exactly as BPE
+   * applies a merge at encoding time — and return the pair keys that appeared.
+   */
+  merge(key: number, a: number, b: number, x: number, visited: Int32Array, stamp: number): Set<number> {
+    const newKeys = new Set<number>();
+    for (const wi of this.where.get(key) ?? []) {
+      if (visited[wi] === stamp) continue;
+      visited[wi] = stamp;
+      const w = this.words[wi]!;
+      const c = this.wcount[wi]!;
+      for (let i = 0; i + 1 < w.length; i++) {
+        if (w[i] !== a || w[i + 1] !== b) continue;
+        if (i > 0) {
+          const p = w[i - 1]!;
+          this.add(p * PAIR_SHIFT + a, -c, wi);
+          this.add(p * PAIR_SHIFT + x, c, wi);
+          newKeys.add(p * PAIR_SHIFT + x);
+        }
+        w.splice(i, 2, x);
+        if (i + 1 < w.length) {
+          const n = w[i + 1]!;
+          this.add(b * PAIR_SHIFT + n, -c, wi);
+          this.add(x * PAIR_SHIFT + n, c, wi);
+          newKeys.add(x * PAIR_SHIFT + n);
+        }
+      }
+    }
+    this.count.delete(key);
+    this.where.delete(key);
+    return newKeys;
+  }
+}
+
+/** Merge the most frequent pair (ties: the heap's order) until `total` merges or none is frequent enough. */
+function learnMerges(pairs: PairIndex, symbols: string[], total: number, minFrequency: number, onProgress: TrainBpeOptions['onProgress']): [string, string][] {
+  const heap = new PairHeap();
+  for (const [key, c] of pairs.count) heap.push(c, key);
+  const merges: [string, string][] = [];
+  const visited = new Int32Array(pairs.words.length).fill(-1);
+  while (merges.length < total) {
+    if (heap.size === 0) break;
+    const [stored, key] = heap.pop();
+    const actual = pairs.count.get(key) ?? 0;
+    // Counts of existing pairs only ever go down, so a stale entry is re-queued with its true count.
+    if (actual !== stored) {
+      if (actual > 0) heap.push(actual, key);
+      continue;
+    }
+    if (actual < minFrequency) break;
+    const a = Math.floor(key / PAIR_SHIFT);
+    const b = key - a * PAIR_SHIFT;
+    const x = symbols.length;
+    symbols.push(symbols[a]! + symbols[b]!);
+    merges.push([symbols[a]!, symbols[b]!]);
+    const newKeys = pairs.merge(key, a, b, x, visited, merges.length);
+    for (const k of [...newKeys].sort((p, q) => p - q)) {
+      const c = pairs.count.get(k) ?? 0;
+      if (c > 0) heap.push(c, k);
+    }
+    if (onProgress && merges.length % 256 === 0) onProgress(merges.length, total);
+  }
+  return merges;
 }
 
 // ---------------------------------------------------------------------------------------------------

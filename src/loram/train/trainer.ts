@@ -3,6 +3,7 @@
  * gradient clipping, gradient accumulation over micro-batches (token-weighted), a progress callback after every
  * optimiser step that is also the cancellation point, and no tensor leaks.
  */
+import { CancelledError } from '../../shared/cancelled';
 import { tf } from '../backend/tf';
 import { AdamW, DEFAULT_ADAMW } from './adamw';
 import type { AdamWConfig } from './adamw';
@@ -62,12 +63,8 @@ export interface TrainResult {
   tokensPerSec: number;
 }
 
-export class CancelledError extends Error {
-  constructor(message = 'cancelled') {
-    super(message);
-    this.name = 'CancelledError';
-  }
-}
+// One class for the library and the nodes (src/shared/cancelled.ts); re-exported here for the trainer's users.
+export { CancelledError };
 
 /**
  * What the loop needs from a backend: accumulate the gradient of the summed token loss of one micro-batch, the

@@ -17,12 +17,6 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
-export function hostTensor(shape: number[], data?: Float32Array): HostTensor {
-  const n = numel(shape);
-  if (data && data.length !== n) throw new Error(`tensor data has ${data.length} values but shape [${shape.join(', ')}] needs ${n}`);
-  return { shape: [...shape], data: data ?? new Float32Array(n) };
-}
-
 export function cloneHost(t: HostTensor): HostTensor {
   return { shape: [...t.shape], data: new Float32Array(t.data) };
 }

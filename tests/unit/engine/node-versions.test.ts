@@ -1,4 +1,5 @@
 import { analyzeRecipe } from '../../../src/engine/validate';
+import { registry as realRegistry } from '../../../src/nodes/index';
 import { registry } from './fixtures/test-registry';
 import { recipe, runCollect, testEngine } from './helpers';
 
@@ -34,5 +35,27 @@ describe('node versions', () => {
 
   test('migrated params are still validated', () => {
     expect(analyzeRecipe(r(1, { plus: 5000 }), { registry, baseDir: '.' }).errors).toEqual([expect.objectContaining({ code: 'invalid-param', node: 'a', field: 'params.add' })]);
+  });
+
+  test('Align recipes that set freezeLmHead (v1, v2) load without it (v3)', () => {
+    for (const version of [1, 2]) {
+      const a = analyzeRecipe(
+        recipe(
+          [
+            { id: 'm', type: 'Load', params: { source: 'builtin:large' } },
+            { id: 'd', type: 'Dataset', params: { source: 'sotu' } },
+            { id: 'al', type: 'Align', version, params: { steps: 3, freezeLmHead: false } },
+          ],
+          [
+            ['m', 'model', 'al', 'model'],
+            ['d', 'dataset', 'al', 'dataset'],
+          ],
+        ),
+        { registry: realRegistry, baseDir: '.', checkFiles: false },
+      );
+      expect(a.errors).toEqual([]);
+      expect(a.nodes.get('al')!.params).toMatchObject({ steps: 3 });
+      expect(a.nodes.get('al')!.params).not.toHaveProperty('freezeLmHead');
+    }
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { initBackend } from '../../../src/loram/backend/backend';
 import { randomWeights } from '../../../src/loram/model/llama';
-import { adapterMisfits, checkAdapterFits } from '../../../src/loram/lora/fit';
+import { adapterMisfits, checkAdapterFits } from '../../../src/loram/lora/shape-check';
 import { mergeLora as mergeAdapter } from '../../../src/loram/recover/merge';
 import { openCausalLM } from '../../../src/loram/eval/open';
 import { rightPad } from '../../../src/loram/eval/lm';

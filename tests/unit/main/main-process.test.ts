@@ -3,7 +3,7 @@
  * navigation / new-window / permission denial, and the IPC payload validation.
  */
 import { jest } from '@jest/globals';
-import { CHANNELS, ENGINE_OPS, HOST_OPS } from '../../../src/preload/contract';
+import { CHANNELS, ENGINE_OPS, HOST_OPS } from '../../../src/shared/shell-contract';
 import { FakeEngine } from '../server/fake-engine';
 
 type Handler = (event: unknown, ...args: unknown[]) => Promise<unknown>;

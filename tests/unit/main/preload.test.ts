@@ -1,6 +1,6 @@
 /** The preload bridge with a mocked `electron`: one function per operation, no ipcRenderer leak. */
 import { jest } from '@jest/globals';
-import { CHANNELS, ENGINE_OPS, HOST_OPS } from '../../../src/preload/contract';
+import { CHANNELS, ENGINE_OPS, HOST_OPS } from '../../../src/shared/shell-contract';
 
 const exposed: Record<string, any> = {};
 const on = new Map<string, ((...a: unknown[]) => void)[]>();

@@ -5,7 +5,8 @@ import { makeConfig } from '../../../src/loram/model/config';
 import type { LlamaModel } from '../../../src/loram/model/llama';
 import { Rng } from '../../../src/loram/util/rng';
 import type { WeightMap } from '../../../src/loram/util/tensor';
-import type { LoraAdapter, LoraTarget } from '../../../src/loram/lora/adapter';
+import type { LoraAdapter } from '../../../src/loram/lora/adapter';
+import type { LoraTarget } from '../../../src/loram/model/config';
 import { moduleKey } from '../../../src/loram/lora/adapter';
 import { expectedShapes } from '../../../src/loram/model/config';
 

@@ -9,7 +9,7 @@ import { OrtLoraRun } from '../../../src/loram/ort-train/trainer';
 import { lmTrainConfig } from '../../../src/loram/train/lm-objective';
 import { LORA_TRAIN_DEFAULTS } from '../../../src/loram/lora/train';
 import { CancelledError } from '../../../src/loram/train/trainer';
-import { LORA_TARGETS } from '../../../src/loram/lora/adapter';
+import { LORA_TARGETS } from '../../../src/loram/model/config';
 import { patternBatch } from '../../helpers/loram-fixtures';
 
 const cfg = makeConfig({ vocabSize: 64, hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 256, maxPositionEmbeddings: 64 });

@@ -10,7 +10,7 @@ import { lmLoss } from '../../../src/loram/model/loss';
 import { tf } from '../../../src/loram/backend/tf';
 import { attachLora } from '../../../src/loram/lora/attach';
 import { quantizeModel } from '../../../src/loram/quant/nf4-linear';
-import { LORA_TARGETS } from '../../../src/loram/lora/adapter';
+import { LORA_TARGETS } from '../../../src/loram/model/config';
 import { Nf4Bases, toHalf } from '../../../src/loram/ort-train/base-linears';
 import { loraAName, loraBName } from '../../../src/loram/ort-train/llama-graph';
 import { OrtTrainSession } from '../../../src/loram/ort-train/session';

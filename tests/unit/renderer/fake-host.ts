@@ -1,4 +1,4 @@
-import type { DirListing, HostApi, HostInfo, RecoveryData } from '../../../src/preload/contract';
+import type { DirListing, HostApi, HostInfo, RecoveryData } from '../../../src/shared/shell-contract';
 
 export class FakeHost implements HostApi {
   title = '';

@@ -3,7 +3,7 @@
  * talk to the server that served us, with the token from the URL (kept in sessionStorage, then removed from
  * the address bar so it does not end up in screenshots or shared links).
  */
-import type { LoramBridge } from '../../../preload/contract';
+import type { LoramBridge } from '../../../shared/shell-contract';
 import { createWebBridge } from './web';
 
 declare global {

@@ -3,7 +3,7 @@
  * header) and a WebSocket for events that reconnects on its own.
  */
 import type { EngineClient, EngineEvent, EngineListener } from '../../../shared';
-import { ENGINE_OPS, HOST_OPS, type EngineOp, type HostApi, type HostOp, type IpcResult, type LoramBridge } from '../../../preload/contract';
+import { ENGINE_OPS, HOST_OPS, type EngineOp, type HostApi, type HostOp, type IpcResult, type LoramBridge } from '../../../shared/shell-contract';
 
 export class RemoteError extends Error {
   constructor(

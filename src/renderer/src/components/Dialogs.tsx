@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import type { DirListing, HostApi } from '../../../preload/contract';
+import type { DirListing, HostApi } from '../../../shared/shell-contract';
 import { displayKeys, KEYMAP } from '../editor/shortcuts';
 import { isMac } from '../hooks';
 import { Icon } from './Icon';

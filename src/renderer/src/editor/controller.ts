@@ -16,7 +16,7 @@ import {
   type RunSummary,
   type ValidationError,
 } from '../../../shared';
-import type { HostApi, HostInfo, RecoveryData } from '../../../preload/contract';
+import type { HostApi, HostInfo, RecoveryData } from '../../../shared/shell-contract';
 import { specMap } from './catalog';
 import { copyNodes, duplicateNodes, pasteNodes, type ClipboardData, type PasteResult } from './clipboard';
 import { addNode, connect, findNode, moveNodes, nodeName, removeElements, setLabel, setParam, setRecipeDescription, setRecipeName, type Position } from './document';

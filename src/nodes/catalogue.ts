@@ -1,7 +1,10 @@
-/** The catalogue entry (NodeSpec, plain JSON) of a node definition: params as JSON Schema generated from zod. */
+/**
+ * The node catalogue: the NodeSpec (plain JSON) of each definition, params as JSON Schema generated from zod. The
+ * engine serves it to the editor (palette, handles, inspector) and checks connections with it.
+ */
 import { z } from 'zod';
 import type { NodeSpec } from '../shared';
-import type { NodeDefinition } from './types';
+import type { NodeDefinition } from './definition';
 
 /** zod marks every .int() with ±MAX_SAFE_INTEGER bounds; they say nothing to a form, so drop them. */
 function dropSafeIntegerBounds(schema: unknown): void {
@@ -13,8 +16,16 @@ function dropSafeIntegerBounds(schema: unknown): void {
   for (const v of Object.values(o)) dropSafeIntegerBounds(v);
 }
 
-/** The JSON the catalogue sends for a definition. */
+const specs = new WeakMap<NodeDefinition, NodeSpec>();
+
+/** The JSON the catalogue sends for a definition (made once per definition: the JSON Schema is not cheap). */
 export function nodeSpec(def: NodeDefinition): NodeSpec {
+  let s = specs.get(def);
+  if (!s) specs.set(def, (s = makeSpec(def)));
+  return s;
+}
+
+function makeSpec(def: NodeDefinition): NodeSpec {
   const params = z.toJSONSchema(def.params, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   delete params.$schema;
   dropSafeIntegerBounds(params);

@@ -1,23 +1,18 @@
 /**
- * Built-in models: `builtin:large` / `builtin:small` in a Load node name the model family of models/ (built by
- * scripts/build-models.ts; folder names from src/loram/model/builtin.ts). LORAM_MODELS_DIR overrides the folder.
+ * Where a node's path params point: `builtin:large` / `builtin:small` in a Load node name the model family of
+ * models/ (src/loram/model/builtin.ts: names, folders, LORAM_MODELS_DIR); any other path is relative to the
+ * recipe's folder.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BUILTIN_MODELS as LIBRARY_BUILTINS, BUILTIN_NAMES, type BuiltinName } from '../loram/model/builtin';
+import { BUILTIN_MODELS, BUILTIN_NAMES, modelsDir } from '../loram/model/builtin';
 
 export const BUILTIN_PREFIX = 'builtin:';
-export const BUILTIN_MODELS = BUILTIN_NAMES;
-
-export function modelsDir(): string {
-  return process.env.LORAM_MODELS_DIR ? path.resolve(process.env.LORAM_MODELS_DIR) : fileURLToPath(new URL('../../models/', import.meta.url));
-}
 
 /** `builtin:large` → models/loram-large; a relative path → against baseDir; an absolute path as is. */
 export function resolveModelSource(source: string, baseDir: string): string {
   if (source.startsWith(BUILTIN_PREFIX)) {
     const name = source.slice(BUILTIN_PREFIX.length);
-    const spec = (LIBRARY_BUILTINS as Record<string, { dir: string } | undefined>)[name];
+    const spec = (BUILTIN_MODELS as Record<string, { dir: string } | undefined>)[name];
     return path.join(modelsDir(), spec ? spec.dir : name);
   }
   return path.resolve(baseDir, source);
@@ -26,8 +21,6 @@ export function resolveModelSource(source: string, baseDir: string): string {
 export function isBuiltin(source: string): boolean {
   return source.startsWith(BUILTIN_PREFIX) && (BUILTIN_NAMES as readonly string[]).includes(source.slice(BUILTIN_PREFIX.length));
 }
-
-export type { BuiltinName };
 
 /** A param path resolved against the recipe's folder. */
 export function resolvePath(p: string, baseDir: string): string {

@@ -4,7 +4,8 @@
  * Types and constants only, so the sandboxed preload, the main process, the server and the renderer can all
  * import it.
  */
-import type { EngineClient, Recipe } from '../shared/index';
+import type { EngineClient } from './api';
+import type { Recipe } from './recipe';
 
 /** Every EngineClient operation except `subscribe` (events travel separately). One IPC channel / HTTP route each. */
 export const ENGINE_OPS = ['listNodes', 'validate', 'run', 'cancel', 'listRuns', 'getRun', 'cacheStatus', 'readArtifact', 'readMetrics', 'loadRecipe', 'saveRecipe'] as const;

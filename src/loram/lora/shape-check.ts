@@ -1,6 +1,6 @@
 /**
- * Adapter ↔ model compatibility. Adapters are `LoraAdapter`s (PEFT names `base_model.model.<module>.lora_A.weight`
- * [r, in] and `.lora_B.weight` [out, r]).
+ * Adapter ↔ model shape check: does an adapter fit a model? Adapters are `LoraAdapter`s (PEFT names
+ * `base_model.model.<module>.lora_A.weight` [r, in] and `.lora_B.weight` [out, r]).
  *
  * Any model may be evaluated with any adapter that fits it — the original with a recovered adapter, a
  * pruned model with its own adapter ("train small, infer small"), … — so fit is checked by shapes alone

@@ -7,7 +7,8 @@
  * recipe before anything runs (files read, lineage rules) and key the cache.
  */
 import type { z } from 'zod';
-import type { Location, NodeCategory, NodeMetrics, PortSpec, PortType, PortValue, PortValueOf } from '../shared';
+import type { Location, NodeMetrics, NodeSpec, PortValue } from '../shared';
+import type { LineageInputs, LineageIssue } from './lineage';
 
 /** What a running node can use. */
 export interface NodeContext {
@@ -86,7 +87,7 @@ export type StaticValue =
 export type StaticInputs = Record<string, StaticValue | StaticValue[] | undefined>;
 
 export interface StaticIssue {
-  code: 'lineage' | 'missing-input' | 'invalid-param';
+  code: 'missing-input' | 'invalid-param';
   /** e.g. "inputs.model" or "params.ratio". */
   field: string | null;
   message: string;
@@ -102,16 +103,10 @@ export interface StaticSelf {
 
 export type ParamsMigration = (params: Record<string, unknown>) => Record<string, unknown>;
 
-export interface NodeDefinition<S extends z.ZodType = z.ZodType> {
-  type: string;
+/** The catalogue fields (type, version, title, category, one-line doc, ports) as NodeSpec has them, plus behaviour. */
+export interface NodeDefinition<S extends z.ZodType = z.ZodType> extends Pick<NodeSpec, 'type' | 'title' | 'category' | 'doc' | 'inputs' | 'outputs'> {
   /** Bump when params or behaviour change; add a `migrations` step when params change shape. */
   version: number;
-  title: string;
-  category: NodeCategory;
-  /** One line. */
-  doc: string;
-  inputs: PortSpec[];
-  outputs: PortSpec[];
   /** A z.strictObject; every field with a default, range/enum and `.describe()` text where it applies. */
   params: S;
   /** key N: turns params of node version N into version N+1. */
@@ -122,7 +117,12 @@ export interface NodeDefinition<S extends z.ZodType = z.ZodType> {
   usesNodeIds?: boolean;
   /** Files and directories read, resolved against baseDir. */
   files?(params: z.output<S>, env: { baseDir: string }): FileRef[];
-  /** Lineage and conditional-input rules checked before running. Inputs not connected or not known are undefined. */
+  /**
+   * The lineage rules of the node's inputs, declared once: the validator checks them on static lineages before
+   * anything runs, the worker again on the real ones (content hashes) right before `run` (see lineage.ts).
+   */
+  lineage?(inputs: LineageInputs, params: z.output<S>): LineageIssue[];
+  /** Conditional-input rules checked before running. Inputs not connected or not known are undefined. */
   staticCheck?(inputs: StaticInputs, params: z.output<S>, self: StaticSelf): StaticIssue[];
   /** The static lineage of each output (default: none, i.e. plain dataset/metrics values). */
   staticOutputs?(inputs: StaticInputs, params: z.output<S>, self: StaticSelf): Record<string, StaticValue | undefined>;
@@ -132,94 +132,4 @@ export interface NodeDefinition<S extends z.ZodType = z.ZodType> {
 /** Identity helper that keeps the params type flowing into `run` and the hooks. */
 export function defineNode<S extends z.ZodType>(def: NodeDefinition<S>): NodeDefinition<S> {
   return def;
-}
-
-export interface NodeRegistry {
-  get(type: string): NodeDefinition | undefined;
-  list(): NodeDefinition[];
-}
-
-export function makeRegistry(defs: readonly NodeDefinition<any>[]): NodeRegistry {
-  const map = new Map<string, NodeDefinition>();
-  for (const d of defs) {
-    if (map.has(d.type)) throw new Error(`node type "${d.type}" is defined twice`);
-    map.set(d.type, d as NodeDefinition);
-  }
-  return { get: (t) => map.get(t), list: () => [...map.values()] };
-}
-
-// ---- errors ---------------------------------------------------------------------------------------------------
-
-export class CancelledError extends Error {
-  readonly code = 'cancelled';
-  constructor(message = 'cancelled') {
-    super(message);
-    this.name = 'CancelledError';
-  }
-}
-
-/** A node whose ML library has not landed yet. It never fakes a result. */
-export class NotAvailableError extends Error {
-  readonly code = 'not-available';
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotAvailableError';
-  }
-}
-
-export function notAvailable(node: string, needs: string): never {
-  throw new NotAvailableError(`${node} cannot run yet: it needs ${needs}, which has not landed in src/loram. No result was produced.`);
-}
-
-/** A rule about the node's inputs broken at run time (e.g. lineage checked on real content hashes). */
-export class NodeInputError extends Error {
-  constructor(
-    message: string,
-    readonly code = 'invalid-input',
-  ) {
-    super(message);
-    this.name = 'NodeInputError';
-  }
-}
-
-// ---- input helpers --------------------------------------------------------------------------------------------
-
-function checkType<T extends PortType>(v: PortValue, port: string, type: T): PortValueOf<T> {
-  if (v.type !== type) throw new NodeInputError(`input "${port}" should be a ${type}, got a ${v.type}`);
-  return v as PortValueOf<T>;
-}
-
-export function requireInput<T extends PortType>(inputs: NodeInputs, port: string, type: T): PortValueOf<T> {
-  const v = inputs[port];
-  if (v === undefined || Array.isArray(v)) throw new NodeInputError(`input "${port}" is not connected`);
-  return checkType(v, port, type);
-}
-
-export function optionalInput<T extends PortType>(inputs: NodeInputs, port: string, type: T): PortValueOf<T> | undefined {
-  const v = inputs[port];
-  if (v === undefined) return undefined;
-  if (Array.isArray(v)) throw new NodeInputError(`input "${port}" takes one value`);
-  return checkType(v, port, type);
-}
-
-export function listInput<T extends PortType>(inputs: NodeInputs, port: string, type: T): PortValueOf<T>[] {
-  const v = inputs[port];
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).map((x) => checkType(x, port, type));
-}
-
-/** Static helpers for lineage rules. */
-export function staticModel(inputs: StaticInputs, port: string): StaticModelLineage | undefined {
-  const v = inputs[port];
-  return v && !Array.isArray(v) && v.type === 'model' ? v.lineage : undefined;
-}
-export function staticAdapter(inputs: StaticInputs, port: string): { base: StaticModelLineage; recovered: boolean } | undefined {
-  const v = inputs[port];
-  return v && !Array.isArray(v) && v.type === 'adapter' ? v : undefined;
-}
-export function sameLineage(a: StaticModelLineage, b: StaticModelLineage): boolean {
-  return a.origin === b.origin && a.chain.length === b.chain.length && a.chain.every((t, i) => t.key === b.chain[i]!.key);
-}
-export function describeLineage(l: StaticModelLineage): string {
-  return [l.originNode, ...l.chain.map((t) => t.node)].join(' → ');
 }

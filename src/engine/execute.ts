@@ -1,0 +1,270 @@
+/**
+ * One run's execution, as named steps. The loop starts every node whose upstream is done (plan order, up to the
+ * pool size) and waits for one to end; each node then goes:
+ *   gather inputs → signature → wait for a twin computing the same signature → reuse the cached artifact →
+ *   compute it in the worker (published atomically by the store) → record the outcome.
+ * A failed node blocks only what depends on it; a cancelled one stops the run.
+ */
+import type { EngineEvent, NodeRunSummary, PortValue, RunCancelledEvent, RunFinishedEvent } from '../shared';
+import type { NodeInputs } from '../nodes/definition';
+import type { TaskError as TaskErrorType, WorkerPool } from './executor';
+import { TaskError } from './executor';
+import type { FileHasher } from './hash';
+import type { RunLog } from './runs';
+import { nodeId, type NodeId } from '../shared/ids';
+import { fileHashesOf, signatureOf, sourcesOf, type Signature } from './signature';
+import type { ArtifactRecord, ArtifactStore } from './store';
+import { incoming } from './graph';
+import type { Analysis, CheckedNode } from './validate';
+import { errorInfo } from './worker-protocol';
+
+export type RunEnd = RunFinishedEvent | RunCancelledEvent;
+
+/** What a run executes (the engine's validated and planned run). */
+export interface PlannedRun {
+  runId: string;
+  analysis: Analysis;
+  recipeName: string;
+  plan: NodeId[];
+  to?: string;
+  noCache: boolean;
+  baseDir: string;
+  /** Read at every step: set by the engine when the run is cancelled. */
+  readonly cancelRequested: boolean;
+}
+
+/** What the engine lends a run. */
+export interface ExecutionServices {
+  store: ArtifactStore;
+  executor: WorkerPool;
+  hasher: FileHasher;
+  emit(e: EngineEvent | RunEnd): void;
+}
+
+type EventBody<T extends EngineEvent['type']> = Omit<Extract<EngineEvent, { type: T }>, 'type' | 'runId' | 'time'>;
+
+export class RunExecution {
+  private readonly nodes: Record<NodeId, NodeRunSummary> = {};
+  private readonly results = new Map<NodeId, ArtifactRecord>();
+  private readonly computedThisRun = new Set<Signature>();
+  /** Signatures being computed right now: a second node with the same signature waits for the first. */
+  private readonly computing = new Map<Signature, Promise<ArtifactRecord>>();
+  private cancelledNode: NodeId | undefined;
+  private failed = false;
+  private stop = false;
+
+  constructor(
+    private readonly run: PlannedRun,
+    private readonly services: ExecutionServices,
+  ) {}
+
+  private ev<T extends EngineEvent['type']>(type: T, body: EventBody<T>): void {
+    this.services.emit({ type, runId: this.run.runId, time: Date.now(), ...body } as unknown as EngineEvent);
+  }
+
+  /** Run the plan; resolves with the event that ended the run (also emitted). */
+  async execute(): Promise<RunEnd> {
+    const t0 = Date.now();
+    const { run } = this;
+    try {
+      this.ev('run-started', { recipeName: run.recipeName, plan: run.plan, noCache: run.noCache, ...(run.to !== undefined ? { to: run.to } : {}) });
+      await this.schedule();
+    } catch (e) {
+      // An engine bug: report it as a failure rather than leaving the run hanging.
+      this.failed = true;
+      this.ev('node-log', { node: '', level: 'error', message: `engine error: ${errorInfo(e).message}` });
+    } finally {
+      await this.services.hasher.save().catch(() => undefined);
+    }
+    return this.end(Date.now() - t0);
+  }
+
+  /** Start every node whose upstream is done, in plan order, up to the pool size; wait for one to end; repeat. */
+  private async schedule(): Promise<void> {
+    const { run } = this;
+    const pending = new Set(run.plan);
+    const inflight = new Map<string, Promise<void>>();
+    while (!this.stop && !run.cancelRequested) {
+      for (const id of run.plan) {
+        if (!pending.has(id) || inflight.size >= this.services.executor.size) continue;
+        const ups = this.upstreamOf(id);
+        if (ups.some((u) => this.nodes[u] && !this.results.has(u))) {
+          // An upstream node failed, was skipped or cancelled: this one cannot run.
+          pending.delete(id);
+          this.nodes[id] = { type: this.checked(id).def.type, status: 'skipped' };
+          continue;
+        }
+        if (!ups.every((u) => this.results.has(u))) continue;
+        pending.delete(id);
+        inflight.set(id, this.processNode(id).finally(() => inflight.delete(id)));
+      }
+      if (inflight.size === 0) break;
+      await Promise.race(inflight.values());
+    }
+    if (run.cancelRequested || this.stop) this.services.executor.cancel();
+    await Promise.allSettled(inflight.values());
+  }
+
+  private checked(id: NodeId): CheckedNode {
+    return this.run.analysis.nodes.get(id)!;
+  }
+
+  private upstreamOf(id: NodeId): NodeId[] {
+    return [...incoming(this.run.analysis.edges, id).values()].flat().map((e) => nodeId(e.from.node));
+  }
+
+  private async processNode(id: NodeId): Promise<void> {
+    const type = this.checked(id).def.type;
+    const started = Date.now();
+    let signature: Signature | null = null;
+    try {
+      const inputs = this.gatherInputs(id);
+      signature = await signatureOf(this.run.analysis, id, this.run.baseDir, this.services.hasher, (up) => this.results.get(up)?.signature as Signature | undefined);
+      if (!signature) throw new Error('cannot compute the signature');
+      const twin = this.twinOf(id, signature);
+      const twinRec = twin && (await twin);
+      if (twinRec) return this.recordCached(id, signature, twinRec);
+      const { rec, cached } = await this.produceOnce(id, signature, inputs, started);
+      if (cached) this.recordCached(id, signature, rec);
+      else this.recordDone(id, signature, rec, Date.now() - started);
+    } catch (e) {
+      this.recordFailure(id, e, signature, Date.now() - started);
+    }
+  }
+
+  /** Input values by port, from the upstream results (a `multiple` port gets them all, in edge order). */
+  private gatherInputs(id: NodeId): NodeInputs {
+    const inc = incoming(this.run.analysis.edges, id);
+    const inputs: NodeInputs = {};
+    for (const p of this.checked(id).def.inputs) {
+      const vals = (inc.get(p.name) ?? []).map((e) => {
+        const v = this.results.get(nodeId(e.from.node))!.outputs[e.from.port];
+        if (!v) throw new Error(`upstream node ${e.from.node} produced no "${e.from.port}" output`);
+        return v;
+      });
+      if (p.multiple) inputs[p.name] = vals;
+      else if (vals[0]) inputs[p.name] = vals[0];
+    }
+    return inputs;
+  }
+
+  /**
+   * A twin node (same signature) already computing in this run, whose result to wait for rather than computing
+   * again. Synchronous on purpose: with no twin, the claim in produceOnce must follow without an await between.
+   */
+  private twinOf(id: NodeId, sig: Signature): Promise<ArtifactRecord | null> | null {
+    const twin = this.checked(id).def.cacheable !== false ? this.computing.get(sig) : undefined;
+    return twin ? twin.catch(() => null) : null;
+  }
+
+  /**
+   * The stored artifact if there is one (with noCache, only what this run computed itself), else computed. A
+   * claim on the signature is held meanwhile, set before the first await, so a twin that starts now waits for
+   * this result instead of producing it too.
+   */
+  private async produceOnce(id: NodeId, sig: Signature, inputs: NodeInputs, started: number): Promise<{ rec: ArtifactRecord; cached: boolean }> {
+    const cacheable = this.checked(id).def.cacheable !== false;
+    let settle!: { resolve: (r: ArtifactRecord) => void; reject: (e: unknown) => void };
+    const claim = new Promise<ArtifactRecord>((resolve, reject) => (settle = { resolve, reject }));
+    claim.catch(() => undefined);
+    if (cacheable) this.computing.set(sig, claim);
+    try {
+      const stored = cacheable && (!this.run.noCache || this.computedThisRun.has(sig)) ? await this.services.store.read(sig) : null;
+      const rec = stored ?? (await this.compute(id, sig, inputs, started));
+      settle.resolve(rec);
+      if (!stored) this.computedThisRun.add(sig);
+      return { rec, cached: !!stored };
+    } catch (e) {
+      settle.reject(e);
+      throw e;
+    } finally {
+      if (this.computing.get(sig) === claim) this.computing.delete(sig);
+    }
+  }
+
+  /** Run the node in a worker; the store publishes its directory only if it succeeds. */
+  private async compute(id: NodeId, sig: Signature, inputs: NodeInputs, started: number): Promise<ArtifactRecord> {
+    const { run, services } = this;
+    const c = this.checked(id);
+    const type = c.def.type;
+    this.ev('node-started', { node: id, nodeType: type, signature: sig });
+    const fileHashes = await fileHashesOf(c, run.baseDir, services.hasher);
+    return services.store.produce(sig, async (tmp) => {
+      const r = await services.executor.run(
+        { nodeId: id, type, params: c.params!, inputs, outDir: tmp, signature: sig, baseDir: run.baseDir, fileHashes, sources: sourcesOf(run.analysis, id) },
+        {
+          onProgress: (step, total, metrics) => this.ev('node-progress', { node: id, step, total, ...(metrics ? { metrics } : {}) }),
+          onLog: (level, message) => this.ev('node-log', { node: id, level, message }),
+        },
+      );
+      checkOutputs(c.def.outputs, r.outputs, type);
+      return {
+        outputs: r.outputs,
+        metrics: r.metrics ?? {},
+        meta: { type, version: c.def.version, params: c.params, node: id, runId: run.runId, createdAt: Date.now(), durationMs: Date.now() - started },
+      };
+    });
+  }
+
+  private recordCached(id: NodeId, sig: Signature, rec: ArtifactRecord): void {
+    const type = this.checked(id).def.type;
+    this.results.set(id, rec);
+    this.nodes[id] = { type, status: 'cached', signature: sig, metrics: rec.metrics, outputs: rec.outputs };
+    this.ev('node-cached', { node: id, nodeType: type, signature: sig, outputs: rec.outputs, metrics: rec.metrics });
+  }
+
+  private recordDone(id: NodeId, sig: Signature, rec: ArtifactRecord, durationMs: number): void {
+    const type = this.checked(id).def.type;
+    this.results.set(id, rec);
+    this.nodes[id] = { type, status: 'done', signature: sig, metrics: rec.metrics, outputs: rec.outputs, durationMs };
+    this.ev('node-finished', { node: id, nodeType: type, signature: sig, outputs: rec.outputs, metrics: rec.metrics, durationMs });
+  }
+
+  private recordFailure(id: NodeId, e: unknown, signature: Signature | null, durationMs: number): void {
+    const type = this.checked(id).def.type;
+    const sig = signature ? { signature } : {};
+    if (e instanceof TaskError && e.cancelled) {
+      this.cancelledNode ??= id;
+      this.nodes[id] = { type, status: 'cancelled', durationMs, ...sig };
+      this.stop = true;
+      return;
+    }
+    this.failed = true;
+    const error = failureInfo(e);
+    this.nodes[id] = { type, status: 'failed', durationMs, error, ...sig };
+    this.ev('node-failed', { node: id, nodeType: type, error, durationMs });
+  }
+
+  /** The closing event: every planned node has a status; the event is emitted and the run's history finished. */
+  private end(durationMs: number): RunEnd {
+    const { run, nodes } = this;
+    const cancelled = run.cancelRequested;
+    for (const id of run.plan) nodes[id] ??= { type: this.checked(id).def.type, status: cancelled ? 'pending' : 'skipped' };
+    const end: RunEnd = cancelled
+      ? { type: 'run-cancelled', runId: run.runId, time: Date.now(), durationMs, nodes, ...(this.cancelledNode ? { node: this.cancelledNode } : {}) }
+      : { type: 'run-finished', runId: run.runId, time: Date.now(), ok: !this.failed, durationMs, nodes };
+    return end;
+  }
+
+  /** The status the run's history records. */
+  get status(): 'cancelled' | 'failed' | 'finished' {
+    return this.run.cancelRequested ? 'cancelled' : this.failed ? 'failed' : 'finished';
+  }
+
+  get summaries(): Record<string, NodeRunSummary> {
+    return this.nodes;
+  }
+}
+
+/** A failure as events report it: the worker's own account of a node's error, else the error itself. */
+function failureInfo(e: unknown) {
+  return e instanceof TaskError ? (e as TaskErrorType).info : errorInfo(e);
+}
+
+function checkOutputs(ports: readonly { name: string; type: string }[], outputs: Record<string, PortValue>, type: string): void {
+  for (const p of ports) {
+    const v = outputs?.[p.name];
+    if (!v) throw new Error(`${type} did not produce its "${p.name}" output`);
+    if (v.type !== p.type) throw new Error(`${type} produced a ${v.type} on its "${p.name}" output, which is a ${p.type} port`);
+  }
+}
