@@ -183,9 +183,17 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
       });
       const peakRss = rss.stop();
       const valLoss = valBatches.length ? await run.evalLoss(valBatches) : null;
-      // Measured: the training process's peak resident size above what it held before loading the model
-      // (weights as the session stores them, LoRA + AdamW states, activations, gradients, ORT workspace).
-      const memory = { trainMemoryBytes: peakRss - rssBefore, peakRssBytes: peakRss, nf4HostBytes: bases.storedBytes };
+      const memory = {
+        // The training graph's peak of live bytes (stored base, fed LoRA, activations kept for the backward pass,
+        // gradients; ort-train/live-bytes.ts) plus AdamW's two host states: the tfjs tensor count's equivalent.
+        trainMemoryBytes: run.session.memory.peakBytes + 8 * run.numParams(),
+        graphPeakBytes: run.session.memory.peakBytes,
+        // The process as the OS sees it: its peak resident size, and the rise over what it held before loading
+        // (a worker that ran other nodes reuses memory it freed, so the rise can understate).
+        peakRssBytes: peakRss,
+        rssRiseBytes: Math.max(0, peakRss - rssBefore),
+        nf4HostBytes: bases.storedBytes,
+      };
       return { config, result, adapter: run.adapter(describeModel(m.lineage)), valLoss, loraParams: run.numParams(), curve, valCurve, memory, engineDetail };
     } finally {
       await run.release();

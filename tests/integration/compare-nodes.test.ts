@@ -108,13 +108,15 @@ test('multiple choice, memory metrics, sparse alignment, w/o recovery', async ()
   // Memory: measured and planned; the NF4 base counts its packed bytes; the full model needs more than the pruned NF4 one.
   const mem = (id: string) => end.nodes[id]!.metrics!;
   for (const id of ['train', 'train_q', 'train_full', 'train_full_tfjs']) expect(mem(id).plannedMemoryBytes as number).toBeGreaterThan(0);
-  // tfjs counts live tensor bytes exactly; ONNX Runtime reports the process's peak resident size (and its rise
-  // above the size before loading, which a worker that already ran other nodes partly reuses).
-  expect(mem('train_full_tfjs').trainMemoryBytes as number).toBeGreaterThan((mem('train_full_tfjs').baseParams as number) * 4 * 0.3);
+  // tfjs counts live tensor bytes; ONNX Runtime nodes the training graph's peak of live bytes (plus AdamW states),
+  // and the process's peak resident size besides.
+  for (const id of ['train', 'train_q', 'train_full', 'train_full_tfjs']) expect(mem(id).trainMemoryBytes as number).toBeGreaterThan((mem(id).baseParams as number) * 4 * 0.3);
   for (const id of ['train', 'train_q', 'train_full']) {
+    expect(mem(id).graphPeakBytes as number).toBeLessThan(mem(id).trainMemoryBytes as number);
     expect(mem(id).peakRssBytes as number).toBeGreaterThan((mem(id).baseParams as number) * 4);
-    expect(mem(id).trainMemoryBytes as number).toBeGreaterThanOrEqual(0);
   }
+  // Structured pruning + NF4 trains in less memory than LoRA on the full model, as measured on ONNX Runtime.
+  expect(mem('train_q').trainMemoryBytes as number).toBeLessThan(mem('train_full').trainMemoryBytes as number);
   expect(mem('train_q').nf4HostBytes as number).toBeGreaterThan(0);
   expect(mem('train_full').nf4HostBytes).toBe(0);
   expect(mem('train_q').plannedMemoryBytes as number).toBeLessThan(mem('train_full').plannedMemoryBytes as number);

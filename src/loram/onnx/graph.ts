@@ -101,6 +101,10 @@ function f32Bytes(a: Float32Array): Uint8Array {
 
 export class GraphBuilder {
   readonly nodes: Message[] = [];
+  /** Each node's op, inputs, outputs and attributes, in order (what the encoded `nodes` hold, readable). */
+  readonly nodeInfo: { op: string; inputs: readonly string[]; outputs: readonly string[]; attrs: Record<string, Attr> }[] = [];
+  /** Values of the int64 constants made by `i64`, by name (reshape targets, axes, slice bounds). */
+  readonly i64Values = new Map<string, number[]>();
   readonly initializers: Initializer[] = [];
   readonly inputs: ValueInfo[] = [];
   readonly outputs: ValueInfo[] = [];
@@ -154,6 +158,7 @@ export class GraphBuilder {
       const data = new BigInt64Array(values.map((v) => BigInt(v)));
       n = this.initializer(this.fresh('const_i64'), DataType.INT64, dims, new Uint8Array(data.buffer));
       this.constCache.set(key, n);
+      this.i64Values.set(n, [...values]);
     }
     return n;
   }
@@ -183,6 +188,7 @@ export class GraphBuilder {
     for (const [k, v] of Object.entries(attrs)) m.message(5, attrProto(k, v));
     if (domain) m.string(7, domain);
     this.nodes.push(m);
+    this.nodeInfo.push({ op: opType, inputs: [...inputs], outputs: outs, attrs });
     return outs;
   }
 

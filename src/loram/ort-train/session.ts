@@ -15,6 +15,7 @@ import type { LmBatch } from '../model/loss';
 import { IGNORE_INDEX } from '../model/loss';
 import { createSession, type ExecutionProvider, type OrtOptions, type OrtSessionInfo } from '../onnx/runtime';
 import { dropoutKeepMask } from '../lora/dropout';
+import { graphMemory, type GraphMemory } from './live-bytes';
 import { buildTrainGraph, FEEDS, gradOutput, LOSS_OUTPUT, type DropoutFeed, type FedTensor, type TrainGraphSpec } from './llama-graph';
 
 export type OrtTrainSessionOptions = OrtOptions;
@@ -36,6 +37,8 @@ interface StepLayout {
   batch: number;
   seqLen: number;
   vocabSize: number;
+  /** What the graph holds at its peak (live-bytes.ts). */
+  memory: GraphMemory;
 }
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -56,6 +59,11 @@ export class OrtTrainSession {
 
   get provider(): ExecutionProvider {
     return this.info.provider;
+  }
+
+  /** Bytes of the training graph: stored weights, fed tensors, and the peak of everything alive during a step. */
+  get memory(): GraphMemory {
+    return this.layout.memory;
   }
 
   get batchShape(): { batch: number; seqLen: number } {
@@ -167,6 +175,7 @@ async function compile(spec: TrainGraphSpec): Promise<Compiled> {
     batch: spec.batch,
     seqLen: spec.seqLen,
     vocabSize: spec.config.vocabSize,
+    memory: graphMemory(graph.tape.g),
   };
   const meta = { irVersion: IR_VERSION, opset: OPSET, producerName: 'loram-studio', producerVersion: 'loram-train-1', domains: spec.bases.domains };
   const g = graph.tape.g;
