@@ -4,6 +4,20 @@
  * The bench code is imported only when the command runs.
  */
 import type { Io } from './main';
+import type * as ArgsModule from '../../bench/train/args';
+import type * as BackendsModule from '../../bench/train/backends';
+import type * as SpawnModule from '../../bench/train/spawn';
+import type { Row } from '../../bench/train/types';
+
+/**
+ * A bench/ module, loaded through tsx: bench/ is TypeScript the compiled CLI (lib/, which mirrors src/) does not
+ * carry, and the path is built at run time so the CLI's compiler does not follow it.
+ */
+async function benchModule<T>(name: string): Promise<T> {
+  const { register } = await import('tsx/esm/api');
+  register();
+  return (await import(new URL(`../../bench/train/${name}.ts`, import.meta.url).href)) as T;
+}
 
 const USAGE = 'usage: loram bench train --shape tiny|smollm2-135m --backend ort|tfjs [--threads N] [--steps N] [--warmup N] [--json]\n';
 
@@ -17,7 +31,7 @@ export async function cmdBench(argv: string[], io: Io): Promise<number> {
     io.err.write(`loram bench: ${sub ? `unknown benchmark "${sub}"` : 'which benchmark?'} (available: train)\n${USAGE}`);
     return 2;
   }
-  const args = await import('../../bench/train/args');
+  const args = await benchModule<typeof ArgsModule>('args');
   let a: ReturnType<typeof args.parseTrainArgs>;
   try {
     if (rest.includes('--help') || rest.includes('-h')) {
@@ -30,8 +44,8 @@ export async function cmdBench(argv: string[], io: Io): Promise<number> {
     io.err.write(`loram bench train: ${e.message}\n${args.TRAIN_USAGE}`);
     return 2;
   }
-  const { trainBackend } = await import('../../bench/train/backends');
-  const { measureInChild } = await import('../../bench/train/spawn');
+  const { trainBackend } = await benchModule<typeof BackendsModule>('backends');
+  const { measureInChild } = await benchModule<typeof SpawnModule>('spawn');
   try {
     trainBackend(a.backend); // fail here, not in the child, when the backend has no benchmark
     const row = await measureInChild(a);
@@ -44,7 +58,7 @@ export async function cmdBench(argv: string[], io: Io): Promise<number> {
   }
 }
 
-function formatRow(r: import('../../bench/train/types').Row): string {
+function formatRow(r: Row): string {
   const ms = (v: number | null) => (v === null ? 'failed (see the note)' : `${v.toFixed(1)} ms`);
   return [
     `${r.shape} on ${r.backend} (${r.provider}), ${r.threads} thread(s), ${r.tokens} tokens per step`,
