@@ -14,8 +14,8 @@ import type { Row } from '../../bench/train/types';
  * carry, and the path is built at run time so the CLI's compiler does not follow it.
  */
 async function benchModule<T>(name: string): Promise<T> {
-  const { register } = await import('tsx/esm/api');
-  register();
+  // Running from the sources, TypeScript already loads (tsx, or a test runner's transform).
+  if (import.meta.url.endsWith('.js')) (await import('tsx/esm/api')).register();
   return (await import(new URL(`../../bench/train/${name}.ts`, import.meta.url).href)) as T;
 }
 
