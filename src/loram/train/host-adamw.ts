@@ -25,19 +25,11 @@ export class HostAdamW {
     const { beta1, beta2, eps, weightDecay } = this.cfg;
     const bc1 = 1 - Math.pow(beta1, this.t);
     const bc2 = 1 - Math.pow(beta2, this.t);
-    this.params.forEach((p, i) => {
-      const g = grads[i]!;
-      const m = this.m[i]!;
-      const v = this.v[i]!;
-      const decay = weightDecay > 0 && this.decays[i] ? lr * weightDecay : 0;
-      for (let k = 0; k < p.length; k++) {
-        const gk = g[k]! * gradScale;
-        const mk = (m[k] = m[k]! * beta1 + gk * (1 - beta1));
-        const vk = (v[k] = v[k]! * beta2 + gk * gk * (1 - beta2));
-        const old = p[k]!;
-        p[k] = old - lr * (mk / bc1 / (Math.sqrt(vk / bc2) + eps)) - decay * old;
-      }
-    });
+    const c: KernelConstants = { beta1, beta2, eps, gradScale, stepSize: lr / bc1, invBc2: 1 / bc2, decay: 0 };
+    for (let i = 0; i < this.params.length; i++) {
+      c.decay = weightDecay > 0 && this.decays[i] ? lr * weightDecay : 0;
+      adamwKernel(this.params[i]!, grads[i]!, this.m[i]!, this.v[i]!, c);
+    }
   }
 
   get stepCount(): number {
@@ -48,6 +40,58 @@ export class HostAdamW {
 /** √Σ (g·scale)² over all gradients. */
 export function hostGradNorm(grads: readonly Float32Array[], scale: number): number {
   let sq = 0;
-  for (const g of grads) for (let k = 0; k < g.length; k++) sq += (g[k]! * scale) ** 2;
-  return Math.sqrt(sq);
+  for (const g of grads) sq += sumOfSquares(g);
+  return Math.sqrt(sq) * Math.abs(scale);
+}
+
+function sumOfSquares(g: Float32Array): number {
+  // Four accumulators: independent chains the CPU can overlap.
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  const n = g.length;
+  let k = 0;
+  for (; k + 3 < n; k += 4) {
+    const x = g[k]!;
+    const y = g[k + 1]!;
+    const z = g[k + 2]!;
+    const w = g[k + 3]!;
+    a += x * x;
+    b += y * y;
+    c += z * z;
+    d += w * w;
+  }
+  for (; k < n; k++) a += g[k]! * g[k]!;
+  return a + b + c + d;
+}
+
+interface KernelConstants {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  gradScale: number;
+  /** lr / (1 − β₁ᵗ) */
+  stepSize: number;
+  /** 1 / (1 − β₂ᵗ) */
+  invBc2: number;
+  /** lr · λ for a decayed tensor, else 0 */
+  decay: number;
+}
+
+/** One tensor's update: a flat, monomorphic loop (constants hoisted) that V8 compiles tightly. */
+function adamwKernel(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: KernelConstants): void {
+  const { beta1, beta2, eps, gradScale, stepSize, invBc2, decay } = c;
+  const a1 = 1 - beta1;
+  const a2 = 1 - beta2;
+  const n = p.length;
+  for (let k = 0; k < n; k++) {
+    const gk = g[k]! * gradScale;
+    const mk = m[k]! * beta1 + gk * a1;
+    const vk = v[k]! * beta2 + gk * gk * a2;
+    m[k] = mk;
+    v[k] = vk;
+    const old = p[k]!;
+    p[k] = old - (stepSize * mk) / (Math.sqrt(vk * invBc2) + eps) - decay * old;
+  }
 }
