@@ -54,6 +54,12 @@ export function mul(t: Tape, a: Val, b: Val): Val {
   ]);
 }
 
+/** Σ x over every element: a scalar whose gradient is dy broadcast back to x's shape. */
+export function sum(t: Tape, x: Val): Val {
+  const y = t.g.op1('ReduceSum', [x.name], { keepdims: A.int(0) });
+  return t.record(y, [], [x], (dy) => [t.g.op1('Expand', [dy, t.g.i64([...x.shape])])]);
+}
+
 /** x · c for a constant scalar c. */
 export function scale(t: Tape, x: Val, c: number): Val {
   const k = t.g.f32([c], []);
