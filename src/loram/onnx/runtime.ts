@@ -6,7 +6,6 @@
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { LlamaConfig } from '../model/config';
@@ -14,6 +13,7 @@ import type { WeightMap } from '../util/tensor';
 import type { CausalLM, GenerateOptions, GenerationOutput, TokenBatch } from '../eval/lm';
 import { checkPrompts, leftPad, makeSampler } from '../eval/lm';
 import { exportOnnxCached, type OnnxArtifact, type OnnxExportOptions } from './export';
+import { threadsPerNode } from '../backend/cores';
 import { DataType, GraphBuilder, modelProto } from './graph';
 
 /** In the order `auto` tries them: CUDA where its build is installed, WebGPU where an adapter exists, else CPU. */
@@ -23,7 +23,7 @@ export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 export interface OrtOptions {
   /** 'auto' (default): CUDA if its provider starts, else WebGPU if an adapter exists, else CPU. A named provider fails if it cannot start. */
   provider?: 'auto' | ExecutionProvider;
-  /** Intra-op threads (default: all available cores). */
+  /** Intra-op threads (default: this node's share of the cores, backend/cores.ts). */
   threads?: number;
   /**
    * Let idle intra-op threads spin-wait for work (ORT's default, true). Spinning is fastest on an idle machine
@@ -145,7 +145,7 @@ export function webgpuUnavailableReason(): Promise<string | null> {
  * starts (or on the one asked for). The choice and why the others were passed over are in `info`.
  */
 export async function createSession(model: SessionModel, opts: OrtOptions = {}): Promise<OrtSession> {
-  const threads = opts.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const threads = opts.threads ?? threadsPerNode();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
   const want = opts.provider ?? 'auto';
   const base: ort.InferenceSession.SessionOptions = {
