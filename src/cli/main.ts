@@ -128,8 +128,9 @@ async function cmdValidate(argv: string[], io: Io): Promise<number> {
   const text = await readRecipeFile(file);
   const engine = new Engine();
   const r = await engine.validate(text, { baseDir: path.dirname(file) });
-  if (values.json) io.out.write(JSON.stringify({ ok: r.ok, errors: r.errors.map(({ code, node, field, message, ...extra }) => ({ code, node, field, message, ...extra })) }) + '\n');
-  else if (r.ok) io.out.write(`${positionals[0]}: valid\n`);
+  const branches = r.branches ?? 1;
+  if (values.json) io.out.write(JSON.stringify({ ok: r.ok, branches, errors: r.errors.map(({ code, node, field, message, ...extra }) => ({ code, node, field, message, ...extra })) }) + '\n');
+  else if (r.ok) io.out.write(`${positionals[0]}: valid${branches > 1 ? ` (${branches} branches)` : ''}\n`);
   else io.out.write(`${positionals[0]}: ${r.errors.length} error(s)\n${r.errors.map(fmtError).join('\n')}\n`);
   return r.ok ? EXIT.ok : EXIT.usage;
 }

@@ -154,7 +154,7 @@ export class Engine implements EngineClient {
 
   async validate(recipe: unknown, opts: ValidateOptions = {}): Promise<ValidationResult> {
     const a = this.analyze(recipe, opts);
-    return { ok: a.errors.length === 0, errors: a.errors };
+    return { ok: a.errors.length === 0, errors: a.errors, ...(a.sweep ? { branches: a.sweep.branches } : {}) };
   }
 
   async run(recipe: unknown, opts: RunOptions = {}): Promise<RunStart> {
@@ -270,7 +270,7 @@ export class Engine implements EngineClient {
     } catch {
       fromVersion = null;
     }
-    return { recipe: a.recipe, errors: a.errors, fromVersion };
+    return { recipe: a.source ?? a.recipe, errors: a.errors, fromVersion };
   }
 
   async saveRecipe(file: string, recipe: Recipe): Promise<void> {

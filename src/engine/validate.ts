@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkConnection, formatPath, parseRecipe, parseRecipeText, zodIssues, type NodeSpec, type Recipe, type RecipeEdge, type RecipeNode, type ValidationError } from '../shared';
+import { checkConnection, expandSweeps, foldBranchErrors, formatPath, parseRecipe, parseRecipeText, zodIssues, type NodeSpec, type SweepExpansion, type Recipe, type RecipeEdge, type RecipeNode, type ValidationError } from '../shared';
 import type { NodeDefinition, NodeRegistry, StaticInputs, StaticValue } from '../nodes/types';
 import { hashJson } from './hash';
 import { specOf } from './specs';
@@ -39,6 +39,9 @@ export interface Analysis {
   order: string[] | null;
   /** Static key per node (type, version, params, upstream keys): equal for identical nodes with identical upstream. */
   keys: Map<string, string>;
+  /** The recipe as written (with its sweeps); `recipe` is its expansion into branches. */
+  source?: Recipe | null;
+  sweep?: SweepExpansion;
 }
 
 /** Params of a node migrated to its kind's current version; throws a message when impossible. */
@@ -158,9 +161,11 @@ export function analyzeRecipe(input: unknown, env: ValidateEnv): Analysis {
   const parsed = typeof input === 'string' ? parseRecipeText(input) : parseRecipe(input);
   const errors = [...parsed.errors];
   const nodes = new Map<string, CheckedNode>();
-  const empty: Analysis = { recipe: parsed.recipe, errors, nodes, edges: [], order: null, keys: new Map() };
-  const recipe = parsed.recipe;
-  if (!recipe) return empty;
+  const empty: Analysis = { recipe: parsed.recipe, errors, nodes, edges: [], order: null, keys: new Map(), source: parsed.recipe };
+  if (!parsed.recipe) return empty;
+  const sweep = expandSweeps(parsed.recipe, (t) => env.registry.get(t));
+  const recipe = sweep.recipe;
+  errors.push(...sweep.errors);
   const broken = new Set(parsed.brokenNodes);
 
   // Ids.
@@ -317,7 +322,7 @@ export function analyzeRecipe(input: unknown, env: ValidateEnv): Analysis {
     }
   }
 
-  return { recipe, errors, nodes, edges: good, order, keys };
+  return { recipe, errors: foldBranchErrors(errors, sweep.origin), nodes, edges: good, order, keys, source: parsed.recipe, sweep };
 }
 
 function fileProblem(p: string, kind: 'file' | 'dir', required: readonly string[]): string | null {
