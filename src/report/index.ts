@@ -111,8 +111,8 @@ function checkoutRoot(): string {
 async function findRecipeFile(recipe: Recipe): Promise<string | null> {
   const root = checkoutRoot();
   const dir = path.join(root, 'graphs');
-  const want = canonicalJson(recipe);
-  const { parseRecipe } = await import('../shared');
+  const { parseRecipe, sweptFrom } = await import('../shared');
+  const want = canonicalJson(sweptFrom(recipe));
   for (const f of (await fsp.readdir(dir).catch(() => [] as string[])).filter((x) => x.endsWith('.json')).sort()) {
     try {
       const r = parseRecipe(JSON.parse(await fsp.readFile(path.join(dir, f), 'utf8')));

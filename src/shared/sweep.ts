@@ -13,6 +13,7 @@
  * - `$enabled: false` bypasses a copy: its consumers read the node's own input of the same port type (or lose the
  *   edge when it has none). `$disconnect: [ports]` leaves those inputs of the copy unconnected.
  * - Copy ids are `<id>.<i>[.<j>…]` (point index per axis); labels get the points' labels appended.
+ * - The expansion keeps the recipe as written in `meta.sweep.source` (a run's snapshot says what file it came from).
  */
 import type { ValidationError } from './errors';
 import type { PortSpec } from './node-spec';
@@ -206,7 +207,7 @@ export function expandSweeps(recipe: Recipe, ports: PortLookup): SweepExpansion 
     copyIds.set(id, kept.map((c) => c.id));
     for (const c of kept) origin.set(c.id, { node: id, point: c.point, label: of.get(id)!.map((a) => axisByName.get(a)!.labels[c.point[a]!]).join(' · ') });
   }
-  const out: Recipe = { ...recipe, nodes: nodes.map((n) => ({ ...n })), edges: live };
+  const out: Recipe = { ...recipe, meta: { ...recipe.meta, sweep: { source: recipe } }, nodes: nodes.map((n) => ({ ...n })), edges: live };
   const widest = Math.max(1, ...[...copyIds.values()].map((c) => c.length));
   return { recipe: out, axes, origin, copies: copyIds, branches: countBranches(out, ports, widest), errors };
 }
@@ -289,6 +290,12 @@ export function describeSweep(sweep: Sweep | undefined): string | null {
   const name = (p: string) => (p === SWEEP_ENABLED ? 'on/off' : p === SWEEP_DISCONNECT ? 'inputs' : p);
   if (sweep.mode === 'zip') return `${sweep.axis ?? entries.map(([p]) => name(p)).join(', ')} × ${entries[0]![1].length}`;
   return entries.map(([p, v]) => `${name(p)} × ${v.length}`).join(' · ');
+}
+
+/** The recipe as written, for an expanded one (a run's snapshot): `meta.sweep.source`, else the recipe itself. */
+export function sweptFrom(recipe: Recipe): Recipe {
+  const source = (recipe.meta?.sweep as { source?: Recipe } | undefined)?.source;
+  return source && typeof source === 'object' && Array.isArray(source.nodes) ? source : recipe;
 }
 
 /** Fold errors on copies back onto the node the user sees (one error per node, field and message). */

@@ -8,8 +8,11 @@ import { renderHtml } from '../../../src/report/html';
 import { chartJsSource, writeReport } from '../../../src/report/index';
 import { renderMarkdown } from '../../../src/report/markdown';
 import type { Branch } from '../../../src/report/types';
+import { fileURLToPath } from 'node:url';
+import { parseRecipe } from '../../../src/shared';
 import { evalIds, paperLikeNumbers, realRecipe, syntheticRun, writeRunHome, type Numbers } from './fixture';
 
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const recipe = realRecipe();
 const ids = evalIds(recipe);
 const claimById = async (n: Numbers) => {
@@ -136,6 +139,8 @@ describe('loram report (CLI)', () => {
   test('writes report.md / report.html / report.json / recipe.json and checks MC leakage from the artifacts', async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'loram-report-'));
     const run = syntheticRun(paperLikeNumbers(recipe), recipe);
+    // A run of graphs/compare-pruning.json snapshots its expansion, which keeps the recipe as written.
+    run.recipe = { ...run.recipe, meta: { sweep: { source: parseRecipe(JSON.parse(readFileSync(path.join(ROOT, 'graphs/compare-pruning.json'), 'utf8'))).recipe } } };
     // Dataset artifacts: training documents and multiple-choice items.
     const loc = (a: string) => ({ kind: 'store' as const, artifact: a, path: '' });
     const split = (p: string, n: number) => ({ path: p, documents: n, chars: 0 });

@@ -59,6 +59,7 @@ describe('expandSweeps', () => {
     expect(ids).toEqual(['load', 'prune.0', 'prune.1', 'prune.2', 'align.0', 'align.1', 'align.2', 'train.0', 'train.1', 'train.2', 'eval.0', 'eval.1', 'eval.2', 'cmp']);
     expect(x.recipe.nodes.find((n) => n.id === 'prune.2')!.params).toEqual({ strategy: 'semi', ratio: 0.5 });
     expect(x.recipe.nodes.every((n) => n.sweep === undefined)).toBe(true);
+    expect(x.recipe.meta!.sweep).toEqual({ source: chain({ values: { strategy: ['rand', 'stru', 'semi'] } }) });
     // Eval copies read the unswept Load and their own branch's adapter; the Compare gathers all three, in order.
     const into = (id: string) => x.recipe.edges.filter((e) => e.to.node === id).map((e) => `${e.from.node}.${e.from.port}>${e.to.port}`);
     expect(into('eval.1')).toEqual(['load.model>model', 'train.1.adapter>adapter']);
