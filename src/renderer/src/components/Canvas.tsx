@@ -60,7 +60,7 @@ function decorations(snap: EditorSnapshot): Map<string, NodeDecoration> {
   }
   const showRun = !snap.historical;
   for (const n of snap.doc.nodes) {
-    const r = showRun ? snap.run.nodes[n.id] : undefined;
+    const r = showRun ? snap.cardRun.nodes[n.id] : undefined;
     const status = snap.statuses[n.id] ?? 'idle';
     const lossSeries = r?.series.loss;
     out.set(n.id, {
@@ -69,7 +69,7 @@ function decorations(snap: EditorSnapshot): Map<string, NodeDecoration> {
       metrics: status === 'running' ? (r?.live ?? null) : status === 'done' || status === 'cached' ? (r?.metrics ?? null) : null,
       loss: status === 'running' && lossSeries && lossSeries.length > 1 ? lossSeries.slice(-40).map((p) => p.value) : null,
       errors: errs.get(n.id) ?? [],
-      ...(snap.running && snap.run.to === n.id ? { target: true } : {}),
+      ...(snap.running && snap.cardRun.to === n.id ? { target: true } : {}),
     });
   }
   return out;
@@ -107,7 +107,7 @@ export function Canvas({ controller, snap, selection, setSelection, minimap, the
   const [nodes, setNodes] = useState<FlowNode[]>([]);
   const selNodes = useMemo(() => new Set(selection.nodes), [selection.nodes]);
   const selEdges = useMemo(() => new Set(selection.edges), [selection.edges]);
-  const decos = useMemo(() => decorations(snap), [snap.doc, snap.errors, snap.statuses, snap.run, snap.historical, snap.running]);
+  const decos = useMemo(() => decorations(snap), [snap.doc, snap.errors, snap.statuses, snap.cardRun, snap.historical, snap.running]);
 
   const mapped = useMemo(
     () => recipeToFlowNodes(snap.doc, snap.specs_, (id) => decos.get(id) ?? EMPTY_DECORATION).map((n) => (selNodes.has(n.id) ? { ...n, selected: true } : { ...n, selected: false })),

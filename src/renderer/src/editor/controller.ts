@@ -22,6 +22,8 @@ import { copyNodes, duplicateNodes, pasteNodes, type ClipboardData, type PasteRe
 import { addNode, connect, findNode, moveNodes, nodeName, removeElements, setLabel, setParam, setRecipeDescription, setRecipeName, type Position } from './document';
 import { History, type CommitOptions } from './history';
 import { locationKey, metricsOutputs } from './results';
+import { setSweepMode, setSweepValues } from './sweep-edit';
+import { branchCopies, foldCache, foldRunView } from './branches';
 import { emptyRunView, logLines, MAX_LOG, nodeStatuses, reduceRun, type LogEntry, type NodeStatus, type RunView } from './run-state';
 
 export interface Notice {
@@ -52,6 +54,10 @@ export interface EditorSnapshot {
   /** The document `cache` was computed for (a cache of an older version is not used for markers). */
   cacheFor: Recipe | null;
   run: RunView;
+  /** `run` folded onto the nodes as written (a swept node's copies give one view): what the cards show. */
+  cardRun: RunView;
+  /** Branches the document's sweeps expand to (1 without sweeps). */
+  branches: number;
   /** True between asking the engine to run and the run's end. */
   running: boolean;
   /** The run shown is a past one opened from the history (not the live one). */
@@ -138,6 +144,8 @@ export class EditorController {
       cache: null,
       cacheFor: null,
       run: emptyRunView(),
+      cardRun: emptyRunView(),
+      branches: 1,
       running: false,
       historical: false,
       liveRunId: null,
@@ -161,7 +169,10 @@ export class EditorController {
 
   private set(patch: Partial<EditorSnapshot>): void {
     const next = { ...this.snap, ...patch };
-    next.statuses = nodeStatuses(next.doc, this.liveRun, next.cache, this.known, next.cacheFor === next.doc);
+    const { copies, branches } = branchCopies(next.doc, next.specs_);
+    next.branches = branches;
+    next.cardRun = foldRunView(next.run, copies);
+    next.statuses = nodeStatuses(next.doc, foldRunView(this.liveRun, copies), foldCache(next.cache, copies), this.known, next.cacheFor === next.doc);
     this.snap = next;
     for (const l of [...this.listeners]) l();
   }
@@ -291,6 +302,15 @@ export class EditorController {
   /** One field edit; consecutive edits of the same field fold into one undo step until `seal()`. */
   setParam(nodeId: string, key: string, value: unknown): void {
     this.commit(setParam(this.doc, nodeId, key, value), { label: `Edit ${nodeId}.${key}`, coalesce: `param:${nodeId}:${key}` });
+  }
+
+  /** Sweep a param over a list of values (null: stop sweeping it): one undo step per field edit. */
+  setSweep(nodeId: string, param: string, values: unknown[] | null): void {
+    this.commit(setSweepValues(this.doc, nodeId, param, values), { label: values ? `Sweep ${nodeId}.${param}` : `Stop sweeping ${nodeId}.${param}`, coalesce: `sweep:${nodeId}:${param}` });
+  }
+
+  setSweepMode(nodeId: string, mode: 'product' | 'zip'): void {
+    this.commit(setSweepMode(this.doc, nodeId, mode), { label: `Combine ${nodeId}'s axes as ${mode}` });
   }
 
   setLabel(nodeId: string, label: string): void {
