@@ -9,3 +9,4 @@ export * from './ports';
 export * from './recipe';
 export * from './serialize';
 export * from './sweep';
+export * from './report';

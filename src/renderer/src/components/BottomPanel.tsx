@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, type ReactNode } from 'react';
 import type { MetricsFile, ValidationError } from '../../../shared';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
 import { nodeName } from '../editor/document';
+import { branchCopies } from '../editor/branches';
 import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, metricsOutputs, nodeScalars } from '../editor/results';
 import { formatDuration, formatMetric } from '../editor/run-state';
 import { Bars, LineOverlay } from './Charts';
@@ -86,7 +87,8 @@ function Card({ title, children, note }: { title: string; children: ReactNode; n
 
 function Results({ snap, controller }: { snap: EditorSnapshot; controller: EditorController }) {
   const run = snap.run;
-  const doc = snap.doc;
+  // The expanded recipe names every branch ("eval · Stru"); without sweeps it is the document itself.
+  const doc = useMemo(() => branchCopies(snap.doc, snap.specs_).recipe, [snap.doc, snap.specs_]);
   const loss = useMemo(() => lossSeries(doc, run, snap.files), [doc, run, snap.files]);
   const evals = useMemo(() => evaluationRows(doc, run, snap.files), [doc, run, snap.files]);
   const mem = useMemo(() => memoryRows(doc, run, snap.files), [doc, run, snap.files]);

@@ -9,13 +9,20 @@ import type { NodeRunView, RunView } from './run-state';
 
 export type Copies = ReadonlyMap<string, readonly string[]>;
 
-let memo: { doc: Recipe; specs: SpecMap; copies: Copies; branches: number } | null = null;
+interface Branches {
+  /** Original node id → the ids its copies run under (itself when not swept). */
+  copies: Copies;
+  branches: number;
+  /** The expanded recipe: the nodes the engine runs, with their branch labels (for Results and Compare). */
+  recipe: Recipe;
+}
+let memo: (Branches & { doc: Recipe; specs: SpecMap }) | null = null;
 
-/** Original node id → the ids its copies run under (itself when not swept). Memoised on the document. */
-export function branchCopies(doc: Recipe, specs: SpecMap): { copies: Copies; branches: number } {
+/** The document's expansion into branches. Memoised on the document. */
+export function branchCopies(doc: Recipe, specs: SpecMap): Branches {
   if (memo && memo.doc === doc && memo.specs === specs) return memo;
   const x = expandSweeps(doc, (t) => specs.get(t));
-  memo = { doc, specs, copies: x.copies, branches: x.branches };
+  memo = { doc, specs, copies: x.copies, branches: x.branches, recipe: x.recipe };
   return memo;
 }
 
