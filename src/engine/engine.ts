@@ -28,6 +28,7 @@ import {
   type NodeSpec,
   type PortValue,
   type Recipe,
+  type ReportModel,
   type RunCancelledEvent,
   type RunFinishedEvent,
   type RunOptions,
@@ -252,6 +253,14 @@ export class Engine implements EngineClient {
 
   async readMetrics(runId: string): Promise<Record<string, NodeRunSummary>> {
     return this.runs.metrics(runId);
+  }
+
+  async reportModel(runId: string): Promise<ReportModel> {
+    return (await import('../report/index')).reportOfRun(runId, this.home);
+  }
+
+  async writeReport(runId: string): Promise<{ dir: string; htmlPath: string; html: string }> {
+    return (await import('../report/index')).writeRunReport(runId, this.home);
   }
 
   async loadRecipe(file: string): Promise<LoadedRecipe> {

@@ -148,6 +148,19 @@ export async function chartJsSource(): Promise<string> {
   return fsp.readFile(path.join(path.dirname(main), 'chart.umd.min.js'), 'utf8');
 }
 
+/** The report model of a run in `home` (what the editor's Compare view shows). */
+export async function reportOfRun(runId: string, home: string): Promise<ReportModel> {
+  const r = await resolveRun(runId, home);
+  const input = await loadRunInput(r.runDir, r.home, r.runId);
+  return buildReportModel(input, { recipeFile: await findRecipeFile(input.recipe), outDirForCommand: shortPath(path.join(r.runDir, 'report')), commit: await readCommit() });
+}
+
+/** Write a run's report into its folder (for the editor's "Open the full report"). */
+export async function writeRunReport(runId: string, home: string): Promise<{ dir: string; htmlPath: string; html: string }> {
+  const r = await writeReport(runId, { home });
+  return { dir: r.outDir, htmlPath: r.files.html, html: await fsp.readFile(r.files.html, 'utf8') };
+}
+
 export interface WriteReportResult {
   outDir: string;
   files: { markdown: string; html: string; json: string; recipe: string };

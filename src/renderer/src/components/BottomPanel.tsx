@@ -3,6 +3,7 @@ import type { MetricsFile, ValidationError } from '../../../shared';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
 import { nodeName } from '../editor/document';
 import { branchCopies } from '../editor/branches';
+import { CompareVerdict } from './CompareVerdict';
 import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, metricsOutputs, nodeScalars } from '../editor/results';
 import { formatDuration, formatMetric } from '../editor/run-state';
 import { Bars, LineOverlay } from './Charts';
@@ -161,7 +162,7 @@ function Results({ snap, controller }: { snap: EditorSnapshot; controller: Edito
   );
 }
 
-function Compare({ snap }: { snap: EditorSnapshot }) {
+function Compare({ snap, controller }: { snap: EditorSnapshot; controller: EditorController }) {
   const views = useMemo(() => {
     const out: { node: string; view: NonNullable<ReturnType<typeof compareView>> }[] = [];
     for (const o of metricsOutputs(snap.run)) {
@@ -175,6 +176,7 @@ function Compare({ snap }: { snap: EditorSnapshot }) {
     return <div className="empty">No comparison in this run. Connect the metrics of several branches (Evaluate, LoRA train) to a Compare node and run it.</div>;
   return (
     <div className="compare" data-testid="compare">
+      <CompareVerdict controller={controller} runId={snap.run.runId} status={snap.run.status} />
       {views.map(({ node, view }) => (
         <div key={node} className="compare-block">
           <h4>
@@ -305,7 +307,7 @@ export function BottomPanel({
         {tab === 'problems' && <Problems snap={snap} onSelect={onSelectNode} />}
         {tab === 'log' && <Log snap={snap} />}
         {tab === 'results' && <Results snap={snap} controller={controller} />}
-        {tab === 'compare' && <Compare snap={snap} />}
+        {tab === 'compare' && <Compare snap={snap} controller={controller} />}
         {tab === 'runs' && <Runs snap={snap} controller={controller} onShow={() => setTab('results')} />}
       </div>
     </section>

@@ -605,6 +605,18 @@ export class EditorController {
   }
 
   /** Show a past run (its per-node results, log and plots) from the history. */
+  /** Write the run's full report and open it (a new window; where windows are refused, say where it is). */
+  async openReport(runId: string): Promise<void> {
+    try {
+      const r = await this.engine.writeReport(runId);
+      const url = URL.createObjectURL(new Blob([r.html], { type: 'text/html' }));
+      const w = typeof window !== 'undefined' ? window.open(url, '_blank') : null;
+      this.notify('info', w ? `Report opened (also written to ${r.htmlPath})` : `Report written to ${r.htmlPath}`);
+    } catch (e) {
+      this.notify('error', `Cannot write the report: ${(e as Error).message}`);
+    }
+  }
+
   async showRun(runId: string): Promise<void> {
     if (runId === this.liveRun.runId) {
       this.set({ run: this.liveRun, historical: false });

@@ -165,6 +165,11 @@ export interface CompareView {
   best: Record<string, string>;
 }
 
+/** Columns where "best" means something: quality, memory, time, loss; not counts (tokens, items, params, steps). */
+export function isRankedColumn(col: string): boolean {
+  return /perplexity|ppl|acc|loss|mem|bytes|seconds|time/i.test(col) && !/tokens|items|count|params|steps|branches/i.test(col);
+}
+
 function lowerIsBetter(col: string): boolean {
   return !isAccuracyKey(col);
 }
@@ -177,6 +182,7 @@ export function compareView(file: MetricsFile): CompareView | null {
   }
   const best: Record<string, string> = {};
   for (const col of file.table.columns) {
+    if (!isRankedColumn(col)) continue;
     let bestRow: string | null = null;
     let bestVal = 0;
     for (const r of file.table.rows) {
