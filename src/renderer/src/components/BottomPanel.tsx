@@ -3,7 +3,7 @@ import type { MetricsFile, ValidationError } from '../../../shared';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
 import { nodeName } from '../editor/document';
 import { branchCopies } from '../editor/branches';
-import { CompareVerdict } from './CompareVerdict';
+import { CompareVerdict, VerdictSummary } from './CompareVerdict';
 import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, metricsOutputs, nodeScalars } from '../editor/results';
 import { formatDuration, formatMetric } from '../editor/run-state';
 import { Bars, LineOverlay } from './Charts';
@@ -86,7 +86,7 @@ function Card({ title, children, note }: { title: string; children: ReactNode; n
   );
 }
 
-function Results({ snap, controller }: { snap: EditorSnapshot; controller: EditorController }) {
+function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; controller: EditorController; onOpenCompare: () => void }) {
   const run = snap.run;
   // The expanded recipe names every branch ("eval · Stru"); without sweeps it is the document itself.
   const doc = useMemo(() => branchCopies(snap.doc, snap.specs_).recipe, [snap.doc, snap.specs_]);
@@ -110,6 +110,7 @@ function Results({ snap, controller }: { snap: EditorSnapshot; controller: Edito
           </button>
         )}
       </div>
+      <VerdictSummary controller={controller} runId={run.runId} status={run.status} onOpenCompare={onOpenCompare} />
       <div className="result-cards">
         <Card title="Training loss" note={loss.length ? undefined : 'no training node reported a loss'}>
           {loss.length ? <LineOverlay series={loss} yLabel="loss" testId="loss-chart" /> : <div className="chart-empty">—</div>}
@@ -306,7 +307,7 @@ export function BottomPanel({
       <div className="tab-body" key={tab}>
         {tab === 'problems' && <Problems snap={snap} onSelect={onSelectNode} />}
         {tab === 'log' && <Log snap={snap} />}
-        {tab === 'results' && <Results snap={snap} controller={controller} />}
+        {tab === 'results' && <Results snap={snap} controller={controller} onOpenCompare={() => setTab('compare')} />}
         {tab === 'compare' && <Compare snap={snap} controller={controller} />}
         {tab === 'runs' && <Runs snap={snap} controller={controller} onShow={() => setTab('results')} />}
       </div>

@@ -73,6 +73,21 @@ function BranchTable({ m }: { m: ReportModel }) {
   );
 }
 
+/** The verdict's first lines, for the top of Results: who won and the gain over the baselines. */
+export function VerdictSummary({ controller, runId, status, onOpenCompare }: { controller: EditorController; runId: string | null; status: string | null; onOpenCompare: () => void }) {
+  const m = useReportModel(controller, runId, status);
+  if (!m || m.branches.length < 2) return null;
+  return (
+    <div className="verdict verdict-summary" data-testid="verdict-summary">
+      <p className="verdict-headline">{m.verdict.gains[0] ?? m.verdict.headline}</p>
+      {m.verdict.gains.length > 0 && <p className="muted">{m.verdict.headline}</p>}
+      <button className="btn small" onClick={onOpenCompare}>
+        Compare the {m.branches.length} branches
+      </button>
+    </div>
+  );
+}
+
 export function CompareVerdict({ controller, runId, status }: { controller: EditorController; runId: string | null; status: string | null }) {
   const m = useReportModel(controller, runId, status);
   if (!m || m.branches.length === 0) return null;
