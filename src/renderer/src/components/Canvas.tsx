@@ -19,6 +19,8 @@ import { categoryColor } from '../editor/catalog';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
 import { connectionFromFlow, EMPTY_DECORATION, positionsOf, recipeToFlowEdges, recipeToFlowNodes, syncFlowNodes, type FlowNode, type NodeDecoration } from '../editor/flow';
 import type { Theme } from '../hooks';
+import { hiddenNodes } from '../editor/groups';
+import { GroupFrames } from './GroupFrames';
 import { NodeCard } from './NodeCard';
 
 export const DND_MIME = 'application/x-loram-node';
@@ -110,7 +112,10 @@ export function Canvas({ controller, snap, selection, setSelection, minimap, the
   const decos = useMemo(() => decorations(snap), [snap.doc, snap.errors, snap.statuses, snap.cardRun, snap.historical, snap.running]);
 
   const mapped = useMemo(
-    () => recipeToFlowNodes(snap.doc, snap.specs_, (id) => decos.get(id) ?? EMPTY_DECORATION).map((n) => (selNodes.has(n.id) ? { ...n, selected: true } : { ...n, selected: false })),
+    () => {
+      const hidden = hiddenNodes(snap.doc);
+      return recipeToFlowNodes(snap.doc, snap.specs_, (id) => decos.get(id) ?? EMPTY_DECORATION).map((n) => ({ ...n, selected: selNodes.has(n.id), hidden: hidden.has(n.id) }));
+    },
     [snap.doc, snap.specs_, decos, selNodes],
   );
   useLayoutEffect(() => setNodes((prev) => syncFlowNodes(prev, mapped)), [mapped]);
@@ -273,6 +278,7 @@ export function Canvas({ controller, snap, selection, setSelection, minimap, the
           <MiniMap pannable zoomable position="bottom-right" style={{ width: 160, height: 108 }} nodeColor={(n) => categoryColor((n as FlowNode).data.spec?.category ?? '')} nodeStrokeWidth={2} />
         )}
         <ConnectionHint snap={snap} />
+        <GroupFrames controller={controller} snap={snap} nodes={nodes} setNodes={setNodes} />
       </ReactFlow>
       {snap.doc.nodes.length === 0 && snap.phase === 'ready' && (
         <div className="canvas-empty">

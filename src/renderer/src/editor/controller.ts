@@ -23,6 +23,7 @@ import { addNode, connect, findNode, moveNodes, nodeName, removeElements, setLab
 import { History, type CommitOptions } from './history';
 import { locationKey, metricsOutputs } from './results';
 import { setSweepMode, setSweepValues } from './sweep-edit';
+import { groupNodes, ungroup, updateGroup } from './groups';
 import { branchCopies, foldCache, foldRunView } from './branches';
 import { emptyRunView, logLines, MAX_LOG, nodeStatuses, reduceRun, type LogEntry, type NodeStatus, type RunView } from './run-state';
 
@@ -311,6 +312,24 @@ export class EditorController {
 
   setSweepMode(nodeId: string, mode: 'product' | 'zip'): void {
     this.commit(setSweepMode(this.doc, nodeId, mode), { label: `Combine ${nodeId}'s axes as ${mode}` });
+  }
+
+  /** Group the given nodes under a new frame; returns its id. One undo step. */
+  groupNodes(ids: readonly string[], title = 'Group'): string | null {
+    const r = groupNodes(this.doc, ids, title);
+    if (!r) return null;
+    this.commit(r.doc, { label: `Group ${ids.length} node${ids.length === 1 ? '' : 's'}` });
+    return r.id;
+  }
+
+  ungroup(groupId: string): void {
+    this.commit(ungroup(this.doc, groupId), { label: 'Ungroup' });
+  }
+
+  /** Rename (typing folds into one step until seal), recolour, collapse or expand a group. */
+  updateGroup(groupId: string, patch: { title?: string; color?: string; collapsed?: boolean }): void {
+    const what = patch.title !== undefined ? 'Rename' : patch.color !== undefined ? 'Recolour' : patch.collapsed ? 'Collapse' : 'Expand';
+    this.commit(updateGroup(this.doc, groupId, patch), { label: `${what} group`, ...(patch.title !== undefined ? { coalesce: `group-title:${groupId}` } : {}) });
   }
 
   setLabel(nodeId: string, label: string): void {
