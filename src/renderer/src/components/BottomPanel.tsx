@@ -173,11 +173,10 @@ function Compare({ snap, controller }: { snap: EditorSnapshot; controller: Edito
     }
     return out;
   }, [snap.run, snap.files]);
-  if (!views.length)
-    return <div className="empty">No comparison in this run. Connect the metrics of several branches (Evaluate, LoRA train) to a Compare node and run it.</div>;
   return (
     <div className="compare" data-testid="compare">
       <CompareVerdict controller={controller} runId={snap.run.runId} status={snap.run.status} />
+      {!views.length && <div className="empty">No Compare node in this run. Connect the metrics of several branches (Evaluate, LoRA train) to a Compare node and run it.</div>}
       {views.map(({ node, view }) => (
         <div key={node} className="compare-block">
           <h4>
