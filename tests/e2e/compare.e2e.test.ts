@@ -5,6 +5,8 @@
  * the Results view at 17 branches with no label or legend overlapping (checked on bounding boxes).
  * Screenshots of every checked state go to tests/artifacts/e2e/.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Recipe } from '../../src/shared/index';
 import { evalIds, paperLikeNumbers, realRecipe, syntheticRun, writeRunHome } from '../unit/report/fixture';
@@ -160,7 +162,15 @@ describeE2E('comparing strategies (web shell, chromium)', () => {
     const run = syntheticRun(n, recipe);
     run.runId = '20991231-000000-000-compar';
     run.summary.startedAt = Date.now() + 86_400_000;
-    writeRunHome(shell.home, run);
+    const dir = writeRunHome(shell.home, run);
+    // Its event log, as the engine writes it (the editor replays it to show a past run).
+    const t = run.summary.startedAt;
+    const events = [
+      { type: 'run-started', runId: run.runId, time: t, recipeName: recipe.name, plan: Object.keys(run.nodes), noCache: false },
+      ...Object.entries(run.nodes).map(([node, s]) => ({ type: 'node-cached', runId: run.runId, time: t, node, nodeType: s.type, signature: s.signature, outputs: s.outputs, metrics: s.metrics })),
+      { type: 'run-finished', runId: run.runId, time: t + 1000, ok: true, durationMs: 1000, nodes: run.nodes },
+    ];
+    writeFileSync(path.join(dir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
 
     await page.locator('[data-testid="tab-runs"]').click();
     await page.locator('[data-testid="runs"] tr', { hasText: run.runId }).click();
@@ -189,7 +199,7 @@ describeE2E('comparing strategies (web shell, chromium)', () => {
     await page.locator('[data-testid="tab-compare"]').click();
     const headline = page.locator('[data-testid="verdict-headline"]');
     await headline.waitFor({ timeout: 30_000 });
-    expect(await headline.textContent()).toBe('Held-out perplexity: LoRAM-Stru is best (55.81); tied within 0.5%: QLoRAM-Stru, LoRAM-Rand.');
+    expect(await headline.textContent()).toBe('Held-out perplexity: LoRAM-Stru is best (55.81); tied within 0.5%: LoRAM-Rand, LoRAM-Semi, QLoRAM-Stru.');
     const text = (await page.locator('[data-testid="verdict"]').textContent())!;
     expect(text).toContain('Every variant (5) beats large, untuned (baseline): 16.7–17.1% lower perplexity.');
     expect(text).toContain('LoRAM beats the untuned large model');

@@ -89,7 +89,7 @@ function Card({ title, children, note }: { title: string; children: ReactNode; n
 function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; controller: EditorController; onOpenCompare: () => void }) {
   const run = snap.run;
   // The expanded recipe names every branch ("eval · Stru"); without sweeps it is the document itself.
-  const doc = useMemo(() => branchCopies(snap.doc, snap.specs_).recipe, [snap.doc, snap.specs_]);
+  const doc = useMemo(() => snap.runRecipe ?? branchCopies(snap.doc, snap.specs_).recipe, [snap.runRecipe, snap.doc, snap.specs_]);
   const loss = useMemo(() => lossSeries(doc, run, snap.files), [doc, run, snap.files]);
   const evals = useMemo(() => evaluationRows(doc, run, snap.files), [doc, run, snap.files]);
   const mem = useMemo(() => memoryRows(doc, run, snap.files), [doc, run, snap.files]);

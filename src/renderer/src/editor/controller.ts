@@ -55,6 +55,8 @@ export interface EditorSnapshot {
   /** The document `cache` was computed for (a cache of an older version is not used for markers). */
   cacheFor: Recipe | null;
   run: RunView;
+  /** The recipe snapshot of a run opened from the history (its branches' names); null for the live run. */
+  runRecipe: Recipe | null;
   /** `run` folded onto the nodes as written (a swept node's copies give one view): what the cards show. */
   cardRun: RunView;
   /** Branches the document's sweeps expand to (1 without sweeps). */
@@ -146,6 +148,7 @@ export class EditorController {
       cacheFor: null,
       run: emptyRunView(),
       cardRun: emptyRunView(),
+      runRecipe: null,
       branches: 1,
       running: false,
       historical: false,
@@ -584,6 +587,7 @@ export class EditorController {
     if (!this.snap.historical || ev.type === 'run-started') {
       patch.run = this.liveRun;
       patch.historical = false;
+      patch.runRecipe = null;
     }
     if (ev.type === 'run-started') {
       patch.liveRunId = ev.runId;
@@ -638,7 +642,7 @@ export class EditorController {
 
   async showRun(runId: string): Promise<void> {
     if (runId === this.liveRun.runId) {
-      this.set({ run: this.liveRun, historical: false });
+      this.set({ run: this.liveRun, runRecipe: null, historical: false });
       await this.loadMetricsFiles(this.liveRun);
       return;
     }
@@ -649,7 +653,7 @@ export class EditorController {
     }
     let view = emptyRunView();
     for (const e of rec.events) view = reduceRun(view, e);
-    this.set({ run: view, historical: true, files: {} });
+    this.set({ run: view, runRecipe: rec.recipe, historical: true, files: {} });
     await this.loadMetricsFiles(view);
   }
 
@@ -674,7 +678,7 @@ export class EditorController {
 
   /** Back to the live (last started) run. */
   showLiveRun(): void {
-    this.set({ run: this.liveRun, historical: false });
+    this.set({ run: this.liveRun, runRecipe: null, historical: false });
     void this.loadMetricsFiles(this.liveRun);
   }
 }

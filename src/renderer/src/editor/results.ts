@@ -27,9 +27,11 @@ export function metricsOutputs(run: RunView): { node: string; port: string; valu
   return out;
 }
 
+/** A branch's name: the label its node reports with (an Evaluate's `label` param), else the node's name. */
 function labelOf(doc: Recipe | null, id: string): string {
   const n = doc?.nodes.find((x) => x.id === id);
-  return n ? nodeName(n) : id;
+  const own = n?.params.label;
+  return typeof own === 'string' && own.trim() ? own : n ? nodeName(n) : id;
 }
 
 function curveSeries(name: string, c: Curve): Series {
