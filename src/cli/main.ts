@@ -47,6 +47,17 @@ usage:
 LORAM_HOME sets where the artifact store and run history live (default ~/.cache/loram).
 `;
 
+/** The usage lines of one command (its line and the indented lines that continue it), or null. */
+function commandUsage(cmd: string): string | null {
+  const out: string[] = [];
+  for (const l of USAGE.split('\n')) {
+    if (l.startsWith(`  loram ${cmd} `) || l === `  loram ${cmd}`) out.push(l);
+    else if (out.length && /^ {5,}\S/.test(l)) out.push(l);
+    else if (out.length) break;
+  }
+  return out.length ? `usage:\n${out.join('\n')}\n` : null;
+}
+
 class UsageError extends Error {}
 
 type Values = { [k: string]: string | undefined } & { json?: boolean; 'no-cache'?: boolean };
@@ -62,6 +73,10 @@ function parse(argv: string[], options: Record<string, { type: 'string' | 'boole
 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd && (rest.includes('--help') || rest.includes('-h'))) {
+    io.out.write(commandUsage(cmd) ?? USAGE);
+    return EXIT.ok;
+  }
   try {
     switch (cmd) {
       case 'nodes':

@@ -145,6 +145,17 @@ export function zodIssues(error: z.ZodError): { path: PropertyKey[]; message: st
   return out;
 }
 
+/** A JSON.parse message with its character offset ("at position 14") turned into "line 3, column 3". */
+export function jsonErrorAt(text: string, message: string): string {
+  const m = /\s*(?:in JSON )?at position (\d+)(?: \(line \d+ column \d+\))?/.exec(message);
+  if (!m) return message;
+  const pos = Math.min(Number(m[1]), text.length);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return `${message.slice(0, m.index)} at line ${line}, column ${column}`;
+}
+
 /** Parse recipe text: JSON errors become an `invalid-json` error. */
 export function parseRecipeText(text: string, migrations: RecipeMigrations = RECIPE_MIGRATIONS): ParsedRecipe {
   let json: unknown;
@@ -153,7 +164,7 @@ export function parseRecipeText(text: string, migrations: RecipeMigrations = REC
   } catch (e) {
     return {
       recipe: null,
-      errors: [{ code: 'invalid-json', node: null, field: null, message: `not valid JSON: ${(e as Error).message}` }],
+      errors: [{ code: 'invalid-json', node: null, field: null, message: `not valid JSON: ${jsonErrorAt(text, (e as Error).message)}` }],
       brokenNodes: new Set(),
       fromVersion: null,
     };
