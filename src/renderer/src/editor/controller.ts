@@ -445,7 +445,11 @@ export class EditorController {
     this.history.reset(doc);
     this.known = {};
     this.saved = dirty ? emptyRecipe('\u0000never') : doc;
-    this.set({ ...this.docPatch(), filePath, fileErrors, errors: [], cache: null, cacheFor: null });
+    // The previous recipe's results do not belong to this one (a run still going keeps its view until it ends).
+    const keepRun = this.snap.running;
+    if (!keepRun) this.liveRun = emptyRunView();
+    const runPatch: Partial<EditorSnapshot> = keepRun ? {} : { run: this.liveRun, runRecipe: null, historical: false, files: {}, liveRunId: null };
+    this.set({ ...this.docPatch(), ...runPatch, filePath, fileErrors, errors: [], cache: null, cacheFor: null });
     this.afterDocChange();
   }
 
@@ -487,6 +491,11 @@ export class EditorController {
   }
 
   async saveAs(path: string): Promise<boolean> {
+    // An untitled recipe takes the name of the file it is first saved as.
+    if (!this.doc.name.trim() || this.doc.name === 'untitled') {
+      const name = basename(path).replace(/\.json$/i, '');
+      if (name) this.commit(setRecipeName(this.doc, name), { label: 'Name the recipe' });
+    }
     const doc = this.doc;
     try {
       await this.engine.saveRecipe(path, doc);
