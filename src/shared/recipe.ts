@@ -132,6 +132,24 @@ function joinPath(prefix: string, path: readonly PropertyKey[]): string {
   return rest.startsWith('[') ? prefix + rest : `${prefix}.${rest}`;
 }
 
+/**
+ * The words for a number out of range or of the wrong type, shared by the engine's validation (zod's default
+ * messages are rewritten with it) and the inspector's own check, so both say the same thing.
+ */
+export function rangeMessage(kind: 'max' | 'min', bound: number, inclusive: boolean): string {
+  if (kind === 'max') return inclusive ? `must be at most ${bound}` : `must be less than ${bound}`;
+  return inclusive ? `must be at least ${bound}` : `must be greater than ${bound}`;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  const i = issue as { code: string; message: string; origin?: string; maximum?: unknown; minimum?: unknown; inclusive?: boolean; expected?: string };
+  const numeric = i.origin === 'number' || i.origin === 'int';
+  if (i.code === 'too_big' && numeric && i.message.startsWith('Too big') && typeof i.maximum === 'number') return rangeMessage('max', i.maximum, i.inclusive !== false);
+  if (i.code === 'too_small' && numeric && i.message.startsWith('Too small') && typeof i.minimum === 'number') return rangeMessage('min', i.minimum, i.inclusive !== false);
+  if (i.code === 'invalid_type' && (i.expected === 'number' || i.expected === 'int') && i.message.startsWith('Invalid input')) return i.expected === 'int' ? 'must be a whole number' : 'must be a number';
+  return i.message;
+}
+
 /** zod issues → one message each; unknown keys are split into one issue per key. */
 export function zodIssues(error: z.ZodError): { path: PropertyKey[]; message: string }[] {
   const out: { path: PropertyKey[]; message: string }[] = [];
@@ -139,7 +157,7 @@ export function zodIssues(error: z.ZodError): { path: PropertyKey[]; message: st
     if (issue.code === 'unrecognized_keys') {
       for (const k of issue.keys) out.push({ path: [...issue.path, k], message: `unknown field "${k}"` });
     } else {
-      out.push({ path: [...issue.path], message: issue.message });
+      out.push({ path: [...issue.path], message: issueMessage(issue) });
     }
   }
   return out;

@@ -39,7 +39,8 @@ function TextField({ field, value, onChange, onCommitEnd, id, list }: { field: F
         onFocus={() => setFocused(true)}
         onBlur={() => {
           setFocused(false);
-          setParseError(null);
+          // Text that is not a value is not dropped silently: say what was kept.
+          setParseError(parseError ? `"${text}" ${parseError}; kept ${fieldText(field, value) || 'the default'}` : null);
           setText(fieldText(field, value));
           onCommitEnd();
         }}
