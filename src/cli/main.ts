@@ -47,6 +47,17 @@ usage:
 LORAM_HOME sets where the artifact store and run history live (default ~/.cache/loram).
 `;
 
+/** The usage lines of one command (its line and the indented lines that continue it), or null. */
+function commandUsage(cmd: string): string | null {
+  const out: string[] = [];
+  for (const l of USAGE.split('\n')) {
+    if (l.startsWith(`  loram ${cmd} `) || l === `  loram ${cmd}`) out.push(l);
+    else if (out.length && /^ {5,}\S/.test(l)) out.push(l);
+    else if (out.length) break;
+  }
+  return out.length ? `usage:\n${out.join('\n')}\n` : null;
+}
+
 class UsageError extends Error {}
 
 async function newEngine(): Promise<Engine> {
@@ -67,6 +78,10 @@ function parse(argv: string[], options: Record<string, { type: 'string' | 'boole
 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd && (rest.includes('--help') || rest.includes('-h'))) {
+    io.out.write(commandUsage(cmd) ?? USAGE);
+    return EXIT.ok;
+  }
   try {
     switch (cmd) {
       case 'nodes':
@@ -135,8 +150,9 @@ async function cmdValidate(argv: string[], io: Io): Promise<number> {
   const text = await readRecipeFile(file);
   const engine = await newEngine();
   const r = await engine.validate(text, { baseDir: path.dirname(file) });
-  if (values.json) io.out.write(JSON.stringify({ ok: r.ok, errors: r.errors.map(({ code, node, field, message, ...extra }) => ({ code, node, field, message, ...extra })) }) + '\n');
-  else if (r.ok) io.out.write(`${positionals[0]}: valid\n`);
+  const branches = r.branches ?? 1;
+  if (values.json) io.out.write(JSON.stringify({ ok: r.ok, branches, errors: r.errors.map(({ code, node, field, message, ...extra }) => ({ code, node, field, message, ...extra })) }) + '\n');
+  else if (r.ok) io.out.write(`${positionals[0]}: valid${branches > 1 ? ` (${branches} branches)` : ''}\n`);
   else io.out.write(`${positionals[0]}: ${r.errors.length} error(s)\n${r.errors.map(fmtError).join('\n')}\n`);
   return r.ok ? EXIT.ok : EXIT.usage;
 }

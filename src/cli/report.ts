@@ -36,8 +36,9 @@ export async function cmdReport(argv: string[], io: ReportIo): Promise<number> {
       io.out.write(JSON.stringify({ ok: true, outDir: r.outDir, files: r.files, claims: r.model.claims.map((c) => ({ id: c.id, verdict: c.verdict, statement: c.statement })) }) + '\n');
       return 0;
     }
-    io.out.write(`report of run ${r.model.runId} (${r.model.recipeName}):\n`);
-    for (const c of r.model.claims) io.out.write(`  [${c.verdict}] ${c.statement}\n`);
+    io.out.write(`report of run ${r.model.runId} (${r.model.recipeName}):\n  ${r.model.verdict.headline}\n`);
+    for (const g of r.model.verdict.gains) io.out.write(`  ${g}\n`);
+    for (const c of r.model.claims) io.out.write(`  [${c.verdict}] ${c.title}: ${c.statement}\n`);
     io.out.write(`\n  ${shortPath(r.files.markdown)}\n  ${shortPath(r.files.html)}\n`);
     return 0;
   } catch (e) {

@@ -26,6 +26,7 @@ import {
   type NodeRunSummary,
   type NodeSpec,
   type Recipe,
+  type ReportModel,
   type RunOptions,
   type RunRecord,
   type RunStart,
@@ -136,7 +137,7 @@ export class Engine implements EngineClient {
 
   async validate(recipe: unknown, opts: ValidateOptions = {}): Promise<ValidationResult> {
     const a = this.analyze(recipe, opts);
-    return { ok: a.errors.length === 0, errors: a.errors };
+    return { ok: a.errors.length === 0, errors: a.errors, ...(a.sweep ? { branches: a.sweep.branches } : {}) };
   }
 
   /** Validate → plan → queue the run (runs execute one at a time, in the order they were started). */
@@ -224,6 +225,14 @@ export class Engine implements EngineClient {
     return this.runs.metrics(runId);
   }
 
+  async reportModel(runId: string): Promise<ReportModel> {
+    return (await import('../report/index')).reportOfRun(runId, this.home);
+  }
+
+  async writeReport(runId: string): Promise<{ dir: string; htmlPath: string; html: string }> {
+    return (await import('../report/index')).writeRunReport(runId, this.home);
+  }
+
   async loadRecipe(file: string): Promise<LoadedRecipe> {
     const abs = path.resolve(file);
     let text: string;
@@ -240,7 +249,7 @@ export class Engine implements EngineClient {
     } catch {
       fromVersion = null;
     }
-    return { recipe: a.recipe, errors: a.errors, fromVersion };
+    return { recipe: a.source ?? a.recipe, errors: a.errors, fromVersion };
   }
 
   async saveRecipe(file: string, recipe: Recipe): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkConnection, formatPath, parseRecipe, parseRecipeText, zodIssues, type NodeSpec, type Recipe, type RecipeEdge, type RecipeNode, type ValidationError } from '../shared';
+import { checkConnection, expandSweeps, foldBranchErrors, formatPath, parseRecipe, parseRecipeText, zodIssues, type NodeSpec, type SweepExpansion, type Recipe, type RecipeEdge, type RecipeNode, type ValidationError } from '../shared';
 import { nodeSpec } from '../nodes/catalogue';
 import type { NodeDefinition, StaticInputs, StaticValue } from '../nodes/definition';
 import { staticLineageInputs } from '../nodes/lineage';
@@ -43,6 +43,9 @@ export interface Analysis {
   order: string[] | null;
   /** Static key per node (type, version, params, upstream keys): equal for identical nodes with identical upstream. */
   keys: Map<string, string>;
+  /** The recipe as written (with its sweeps); `recipe` is its expansion into branches. */
+  source?: Recipe | null;
+  sweep?: SweepExpansion;
 }
 
 /** Params of a node migrated to its kind's current version; throws a message when impossible. */
@@ -61,8 +64,12 @@ export function migrateParams(def: NodeDefinition, version: number, params: Reco
 export function analyzeRecipe(input: unknown, env: ValidateEnv): Analysis {
   const parsed = typeof input === 'string' ? parseRecipeText(input) : parseRecipe(input);
   const errors = [...parsed.errors];
-  const recipe = parsed.recipe;
-  if (!recipe) return { recipe, errors, nodes: new Map(), edges: [], order: null, keys: new Map() };
+  if (!parsed.recipe) return { recipe: parsed.recipe, errors, nodes: new Map(), edges: [], order: null, keys: new Map(), source: parsed.recipe };
+  // Sweeps expand into ordinary branches first (one pure function, shared with the editor), so every check and
+  // every signature below sees plain nodes; errors on a branch's copies fold back onto the node as written.
+  const sweep = expandSweeps(parsed.recipe, (t) => env.registry.get(t));
+  const recipe = sweep.recipe;
+  errors.push(...sweep.errors);
   const s: Checking = { recipe, errors, nodes: new Map(), broken: new Set(parsed.brokenNodes), seenNodes: new Set() };
   checkIds(s);
   checkNodes(s, env.registry);
@@ -71,7 +78,7 @@ export function analyzeRecipe(input: unknown, env: ValidateEnv): Analysis {
   const order = checkCycles(s, edges);
   const keys = order ? checkLineage(s, edges, order) : new Map<string, string>();
   if (env.checkFiles !== false) checkFiles(s, env.baseDir);
-  return { recipe, errors, nodes: s.nodes, edges, order, keys };
+  return { recipe, errors: foldBranchErrors(errors, sweep.origin), nodes: s.nodes, edges, order, keys, source: parsed.recipe, sweep };
 }
 
 /** What the checks share: the recipe, the errors found so far, and the nodes that passed so far. */

@@ -6,6 +6,7 @@
 import type { Curve, Location, MetricScalar, NodeRunSummary, Recipe } from '../shared';
 import { registry } from '../nodes/index';
 import { computeClaims, contextNotes, DEFAULT_PPL_TOLERANCE } from './claims';
+import { computeVerdict } from './verdict';
 import type { Branch, BranchRole, McInfo, ReportModel, Strategy, TrainInfo } from './types';
 
 export interface RunInput {
@@ -214,6 +215,7 @@ export async function buildReportModel(run: RunInput, opts: BuildOptions = {}): 
     claims,
     pplTolerance: tolerance,
     notes,
+    verdict: computeVerdict(branches, tolerance),
   };
 }
 

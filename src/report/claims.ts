@@ -65,7 +65,7 @@ function names(cs: readonly Comparison[]): string {
 }
 
 /** A sentence from a verdict over per-variant comparisons. */
-function summarize(verdict: Verdict, cs: readonly Comparison[], shown: string, notShown: string): string {
+function summarize(verdict: Verdict, cs: readonly Comparison[], shown: string, notShown: string, needs = 'LoRAM branches and their baseline'): string {
   const measured = cs.filter((c) => c.a !== null && c.b !== null);
   const yes = measured.filter((c) => c.holds === true);
   const no = measured.filter((c) => c.holds !== true);
@@ -77,7 +77,7 @@ function summarize(verdict: Verdict, cs: readonly Comparison[], shown: string, n
     case 'does not hold':
       return `Not shown at this scale: ${notShown} (${names(no)}).`;
     default:
-      return 'Not measured: the run has no branches to compare for this claim.';
+      return `Not measured: the run has no branches to compare for this claim (it needs ${needs}).`;
   }
 }
 
@@ -100,9 +100,10 @@ export function computeClaims(branches: readonly Branch[], tolerance = DEFAULT_P
     const acc = untuned ? loram.map((b) => accuracyLine(b, untuned)) : [];
     claims.push({
       id: 'beats-untuned',
+      title: 'LoRAM beats the untuned large model',
       paper: 'LoRAM on the large model beats the untuned large model (Tables 1-3, Figs. 3-5: every LoRAM variant improves on "w/o FT").',
       verdict,
-      statement: summarize(verdict, cs, 'LoRAM (recovered onto the original large model) has a lower held-out domain perplexity than the untuned large model', 'no LoRAM variant has a lower held-out domain perplexity than the untuned large model'),
+      statement: summarize(verdict, cs, 'LoRAM (recovered onto the original large model) has a lower held-out domain perplexity than the untuned large model', 'no LoRAM variant has a lower held-out domain perplexity than the untuned large model', 'LoRAM branches and an untuned large-model baseline'),
       comparisons: [...cs, ...acc],
     });
   }
@@ -114,9 +115,10 @@ export function computeClaims(branches: readonly Branch[], tolerance = DEFAULT_P
     const acc = small ? loram.map((b) => accuracyLine(b, small)) : [];
     claims.push({
       id: 'beats-small-lora',
+      title: 'LoRAM beats LoRA on the small model',
       paper: 'LoRAM on the large model beats LoRA on the smaller model of the same family (Tables 1-3, Figs. 3-5: "13B LoRAM" > "7B LoRA", "70B QLoRAM" > "13B LoRA").',
       verdict,
-      statement: summarize(verdict, cs, 'LoRAM has a lower held-out domain perplexity than LoRA on the small model', 'no LoRAM variant has a lower held-out domain perplexity than LoRA on the small model'),
+      statement: summarize(verdict, cs, 'LoRAM has a lower held-out domain perplexity than LoRA on the small model', 'no LoRAM variant has a lower held-out domain perplexity than LoRA on the small model', 'LoRAM branches and a LoRA-on-the-small-model baseline'),
       comparisons: [...cs, ...acc],
     });
   }
@@ -134,10 +136,11 @@ export function computeClaims(branches: readonly Branch[], tolerance = DEFAULT_P
     const sparseSaves = sparseMeasured.filter((c) => c.holds === true).length;
     claims.push({
       id: 'less-memory',
+      title: 'structured LoRAM / QLoRAM train with less memory',
       paper: 'Structured LoRAM (Rand, Stru) and QLoRAM train with less memory than LoRA on the large model (Table 8, §8); non-structured Semi/Unst only reduce parameters "theoretically" (zeros are stored, Table 1 caption).',
       verdict,
       statement:
-        summarize(verdict, counted, 'structured LoRAM / QLoRAM used less measured training memory than LoRA on the full large model', 'no structured LoRAM / QLoRAM variant used less measured training memory than LoRA on the full large model') +
+        summarize(verdict, counted, 'structured LoRAM / QLoRAM used less measured training memory than LoRA on the full large model', 'no structured LoRAM / QLoRAM variant used less measured training memory than LoRA on the full large model', 'structured LoRAM branches and a LoRA-on-the-full-model baseline with memory measured') +
         (sparse.length ? ` Semi/Unst (not counted, as the paper expects no saving): ${sparseSaves} of ${sparse.length} measured lower by more than 1%.` : ''),
       comparisons: [...measured, ...planned],
       note: 'Measured = the peak of live TensorFlow.js tensor bytes during LoRA training (fp32 weights, activations, gradients, AdamW states; NF4 codes added for QLoRAM). Planned = src/loram/memory/planner.ts on the same config (bf16 base, fp32 LoRA and AdamW, one micro-batch of activations with eager attention). The two use different precisions and runtimes, so compare branches within one column.',
@@ -167,9 +170,10 @@ export function computeClaims(branches: readonly Branch[], tolerance = DEFAULT_P
     const acc = pairs.filter(([m]) => m).map(([m, abl]) => accuracyLine(m!, abl));
     claims.push({
       id,
+      title: id === 'recovery-needed' ? 'recovery is needed' : 'alignment is needed',
       paper,
       verdict,
-      statement: summarize(verdict, cs, shown, notShown),
+      statement: summarize(verdict, cs, shown, notShown, `LoRAM branches and their ${role === 'no-recovery' ? 'w/o-recovery' : 'w/o-alignment'} ablations`),
       comparisons: [...cs, ...acc],
     });
   }

@@ -77,6 +77,10 @@ ${m.description ? `<p>${esc(m.description)}</p>` : ''}
 npx loram report ${esc(m.runId)}</pre>
 <p>From scratch, ignoring any cache: <code>${esc(m.commands.fromScratch)}</code></p>
 
+<h2>Verdict</h2>
+<p class="verdict-headline"><strong>${esc(m.verdict.headline)}</strong></p>
+<ul>${[...m.verdict.standings.slice(1).map((x) => x.text), ...m.verdict.gains].map((s) => `<li>${esc(s)}</li>`).join('')}</ul>
+
 <h2>The paper's claims at this scale</h2>
 <p>Every line is computed from this run's numbers. Perplexities within ${(m.pplTolerance * 100).toFixed(1)}% count as a tie (not shown); accuracy differences come with a 2-standard-error margin and do not decide a verdict.</p>
 ${m.claims.map(claim).join('\n')}

@@ -111,8 +111,8 @@ function checkoutRoot(): string {
 async function findRecipeFile(recipe: Recipe): Promise<string | null> {
   const root = checkoutRoot();
   const dir = path.join(root, 'graphs');
-  const want = canonicalJson(recipe);
-  const { parseRecipe } = await import('../shared');
+  const { parseRecipe, sweptFrom } = await import('../shared');
+  const want = canonicalJson(sweptFrom(recipe));
   for (const f of (await fsp.readdir(dir).catch(() => [] as string[])).filter((x) => x.endsWith('.json')).sort()) {
     try {
       const r = parseRecipe(JSON.parse(await fsp.readFile(path.join(dir, f), 'utf8')));
@@ -146,6 +146,19 @@ export async function chartJsSource(): Promise<string> {
   const req = createRequire(import.meta.url);
   const main = req.resolve('chart.js');
   return fsp.readFile(path.join(path.dirname(main), 'chart.umd.min.js'), 'utf8');
+}
+
+/** The report model of a run in `home` (what the editor's Compare view shows). */
+export async function reportOfRun(runId: string, home: string): Promise<ReportModel> {
+  const r = await resolveRun(runId, home);
+  const input = await loadRunInput(r.runDir, r.home, r.runId);
+  return buildReportModel(input, { recipeFile: await findRecipeFile(input.recipe), outDirForCommand: shortPath(path.join(r.runDir, 'report')), commit: await readCommit() });
+}
+
+/** Write a run's report into its folder (for the editor's "Open the full report"). */
+export async function writeRunReport(runId: string, home: string): Promise<{ dir: string; htmlPath: string; html: string }> {
+  const r = await writeReport(runId, { home });
+  return { dir: r.outDir, htmlPath: r.files.html, html: await fsp.readFile(r.files.html, 'utf8') };
 }
 
 export interface WriteReportResult {

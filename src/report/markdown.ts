@@ -53,6 +53,11 @@ export function renderMarkdown(m: ReportModel): string {
     '',
   );
 
+  push('## Verdict', '', m.verdict.headline, '');
+  for (const st of m.verdict.standings.slice(1)) push(`- ${st.text}`);
+  for (const g of m.verdict.gains) push(`- ${g}`);
+  push('');
+
   push('## The paper\'s claims at this scale', '');
   push(`Every line below is computed from this run's numbers. Perplexities within ${(m.pplTolerance * 100).toFixed(1)}% count as a tie (not shown); accuracy differences are reported with a 2-standard-error margin and do not decide a verdict.`, '');
   for (const c of m.claims) {

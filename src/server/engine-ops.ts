@@ -32,6 +32,8 @@ export const ENGINE_OP_ARGS = {
   cacheStatus: z.tuple([anyRecipe, cacheOpts.optional()]),
   readArtifact: z.tuple([location]),
   readMetrics: z.tuple([runId]),
+  reportModel: z.tuple([runId]),
+  writeReport: z.tuple([runId]),
   loadRecipe: z.tuple([filePath]),
   saveRecipe: z.tuple([filePath, recipeSchema]),
 } satisfies Record<EngineOp, z.ZodType>;

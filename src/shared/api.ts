@@ -8,6 +8,7 @@ import type { EngineEvent, NodeRunSummary } from './events';
 import type { NodeSpec } from './node-spec';
 import type { Location } from './ports';
 import type { Recipe } from './recipe';
+import type { ReportModel } from './report';
 
 export interface RunOptions {
   /** Run only this node and what it needs ("run to here"). */
@@ -88,6 +89,10 @@ export interface EngineClient {
   readArtifact(location: Location): Promise<ArtifactContent>;
   /** The per-node metrics of a run (its metrics.json). */
   readMetrics(runId: string): Promise<Record<string, NodeRunSummary>>;
+  /** The comparison report of a run (the model `loram report` renders: branches, claims, verdict). */
+  reportModel(runId: string): Promise<ReportModel>;
+  /** Write a run's report (Markdown + self-contained HTML) into its folder; returns where, and the HTML itself. */
+  writeReport(runId: string): Promise<{ dir: string; htmlPath: string; html: string }>;
   loadRecipe(path: string): Promise<LoadedRecipe>;
   /** Validated against the schema, written deterministically and atomically (old file or new, never partial). */
   saveRecipe(path: string, recipe: Recipe): Promise<void>;

@@ -32,6 +32,8 @@ export const VALIDATION_CODES = [
   'lineage',
   /** A file or directory the node reads does not exist. */
   'missing-file',
+  /** A sweep's axes do not line up (zipped params of different lengths, labels of the wrong count). */
+  'invalid-sweep',
   /** `run --to NODE` names no node of the recipe. */
   'unknown-target',
 ] as const;
@@ -57,6 +59,8 @@ export interface ValidationError {
 export interface ValidationResult {
   ok: boolean;
   errors: ValidationError[];
+  /** How many branches the recipe's sweeps expand to (what its widest Compare gathers); absent when unknown. */
+  branches?: number;
 }
 
 /** The error a failed node reports (an Error flattened for events and IPC). */

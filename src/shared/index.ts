@@ -8,3 +8,5 @@ export * from './node-spec';
 export * from './ports';
 export * from './recipe';
 export * from './serialize';
+export * from './sweep';
+export * from './report';

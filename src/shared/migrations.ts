@@ -7,13 +7,17 @@
  *
  * Version history:
  *   1 — first format.
+ *   2 — optional node `sweep` (params as lists of values) and `group`, optional recipe `groups`. A version-1
+ *       recipe is a valid version-2 recipe: the step only bumps the number.
  */
 export type RecipeJson = Record<string, unknown>;
 export type RecipeMigration = (recipe: RecipeJson) => RecipeJson;
 /** key N: migrates version N to N+1. */
 export type RecipeMigrations = Readonly<Record<number, RecipeMigration>>;
 
-export const RECIPE_MIGRATIONS: RecipeMigrations = {};
+export const RECIPE_MIGRATIONS: RecipeMigrations = {
+  1: (r) => r,
+};
 
 /**
  * Apply the steps from the recipe's `version` up to `target`. Each step receives a deep copy, and its result

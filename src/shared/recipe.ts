@@ -1,9 +1,13 @@
 /**
  * The recipe: what the editor saves and the engine runs.
  *
- *   { "format": "loram-recipe", "version": 1, "name": "...",
- *     "nodes": [{ "id", "type", "version", "params", "position": {"x","y"} }],
- *     "edges": [{ "id", "from": {"node","port"}, "to": {"node","port"} }] }
+ *   { "format": "loram-recipe", "version": 2, "name": "...",
+ *     "nodes": [{ "id", "type", "version", "params", "position": {"x","y"}, "sweep"?: {...}, "group"?: "g1" }],
+ *     "edges": [{ "id", "from": {"node","port"}, "to": {"node","port"} }],
+ *     "groups"?: [{ "id", "title", "color", "collapsed"? }] }
+ *
+ * A node's `sweep` turns some of its params into lists of values (axes); the engine expands it into branches
+ * (src/shared/sweep.ts). Groups are layout only: the engine ignores them.
  *
  * `recipeSchema` is the strict zod schema (for IPC payloads and the editor). `parseRecipe` is the forgiving
  * reader the engine uses: it migrates old versions and checks every node and edge separately, so it reports
@@ -15,7 +19,7 @@ import { migrateRecipe, RECIPE_MIGRATIONS, type RecipeMigrations } from './migra
 
 export const RECIPE_FORMAT = 'loram-recipe';
 /** The version this code writes. Older versions are migrated on load (see migrations.ts). */
-export const RECIPE_VERSION = 1;
+export const RECIPE_VERSION = 2;
 
 /** Node and edge ids: letters, digits, `_`, `-`, `.`; they appear in file names and on the command line. */
 export const idSchema = z
@@ -35,6 +39,33 @@ export const recipeNodeSchema = z.strictObject({
   position: positionSchema.default({ x: 0, y: 0 }),
   /** Optional display name shown instead of the id. */
   label: z.string().optional(),
+  /** Params that hold a list of values: one branch per value (see sweepSchema). */
+  sweep: z.lazy(() => sweepSchema).optional(),
+  /** The group the node belongs to (layout only). */
+  group: idSchema.optional(),
+});
+
+/**
+ * A sweep: `values` maps a param name to the list of values it takes (an axis). Two pseudo-params:
+ * `$enabled` (booleans: false bypasses the node in that branch: its consumers read its input of the same port
+ * type, or nothing) and `$disconnect` (lists of input ports left unconnected in that branch).
+ * `mode` "product" (default): each param is its own axis, named `<axis or node id>.<param>`.
+ * `mode` "zip": all params step together as one axis named `axis` (or the node id), `labels` naming its points.
+ * Axes of the same name on several nodes step together (they must have the same length).
+ */
+export const sweepSchema = z.strictObject({
+  values: z.record(z.string(), z.array(z.unknown()).min(1, 'an axis needs at least one value')),
+  mode: z.enum(['product', 'zip']).default('product'),
+  axis: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_-]*$/, 'may contain only letters, digits, "_" and "-"').optional(),
+  labels: z.array(z.string()).optional(),
+});
+
+/** A group of nodes: a titled, coloured, collapsible frame the editor moves as one. */
+export const groupSchema = z.strictObject({
+  id: idSchema,
+  title: z.string().default('Group'),
+  color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #4f8cff').default('#4f8cff'),
+  collapsed: z.boolean().optional(),
 });
 
 export const endpointSchema = z.strictObject({ node: idSchema, port: z.string().min(1, 'must not be empty') });
@@ -53,6 +84,7 @@ const recipeHeadShape = {
   description: z.string().optional(),
   /** Free-form data for tools (e.g. the editor's viewport); ignored by the engine. */
   meta: z.record(z.string(), z.unknown()).optional(),
+  groups: z.array(groupSchema).optional(),
 };
 
 export const recipeSchema = z.strictObject({
@@ -66,6 +98,8 @@ export type RecipeInput = z.input<typeof recipeSchema>;
 export type RecipeNode = z.output<typeof recipeNodeSchema>;
 export type RecipeEdge = z.output<typeof recipeEdgeSchema>;
 export type Endpoint = z.output<typeof endpointSchema>;
+export type Sweep = z.output<typeof sweepSchema>;
+export type RecipeGroup = z.output<typeof groupSchema>;
 
 export interface ParsedRecipe {
   /** The recipe with only the nodes and edges that passed their schema; null when unreadable as a whole. */
@@ -98,6 +132,24 @@ function joinPath(prefix: string, path: readonly PropertyKey[]): string {
   return rest.startsWith('[') ? prefix + rest : `${prefix}.${rest}`;
 }
 
+/**
+ * The words for a number out of range or of the wrong type, shared by the engine's validation (zod's default
+ * messages are rewritten with it) and the inspector's own check, so both say the same thing.
+ */
+export function rangeMessage(kind: 'max' | 'min', bound: number, inclusive: boolean): string {
+  if (kind === 'max') return inclusive ? `must be at most ${bound}` : `must be less than ${bound}`;
+  return inclusive ? `must be at least ${bound}` : `must be greater than ${bound}`;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  const i = issue as { code: string; message: string; origin?: string; maximum?: unknown; minimum?: unknown; inclusive?: boolean; expected?: string };
+  const numeric = i.origin === 'number' || i.origin === 'int';
+  if (i.code === 'too_big' && numeric && i.message.startsWith('Too big') && typeof i.maximum === 'number') return rangeMessage('max', i.maximum, i.inclusive !== false);
+  if (i.code === 'too_small' && numeric && i.message.startsWith('Too small') && typeof i.minimum === 'number') return rangeMessage('min', i.minimum, i.inclusive !== false);
+  if (i.code === 'invalid_type' && (i.expected === 'number' || i.expected === 'int') && i.message.startsWith('Invalid input')) return i.expected === 'int' ? 'must be a whole number' : 'must be a number';
+  return i.message;
+}
+
 /** zod issues → one message each; unknown keys are split into one issue per key. */
 export function zodIssues(error: z.ZodError): { path: PropertyKey[]; message: string }[] {
   const out: { path: PropertyKey[]; message: string }[] = [];
@@ -105,10 +157,21 @@ export function zodIssues(error: z.ZodError): { path: PropertyKey[]; message: st
     if (issue.code === 'unrecognized_keys') {
       for (const k of issue.keys) out.push({ path: [...issue.path, k], message: `unknown field "${k}"` });
     } else {
-      out.push({ path: [...issue.path], message: issue.message });
+      out.push({ path: [...issue.path], message: issueMessage(issue) });
     }
   }
   return out;
+}
+
+/** A JSON.parse message with its character offset ("at position 14") turned into "line 3, column 3". */
+export function jsonErrorAt(text: string, message: string): string {
+  const m = /\s*(?:in JSON )?at position (\d+)(?: \(line \d+ column \d+\))?/.exec(message);
+  if (!m) return message;
+  const pos = Math.min(Number(m[1]), text.length);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return `${message.slice(0, m.index)} at line ${line}, column ${column}`;
 }
 
 /** Parse recipe text: JSON errors become an `invalid-json` error. */
@@ -119,7 +182,7 @@ export function parseRecipeText(text: string, migrations: RecipeMigrations = REC
   } catch (e) {
     return {
       recipe: null,
-      errors: [{ code: 'invalid-json', node: null, field: null, message: `not valid JSON: ${(e as Error).message}` }],
+      errors: [{ code: 'invalid-json', node: null, field: null, message: `not valid JSON: ${jsonErrorAt(text, (e as Error).message)}` }],
       brokenNodes: new Set(),
       fromVersion: null,
     };
@@ -215,6 +278,7 @@ export function parseRecipe(json: unknown, migrations: RecipeMigrations = RECIPE
     name: typeof migrated.name === 'string' ? migrated.name : 'untitled',
     ...(typeof migrated.description === 'string' ? { description: migrated.description } : {}),
     ...(isObject(migrated.meta) ? { meta: migrated.meta } : {}),
+    ...(head.success && head.data.groups ? { groups: head.data.groups } : {}),
     nodes,
     edges,
   };

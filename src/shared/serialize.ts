@@ -36,9 +36,9 @@ function ordered(obj: Record<string, unknown>, keys: readonly string[], inner: (
 /** The recipe as it is saved: 2-space indent, trailing newline, fixed key order, params keys sorted. */
 export function serializeRecipe(recipe: Recipe): string {
   const r = recipe as unknown as Record<string, unknown>;
-  const doc = ordered(r, ['format', 'version', 'name', 'description', 'meta', 'nodes', 'edges'], (k, v) => {
+  const doc = ordered(r, ['format', 'version', 'name', 'description', 'meta', 'groups', 'nodes', 'edges'], (k, v) => {
     if (k === 'nodes' && Array.isArray(v)) {
-      return v.map((n) => ordered(n as Record<string, unknown>, ['id', 'type', 'version', 'label', 'position', 'params'], (nk, nv) => (nk === 'position' ? ordered(nv as Record<string, unknown>, ['x', 'y']) : sortDeep(nv))));
+      return v.map((n) => ordered(n as Record<string, unknown>, ['id', 'type', 'version', 'label', 'group', 'position', 'params', 'sweep'], (nk, nv) => (nk === 'position' ? ordered(nv as Record<string, unknown>, ['x', 'y']) : sortDeep(nv))));
     }
     if (k === 'edges' && Array.isArray(v)) {
       return v.map((e) =>

@@ -1,15 +1,17 @@
 /**
- * graphs/compare-pruning.json is a valid recipe (`loram validate`, exit 0) and has the shape the report expects:
- * every LoRAM branch evaluated on the ORIGINAL large model, the ablations, the baselines, one Compare.
+ * graphs/compare-pruning.json is a valid recipe (`loram validate`, exit 0) of at most 12 nodes whose sweeps expand
+ * to the shape the report expects: every LoRAM branch evaluated on the ORIGINAL large model, the ablations, the
+ * baselines, one Compare gathering 17 branches; and to the very signatures of the 52-node recipe it replaces, so
+ * the committed comparison (docs/compare-pruning) is reused from the cache and reproduces.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Engine } from '../../src/engine/engine';
 import { buildReportModel } from '../../src/report/build';
-import { syntheticRun } from '../unit/report/fixture';
-import { parseRecipe } from '../../src/shared';
+import { RECIPE_PATH as HANDWRITTEN, syntheticRun } from '../unit/report/fixture';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin/loram.mjs');
@@ -42,7 +44,7 @@ describe('graphs/compare-pruning.json', () => {
 
   test('loram validate accepts it (exit 0, no errors)', async () => {
     const r = await loram(['validate', RECIPE, '--json'], { LORAM_HOME: home, LORAM_MODELS_DIR: stubModels() });
-    expect(JSON.parse(r.stdout)).toEqual({ ok: true, errors: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ ok: true, branches: 17, errors: [] });
     expect(r.code).toBe(0);
   });
 
@@ -53,8 +55,24 @@ describe('graphs/compare-pruning.json', () => {
     expect(r.code).toBe(0);
   });
 
-  test('has every branch the report needs, LoRAM evaluated on the original model', async () => {
-    const recipe = parseRecipe(JSON.parse(readFileSync(RECIPE, 'utf8'))).recipe!;
+  (built ? test : test.skip)('expands to the signatures of the hand-written 52-node recipe (only the Compare differs: it names its inputs)', async () => {
+    const engine = new Engine({ home });
+    const sigs = async (file: string) => {
+      const st = await engine.cacheStatus(JSON.parse(readFileSync(file, 'utf8')), { baseDir: path.dirname(file) });
+      return new Set(Object.values(st.nodes).map((n) => n.signature));
+    };
+    const [swept, hand] = [await sigs(RECIPE), await sigs(HANDWRITTEN)];
+    await engine.close();
+    expect(swept.size).toBe(52);
+    expect([...swept].filter((s) => !hand.has(s))).toHaveLength(1);
+  });
+
+  test('has at most 12 nodes, in groups, and expands to every branch the report needs', async () => {
+    const written = JSON.parse(readFileSync(RECIPE, 'utf8')) as { nodes: { group?: string }[]; groups: unknown[] };
+    expect(written.nodes.length).toBeLessThanOrEqual(12);
+    expect(written.groups.length).toBeGreaterThan(0);
+    expect(written.nodes.every((n) => n.group)).toBe(true);
+    const recipe = new Engine({ home }).analyze(written, { checkFiles: false }).recipe!;
     const m = await buildReportModel(syntheticRun({ ppl: {} }, recipe));
     const roles = m.branches.map((b) => b.role);
     const count = (r: string) => roles.filter((x) => x === r).length;
@@ -63,11 +81,12 @@ describe('graphs/compare-pruning.json', () => {
     expect(count('no-recovery')).toBe(4);
     for (const r of ['untuned-large', 'lora-large', 'lora-small']) expect(count(r)).toBe(1);
     expect(m.branches.filter((b) => b.role === 'loram').map((b) => b.short).sort()).toEqual(['LoRAM-Rand', 'LoRAM-Semi', 'LoRAM-Stru', 'LoRAM-Unst', 'QLoRAM-Stru']);
-    // Every LoRAM and no-alignment branch evaluates the recovered adapter on the Load node itself.
-    const evalModel = (id: string) => recipe.edges.find((e) => e.to.node === id && e.to.port === 'model')!.from.node;
-    for (const b of m.branches.filter((x) => x.role === 'loram' || x.role === 'no-alignment')) expect([b.node, evalModel(b.node)]).toEqual([b.node, 'load']);
-    // One Load of the large model, one calibration set, one Compare gathering every Evaluate.
-    expect(recipe.nodes.filter((n) => n.type === 'Load' && (n.params as { source?: string }).source === 'builtin:large')).toHaveLength(1);
+    // Every LoRAM and no-alignment branch evaluates the recovered adapter on the (unpruned) large model.
+    const evalModel = (id: string) => recipe.nodes.find((n) => n.id === recipe.edges.find((e) => e.to.node === id && e.to.port === 'model')!.from.node)!;
+    for (const b of m.branches.filter((x) => x.role === 'loram' || x.role === 'no-alignment')) {
+      expect([b.node, evalModel(b.node).type, evalModel(b.node).params.source]).toEqual([b.node, 'Load', 'builtin:large']);
+    }
+    // One calibration set, one Compare gathering every Evaluate.
     const calib = new Set(recipe.edges.filter((e) => e.to.port === 'calibration').map((e) => e.from.node));
     expect([...calib]).toEqual(['general']);
     const compare = recipe.nodes.filter((n) => n.type === 'Compare');

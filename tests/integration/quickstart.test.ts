@@ -34,10 +34,13 @@ d('quickstart on the built-in model', () => {
   const of = (events: EngineEvent[], type: string) => events.filter((e) => e.type === type).map((e) => (e as { node: string }).node);
 
   let first = 0;
-  test('runs', async () => {
+  test('runs, and its verdict shows the gain over the untuned original (what the first screen leads with)', async () => {
     const { end, ms } = await run(recipe());
     first = ms;
     expect(end.type === 'run-finished' && end.ok).toBe(true);
+    const m = await engine.reportModel(end.runId);
+    expect(m.verdict.baselines).toEqual(['original model, untuned']);
+    expect(m.verdict.gains[0]).toMatch(/^LoRAM-Stru \(recovered, on the original\) beats original model, untuned \(baseline\): \d+\.\d% lower perplexity\.$/);
   }, 1_800_000);
 
   test('second run: every node cached, under 10% of the time', async () => {
@@ -52,6 +55,6 @@ d('quickstart on the built-in model', () => {
     const r = recipe();
     r.nodes.find((n: { type: string }) => n.type === 'LoRA-Train').params.seed = 1;
     const { events } = await run(r);
-    expect(of(events, 'node-started')).toEqual(['train', 'recover', 'eval']);
+    expect(of(events, 'node-started')).toEqual(['train', 'recover', 'eval', 'compare']);
   }, 1_800_000);
 });

@@ -61,7 +61,7 @@ function recipe(loraSteps = 4): RecipeInput {
   ];
   return {
     format: 'loram-recipe',
-    version: 1,
+    version: 2,
     name: 'every node',
     nodes: nodes.map(([id, type, params]) => ({ id, type, version: 1, params })),
     edges: edges.map(([a, ap, b, bp], i) => ({ id: `e${i}`, from: { node: a, port: ap }, to: { node: b, port: bp } })),

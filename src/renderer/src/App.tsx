@@ -197,6 +197,13 @@ export function App({ controller }: { controller: EditorController }) {
           if (sel.nodes.length || sel.edges.length) controller.deleteElements(sel.nodes, sel.edges);
           setSelection(EMPTY_SELECTION);
           return;
+        case 'group':
+          if (sel.nodes.length) controller.groupNodes(sel.nodes);
+          else controller.notify('info', 'Select the nodes to group first');
+          return;
+        case 'ungroup':
+          for (const g of new Set(snapRef.current.doc.nodes.filter((n) => sel.nodes.includes(n.id) && n.group).map((n) => n.group!))) controller.ungroup(g);
+          return;
         case 'selectAll':
           return setSelection({ nodes: snapRef.current.doc.nodes.map((n) => n.id), edges: snapRef.current.doc.edges.map((e) => e.id) });
         case 'new':

@@ -73,7 +73,7 @@ describe('loram CLI', () => {
   test('validate: exit 0 when valid, 2 with every error when not', async () => {
     const ok = await loram(['validate', write('ok.json', datasetRecipe), '--json']);
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, errors: [] });
+    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, branches: 1, errors: [] });
     const bad = {
       ...datasetRecipe,
       nodes: [...datasetRecipe.nodes, { id: 'p', type: 'Prune', version: 1, params: { ratio: 3 } }, { id: 'q', type: 'Nope', version: 1 }],

@@ -20,7 +20,7 @@ type N = { id: string; type: string; params?: Record<string, unknown>; version?:
 export function recipe(nodes: N[], edges: [string, string, string, string][], name = 'test'): RecipeInput {
   return {
     format: 'loram-recipe',
-    version: 1,
+    version: 2,
     name,
     nodes: nodes.map((n) => ({ id: n.id, type: n.type, version: n.version ?? registry.get(n.type)?.version ?? 1, params: n.params ?? {}, position: { x: 0, y: 0 }, ...(n.label ? { label: n.label } : {}) })),
     edges: edges.map(([fn, fp, tn, tp], i) => ({ id: `e${i}`, from: { node: fn, port: fp }, to: { node: tn, port: tp } })),

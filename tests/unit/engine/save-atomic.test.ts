@@ -14,14 +14,14 @@ describe('recipe save', () => {
     const home = tempHome();
     const engine = new Engine({ home });
     const file = path.join(home, 'sub', 'r.json');
-    const r = recipeSchema.parse({ format: 'loram-recipe', version: 1, name: 'x', nodes: [{ id: 'a', type: 'Load', version: 1, params: { source: 'builtin:small' } }] });
+    const r = recipeSchema.parse({ format: 'loram-recipe', version: 2, name: 'x', nodes: [{ id: 'a', type: 'Load', version: 1, params: { source: 'builtin:small' } }] });
     await engine.saveRecipe(file, r);
     expect(readFileSync(file, 'utf8')).toBe(serializeRecipe(r));
     await expect(engine.saveRecipe(file, { ...r, nodes: [{ id: '', type: 'x' }] } as never)).rejects.toThrow(/not a valid recipe/);
     expect(readFileSync(file, 'utf8')).toBe(serializeRecipe(r));
     const loaded = await engine.loadRecipe(file);
     expect(loaded.recipe).toEqual(r);
-    expect(loaded.fromVersion).toBe(1);
+    expect(loaded.fromVersion).toBe(2);
     await engine.close();
   });
 

@@ -201,7 +201,7 @@ describe('Electron main process (mocked electron)', () => {
   });
 
   test('recipes are read and written only where the user chose (dialog, start file)', async () => {
-    const recipe = { format: 'loram-recipe', version: 1, name: 'r', nodes: [], edges: [] };
+    const recipe = { format: 'loram-recipe', version: 2, name: 'r', nodes: [], edges: [] };
     expect(await invoke(CHANNELS.engine('saveRecipe'), trusted, '/etc/cron.d/x.json', recipe)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await invoke(CHANNELS.engine('loadRecipe'), trusted, '/home/u/graphs/quickstart.json')).toMatchObject({ ok: true });
     expect(await invoke(CHANNELS.host('saveDialog'), trusted, { defaultPath: '/home/u' })).toEqual({ ok: true, value: '/home/u/chosen.json' });

@@ -230,3 +230,35 @@ describe('EditorController', () => {
     expect(c2.getSnapshot().dirty).toBe(true);
   });
 });
+
+describe('EditorController: newcomer findings', () => {
+  test('Open and New do not keep the previous recipe\'s run in Results', async () => {
+    const { c, engine } = await setup();
+    const a = c.addNode('Load', { x: 0, y: 0 })!;
+    engine.runAnswer = { ok: true, runId: 'r1' };
+    const started = c.run();
+    const ev = (e: Record<string, unknown>) => engine.emit({ runId: 'r1', time: 1, ...e } as unknown as EngineEvent);
+    ev({ type: 'run-started', recipeName: 'untitled', plan: [a], noCache: false });
+    await started;
+    ev({ type: 'node-finished', node: a, nodeType: 'Load', signature: 's', outputs: {}, metrics: { params: 1 }, durationMs: 1 });
+    ev({ type: 'run-finished', ok: true, durationMs: 2, nodes: { [a]: { type: 'Load', status: 'done' } } });
+    expect(c.getSnapshot().run.runId).toBe('r1');
+    c.newDocument();
+    expect(c.getSnapshot().run.runId).toBeNull();
+    expect(c.getSnapshot().statuses).toEqual({});
+    engine.files.set('/work/recipes/other.json', { ...emptyRecipe('other'), nodes: [{ id: a, type: 'Load', version: 1, params: {}, position: { x: 0, y: 0 } }] });
+    expect(await c.open('/work/recipes/other.json')).toBe(true);
+    expect(c.getSnapshot().run.runId).toBeNull();
+    expect(c.getSnapshot().statuses[a]).not.toBe('done');
+  });
+
+  test('Save as names an untitled recipe after its file (a named one keeps its name)', async () => {
+    const { c } = await setup();
+    c.addNode('Load', { x: 0, y: 0 });
+    expect(await c.saveAs('/work/recipes/my-sweep.json')).toBe(true);
+    expect(c.doc.name).toBe('my-sweep');
+    expect(c.getSnapshot().dirty).toBe(false);
+    expect(await c.saveAs('/work/recipes/copy.json')).toBe(true);
+    expect(c.doc.name).toBe('my-sweep');
+  });
+});

@@ -70,5 +70,8 @@ describe('results panel data', () => {
       { [X_KEY]: 2, Stru: 2, Rand: 2.8 },
     ]);
     expect(compareView({ label: 'x', scalars: {} })).toBeNull();
+    // Counts are not ranked: no "best" token count.
+    const counts = compareView({ ...file, table: { columns: ['perplexity', 'tokens'], rows: file.table!.rows.map((r, i) => ({ ...r, values: { perplexity: 20 + i, tokens: 100 * (i + 1) } })) } })!;
+    expect(counts.best).toEqual({ perplexity: 'Stru' });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * A synthetic run of graphs/compare-pruning.json: the real recipe, made-up metrics. `numbers` says what each
+ * A synthetic run of the compare-pruning recipe as it was written by hand before sweeps (52 nodes; graphs/compare-pruning.json expands to the same graph), made-up metrics. `numbers` says what each
  * Evaluate / LoRA-Train node reports, so tests can make the paper's claims hold or fail at will.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { RunInput } from '../../../src/report/build';
 import { parseRecipe, type NodeRunSummary, type Recipe } from '../../../src/shared';
 
-export const RECIPE_PATH = fileURLToPath(new URL('../../../graphs/compare-pruning.json', import.meta.url));
+export const RECIPE_PATH = fileURLToPath(new URL('./compare-pruning-handwritten.json', import.meta.url));
 
 export function realRecipe(): Recipe {
   const r = parseRecipe(JSON.parse(readFileSync(RECIPE_PATH, 'utf8')));

@@ -8,8 +8,11 @@ import { renderHtml } from '../../../src/report/html';
 import { chartJsSource, writeReport } from '../../../src/report/index';
 import { renderMarkdown } from '../../../src/report/markdown';
 import type { Branch } from '../../../src/report/types';
+import { fileURLToPath } from 'node:url';
+import { parseRecipe } from '../../../src/shared';
 import { evalIds, paperLikeNumbers, realRecipe, syntheticRun, writeRunHome, type Numbers } from './fixture';
 
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const recipe = realRecipe();
 const ids = evalIds(recipe);
 const claimById = async (n: Numbers) => {
@@ -91,6 +94,14 @@ describe('claims are computed from the numbers', () => {
     expect(c['beats-small-lora']!.verdict).toBe('holds');
   });
 
+  test('a run with nothing to compare names each claim and what it would need, not five identical lines', async () => {
+    const m = await buildReportModel(syntheticRun({ ppl: {} }, { ...recipe, nodes: recipe.nodes.filter((n) => n.type !== 'Evaluate') }));
+    const lines = m.claims.map((c) => `${c.title}: ${c.statement}`);
+    expect(m.claims.every((c) => c.verdict === 'not measured')).toBe(true);
+    expect(new Set(lines).size).toBe(lines.length);
+    expect(lines[0]).toBe('LoRAM beats the untuned large model: Not measured: the run has no branches to compare for this claim (it needs LoRAM branches and an untuned large-model baseline).');
+  });
+
   test('accuracy lines carry a 2-s.e. margin and do not decide verdicts', () => {
     const b = (node: string, role: Branch['role'], ppl: number, acc: number): Branch => ({
       node, label: node, short: node, role, origin: 'builtin:large', strategy: role === 'loram' ? 'stru' : null, ratio: null, aligned: true, quantized: false, recovered: role === 'loram',
@@ -136,6 +147,8 @@ describe('loram report (CLI)', () => {
   test('writes report.md / report.html / report.json / recipe.json and checks MC leakage from the artifacts', async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'loram-report-'));
     const run = syntheticRun(paperLikeNumbers(recipe), recipe);
+    // A run of graphs/compare-pruning.json snapshots its expansion, which keeps the recipe as written.
+    run.recipe = { ...run.recipe, meta: { sweep: { source: parseRecipe(JSON.parse(readFileSync(path.join(ROOT, 'graphs/compare-pruning.json'), 'utf8'))).recipe } } };
     // Dataset artifacts: training documents and multiple-choice items.
     const loc = (a: string) => ({ kind: 'store' as const, artifact: a, path: '' });
     const split = (p: string, n: number) => ({ path: p, documents: n, chars: 0 });
@@ -159,7 +172,7 @@ describe('loram report (CLI)', () => {
       if (prev === undefined) delete process.env.LORAM_HOME;
       else process.env.LORAM_HOME = prev;
     }
-    expect(out.join('')).toMatch(/\[holds\] Shown by this run/);
+    expect(out.join('')).toMatch(/\[holds\] LoRAM beats the untuned large model: Shown by this run/);
     const md = readFileSync(path.join(home, 'rep', 'report.md'), 'utf8');
     const json = JSON.parse(readFileSync(path.join(home, 'rep', 'report.json'), 'utf8'));
     expect(json.mc.leakage).toEqual({ checked: true, trainDocs: 2, itemDocs: 3, overlap: [] });

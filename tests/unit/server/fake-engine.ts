@@ -1,6 +1,7 @@
 /** A scriptable EngineClient for UI and transport tests: the real node catalogue, canned answers, manual events. */
 import { NODE_DEFINITIONS, nodeSpec } from '../../../src/nodes/index';
 import type {
+  ReportModel,
   ArtifactContent,
   CacheStatus,
   EngineClient,
@@ -83,6 +84,14 @@ export class FakeEngine implements EngineClient {
   async readMetrics(runId: string): Promise<Record<string, NodeRunSummary>> {
     this.log('readMetrics', [runId]);
     return {};
+  }
+  async reportModel(runId: string): Promise<ReportModel> {
+    this.log('reportModel', [runId]);
+    throw new Error(`no run "${runId}"`);
+  }
+  async writeReport(runId: string): Promise<{ dir: string; htmlPath: string; html: string }> {
+    this.log('writeReport', [runId]);
+    return { dir: '/runs/x/report', htmlPath: '/runs/x/report/report.html', html: '<html></html>' };
   }
   async loadRecipe(path: string): Promise<LoadedRecipe> {
     this.log('loadRecipe', [path]);

@@ -129,7 +129,7 @@ describe('web shell server', () => {
     expect(JSON.parse(bad.body).error).toMatchObject({ code: 'invalid-payload' });
     const badSave = await api('saveRecipe', ['/tmp/x.json', { format: 'nope' }]);
     expect(JSON.parse(badSave.body).error.code).toBe('invalid-payload');
-    const notJsonFile = await api('saveRecipe', [path.join(dir, '.bashrc'), { format: 'loram-recipe', version: 1, name: 'r', nodes: [], edges: [] }]);
+    const notJsonFile = await api('saveRecipe', [path.join(dir, '.bashrc'), { format: 'loram-recipe', version: 2, name: 'r', nodes: [], edges: [] }]);
     expect(JSON.parse(notJsonFile.body).error).toMatchObject({ code: 'invalid-payload', message: expect.stringMatching(/must end in \.json/) });
     const unknown = await api('deleteEverything', []);
     expect(unknown.status).toBe(404);
@@ -162,7 +162,7 @@ describe('web shell server', () => {
   test('host operations: recovery file, recent files, directory listing', async () => {
     const host = (op: string, args: unknown[]) =>
       request({ path: `/api/host/${op}`, method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${srv.token}` }, body: JSON.stringify({ args }) }).then((r) => JSON.parse(r.body));
-    const recipe = { format: 'loram-recipe', version: 1, name: 'r', nodes: [], edges: [] };
+    const recipe = { format: 'loram-recipe', version: 2, name: 'r', nodes: [], edges: [] };
     expect(await host('writeRecovery', [{ savedAt: 1, path: null, recipe }])).toEqual({ ok: true, value: null });
     expect((await host('readRecovery', [])).value).toEqual({ savedAt: 1, path: null, recipe });
     await host('clearRecovery', []);

@@ -28,7 +28,7 @@ describe("the renderer's web EngineClient against the server", () => {
     const b = createWebBridge({ origin: srv.origin, token: srv.token, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
     const specs = await b.engine.listNodes();
     expect(specs.some((s) => s.type === 'LoRA-Train')).toBe(true);
-    await b.engine.saveRecipe('/x/r.json', { format: 'loram-recipe', version: 1, name: 'r', nodes: [], edges: [] });
+    await b.engine.saveRecipe('/x/r.json', { format: 'loram-recipe', version: 2, name: 'r', nodes: [], edges: [] });
     expect(engine.files.has('/x/r.json')).toBe(true);
     await expect(b.engine.cancel(7 as unknown as string)).rejects.toMatchObject({ code: 'invalid-payload' });
     const got = new Promise<EngineEvent>((resolve) => {

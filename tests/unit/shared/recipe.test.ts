@@ -2,7 +2,7 @@ import { canonicalJson, checkConnection, emptyRecipe, parseRecipe, parseRecipeTe
 
 const base = () => ({
   format: 'loram-recipe',
-  version: 1,
+  version: 2,
   name: 'r',
   nodes: [
     { id: 'a', type: 'Load', version: 1, params: {}, position: { x: 1, y: 2 } },

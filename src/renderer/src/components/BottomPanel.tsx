@@ -2,6 +2,8 @@ import { useEffect, useMemo, useRef, type ReactNode } from 'react';
 import type { MetricsFile, ValidationError } from '../../../shared';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
 import { nodeName } from '../editor/document';
+import { branchCopies } from '../editor/branches';
+import { CompareVerdict, VerdictSummary } from './CompareVerdict';
 import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, metricsOutputs, nodeScalars } from '../editor/results';
 import { formatDuration, formatMetric } from '../editor/run-state';
 import { Bars, LineOverlay } from './Charts';
@@ -84,9 +86,10 @@ function Card({ title, children, note }: { title: string; children: ReactNode; n
   );
 }
 
-function Results({ snap, controller }: { snap: EditorSnapshot; controller: EditorController }) {
+function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; controller: EditorController; onOpenCompare: () => void }) {
   const run = snap.run;
-  const doc = snap.doc;
+  // The expanded recipe names every branch ("eval · Stru"); without sweeps it is the document itself.
+  const doc = useMemo(() => snap.runRecipe ?? branchCopies(snap.doc, snap.specs_).recipe, [snap.runRecipe, snap.doc, snap.specs_]);
   const loss = useMemo(() => lossSeries(doc, run, snap.files), [doc, run, snap.files]);
   const evals = useMemo(() => evaluationRows(doc, run, snap.files), [doc, run, snap.files]);
   const mem = useMemo(() => memoryRows(doc, run, snap.files), [doc, run, snap.files]);
@@ -107,6 +110,7 @@ function Results({ snap, controller }: { snap: EditorSnapshot; controller: Edito
           </button>
         )}
       </div>
+      <VerdictSummary controller={controller} runId={run.runId} status={run.status} onOpenCompare={onOpenCompare} />
       <div className="result-cards">
         <Card title="Training loss" note={loss.length ? undefined : 'no training node reported a loss'}>
           {loss.length ? <LineOverlay series={loss} yLabel="loss" testId="loss-chart" /> : <div className="chart-empty">—</div>}
@@ -159,7 +163,7 @@ function Results({ snap, controller }: { snap: EditorSnapshot; controller: Edito
   );
 }
 
-function Compare({ snap }: { snap: EditorSnapshot }) {
+function Compare({ snap, controller }: { snap: EditorSnapshot; controller: EditorController }) {
   const views = useMemo(() => {
     const out: { node: string; view: NonNullable<ReturnType<typeof compareView>> }[] = [];
     for (const o of metricsOutputs(snap.run)) {
@@ -169,10 +173,10 @@ function Compare({ snap }: { snap: EditorSnapshot }) {
     }
     return out;
   }, [snap.run, snap.files]);
-  if (!views.length)
-    return <div className="empty">No comparison in this run. Connect the metrics of several branches (Evaluate, LoRA train) to a Compare node and run it.</div>;
   return (
     <div className="compare" data-testid="compare">
+      <CompareVerdict controller={controller} runId={snap.run.runId} status={snap.run.status} />
+      {!views.length && <div className="empty">No Compare node in this run. Connect the metrics of several branches (Evaluate, LoRA train) to a Compare node and run it.</div>}
       {views.map(({ node, view }) => (
         <div key={node} className="compare-block">
           <h4>
@@ -302,8 +306,8 @@ export function BottomPanel({
       <div className="tab-body" key={tab}>
         {tab === 'problems' && <Problems snap={snap} onSelect={onSelectNode} />}
         {tab === 'log' && <Log snap={snap} />}
-        {tab === 'results' && <Results snap={snap} controller={controller} />}
-        {tab === 'compare' && <Compare snap={snap} />}
+        {tab === 'results' && <Results snap={snap} controller={controller} onOpenCompare={() => setTab('compare')} />}
+        {tab === 'compare' && <Compare snap={snap} controller={controller} />}
         {tab === 'runs' && <Runs snap={snap} controller={controller} onShow={() => setTab('results')} />}
       </div>
     </section>

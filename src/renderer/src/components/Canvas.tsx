@@ -19,6 +19,8 @@ import { categoryColor } from '../editor/catalog';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
 import { connectionFromFlow, EMPTY_DECORATION, positionsOf, recipeToFlowEdges, recipeToFlowNodes, syncFlowNodes, type FlowNode, type NodeDecoration } from '../editor/flow';
 import type { Theme } from '../hooks';
+import { hiddenNodes } from '../editor/groups';
+import { GroupFrames } from './GroupFrames';
 import { NodeCard } from './NodeCard';
 
 export const DND_MIME = 'application/x-loram-node';
@@ -60,7 +62,7 @@ function decorations(snap: EditorSnapshot): Map<string, NodeDecoration> {
   }
   const showRun = !snap.historical;
   for (const n of snap.doc.nodes) {
-    const r = showRun ? snap.run.nodes[n.id] : undefined;
+    const r = showRun ? snap.cardRun.nodes[n.id] : undefined;
     const status = snap.statuses[n.id] ?? 'idle';
     const lossSeries = r?.series.loss;
     out.set(n.id, {
@@ -69,7 +71,7 @@ function decorations(snap: EditorSnapshot): Map<string, NodeDecoration> {
       metrics: status === 'running' ? (r?.live ?? null) : status === 'done' || status === 'cached' ? (r?.metrics ?? null) : null,
       loss: status === 'running' && lossSeries && lossSeries.length > 1 ? lossSeries.slice(-40).map((p) => p.value) : null,
       errors: errs.get(n.id) ?? [],
-      ...(snap.running && snap.run.to === n.id ? { target: true } : {}),
+      ...(snap.running && snap.cardRun.to === n.id ? { target: true } : {}),
     });
   }
   return out;
@@ -107,10 +109,13 @@ export function Canvas({ controller, snap, selection, setSelection, minimap, the
   const [nodes, setNodes] = useState<FlowNode[]>([]);
   const selNodes = useMemo(() => new Set(selection.nodes), [selection.nodes]);
   const selEdges = useMemo(() => new Set(selection.edges), [selection.edges]);
-  const decos = useMemo(() => decorations(snap), [snap.doc, snap.errors, snap.statuses, snap.run, snap.historical, snap.running]);
+  const decos = useMemo(() => decorations(snap), [snap.doc, snap.errors, snap.statuses, snap.cardRun, snap.historical, snap.running]);
 
   const mapped = useMemo(
-    () => recipeToFlowNodes(snap.doc, snap.specs_, (id) => decos.get(id) ?? EMPTY_DECORATION).map((n) => (selNodes.has(n.id) ? { ...n, selected: true } : { ...n, selected: false })),
+    () => {
+      const hidden = hiddenNodes(snap.doc);
+      return recipeToFlowNodes(snap.doc, snap.specs_, (id) => decos.get(id) ?? EMPTY_DECORATION).map((n) => ({ ...n, selected: selNodes.has(n.id), hidden: hidden.has(n.id) }));
+    },
     [snap.doc, snap.specs_, decos, selNodes],
   );
   useLayoutEffect(() => setNodes((prev) => syncFlowNodes(prev, mapped)), [mapped]);
@@ -273,6 +278,7 @@ export function Canvas({ controller, snap, selection, setSelection, minimap, the
           <MiniMap pannable zoomable position="bottom-right" style={{ width: 160, height: 108 }} nodeColor={(n) => categoryColor((n as FlowNode).data.spec?.category ?? '')} nodeStrokeWidth={2} />
         )}
         <ConnectionHint snap={snap} />
+        <GroupFrames controller={controller} snap={snap} nodes={nodes} setNodes={setNodes} />
       </ReactFlow>
       {snap.doc.nodes.length === 0 && snap.phase === 'ready' && (
         <div className="canvas-empty">

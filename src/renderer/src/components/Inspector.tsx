@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
+import { SweepSection } from './SweepSection';
 import type { NodeSpec, RecipeNode, ValidationError } from '../../../shared';
 import { categoryColor, CATEGORY_LABELS, portColor } from '../editor/catalog';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
@@ -38,7 +39,8 @@ function TextField({ field, value, onChange, onCommitEnd, id, list }: { field: F
         onFocus={() => setFocused(true)}
         onBlur={() => {
           setFocused(false);
-          setParseError(null);
+          // Text that is not a value is not dropped silently: say what was kept.
+          setParseError(parseError ? `"${text}" ${parseError}; kept ${fieldText(field, value) || 'the default'}` : null);
           setText(fieldText(field, value));
           onCommitEnd();
         }}
@@ -201,7 +203,7 @@ function NodeInspector({ controller, snap, node, spec }: { controller: EditorCon
   const byField = useMemo(() => errorsByField(snap.errors, node.id), [snap.errors, node.id]);
   const fieldKeys = new Set(fields.map((f) => f.key));
   const otherErrors = snap.errors.filter((e) => e.node === node.id && !(e.field?.startsWith('params.') && fieldKeys.has(e.field.slice(7).split(/[.[]/)[0]!)));
-  const run = snap.historical ? undefined : snap.run.nodes[node.id];
+  const run = snap.historical ? undefined : snap.cardRun.nodes[node.id];
   const status = snap.statuses[node.id] ?? 'idle';
   const [label, setLabel] = useState(node.label ?? '');
   useEffect(() => setLabel(node.label ?? ''), [node.id, node.label]);
@@ -260,6 +262,7 @@ function NodeInspector({ controller, snap, node, spec }: { controller: EditorCon
           onCommitEnd={() => controller.seal()}
         />
       ))}
+      {fields.length > 0 && <SweepSection controller={controller} node={node} fields={fields} />}
       {(run || status !== 'idle') && (
         <>
           <div className="section-title">Last run</div>

@@ -4,6 +4,7 @@ import { categoryColor, portColor } from '../editor/catalog';
 import { nodeName } from '../editor/document';
 import type { FlowNode } from '../editor/flow';
 import { formatMetric } from '../editor/run-state';
+import { describeSweep } from '../../../shared';
 import { fieldsFromSchema } from '../editor/schema-form';
 
 const STATUS_LABEL: Record<string, string> = {
@@ -60,6 +61,7 @@ function NodeCardView({ data, selected }: NodeProps<FlowNode>) {
   const loss = deco.metrics?.loss;
   const summary = paramSummary(data);
   const errorCount = deco.errors.length;
+  const sweep = describeSweep(node.sweep);
   const headline = status === 'running' ? null : Object.entries(deco.metrics ?? {}).filter(([, v]) => typeof v === 'number').slice(0, 3);
 
   return (
@@ -81,6 +83,11 @@ function NodeCardView({ data, selected }: NodeProps<FlowNode>) {
         <span className="node-name" title={node.id}>
           {nodeName(node)}
         </span>
+        {sweep && (
+          <span className="node-sweep" data-testid={`sweep-${node.id}`} title="This node is swept: one branch per value">
+            {sweep}
+          </span>
+        )}
         {errorCount > 0 && (
           <span className="node-error-count" title={deco.errors.map((e) => e.message).join('\n')}>
             {errorCount} problem{errorCount > 1 ? 's' : ''}

@@ -52,6 +52,9 @@ export function Toolbar({ snap, onAction, theme, selectedOne }: { snap: EditorSn
       <div className="tool-group">
         <Btn icon="undo" action="undo" onAction={onAction} disabled={!snap.canUndo} title={snap.undoLabel ? `Undo ${snap.undoLabel}` : 'Undo'} />
         <Btn icon="redo" action="redo" onAction={onAction} disabled={!snap.canRedo} title={snap.redoLabel ? `Redo ${snap.redoLabel}` : 'Redo'} />
+        <button className="btn small-text" onClick={() => onAction('group')} title={`Group the selected nodes${keys('group')}`} data-testid="btn-group">
+          Group
+        </button>
       </div>
       <div className="tool-group run-group">
         <Btn icon="run" label="Run" action="run" onAction={onAction} primary disabled={running || snap.doc.nodes.length === 0} />

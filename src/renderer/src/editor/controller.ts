@@ -22,6 +22,9 @@ import { copyNodes, duplicateNodes, pasteNodes, type ClipboardData, type PasteRe
 import { addNode, connect, findNode, moveNodes, nodeName, removeElements, setLabel, setParam, setRecipeDescription, setRecipeName, type Position } from './document';
 import { History, type CommitOptions } from './history';
 import { locationKey, metricsOutputs } from './results';
+import { setSweepMode, setSweepValues } from './sweep-edit';
+import { groupNodes, ungroup, updateGroup } from './groups';
+import { branchCopies, foldCache, foldRunView } from './branches';
 import { emptyRunView, logLines, MAX_LOG, nodeStatuses, reduceRun, type LogEntry, type NodeStatus, type RunView } from './run-state';
 
 export interface Notice {
@@ -52,6 +55,12 @@ export interface EditorSnapshot {
   /** The document `cache` was computed for (a cache of an older version is not used for markers). */
   cacheFor: Recipe | null;
   run: RunView;
+  /** The recipe snapshot of a run opened from the history (its branches' names); null for the live run. */
+  runRecipe: Recipe | null;
+  /** `run` folded onto the nodes as written (a swept node's copies give one view): what the cards show. */
+  cardRun: RunView;
+  /** Branches the document's sweeps expand to (1 without sweeps). */
+  branches: number;
   /** True between asking the engine to run and the run's end. */
   running: boolean;
   /** The run shown is a past one opened from the history (not the live one). */
@@ -138,6 +147,9 @@ export class EditorController {
       cache: null,
       cacheFor: null,
       run: emptyRunView(),
+      cardRun: emptyRunView(),
+      runRecipe: null,
+      branches: 1,
       running: false,
       historical: false,
       liveRunId: null,
@@ -161,7 +173,10 @@ export class EditorController {
 
   private set(patch: Partial<EditorSnapshot>): void {
     const next = { ...this.snap, ...patch };
-    next.statuses = nodeStatuses(next.doc, this.liveRun, next.cache, this.known, next.cacheFor === next.doc);
+    const { copies, branches } = branchCopies(next.doc, next.specs_);
+    next.branches = branches;
+    next.cardRun = foldRunView(next.run, copies);
+    next.statuses = nodeStatuses(next.doc, foldRunView(this.liveRun, copies), foldCache(next.cache, copies), this.known, next.cacheFor === next.doc);
     this.snap = next;
     for (const l of [...this.listeners]) l();
   }
@@ -293,6 +308,33 @@ export class EditorController {
     this.commit(setParam(this.doc, nodeId, key, value), { label: `Edit ${nodeId}.${key}`, coalesce: `param:${nodeId}:${key}` });
   }
 
+  /** Sweep a param over a list of values (null: stop sweeping it): one undo step per field edit. */
+  setSweep(nodeId: string, param: string, values: unknown[] | null): void {
+    this.commit(setSweepValues(this.doc, nodeId, param, values), { label: values ? `Sweep ${nodeId}.${param}` : `Stop sweeping ${nodeId}.${param}`, coalesce: `sweep:${nodeId}:${param}` });
+  }
+
+  setSweepMode(nodeId: string, mode: 'product' | 'zip'): void {
+    this.commit(setSweepMode(this.doc, nodeId, mode), { label: `Combine ${nodeId}'s axes as ${mode}` });
+  }
+
+  /** Group the given nodes under a new frame; returns its id. One undo step. */
+  groupNodes(ids: readonly string[], title = 'Group'): string | null {
+    const r = groupNodes(this.doc, ids, title);
+    if (!r) return null;
+    this.commit(r.doc, { label: `Group ${ids.length} node${ids.length === 1 ? '' : 's'}` });
+    return r.id;
+  }
+
+  ungroup(groupId: string): void {
+    this.commit(ungroup(this.doc, groupId), { label: 'Ungroup' });
+  }
+
+  /** Rename (typing folds into one step until seal), recolour, collapse or expand a group. */
+  updateGroup(groupId: string, patch: { title?: string; color?: string; collapsed?: boolean }): void {
+    const what = patch.title !== undefined ? 'Rename' : patch.color !== undefined ? 'Recolour' : patch.collapsed ? 'Collapse' : 'Expand';
+    this.commit(updateGroup(this.doc, groupId, patch), { label: `${what} group`, ...(patch.title !== undefined ? { coalesce: `group-title:${groupId}` } : {}) });
+  }
+
   setLabel(nodeId: string, label: string): void {
     this.commit(setLabel(this.doc, nodeId, label), { label: `Rename ${nodeId}`, coalesce: `label:${nodeId}` });
   }
@@ -403,7 +445,11 @@ export class EditorController {
     this.history.reset(doc);
     this.known = {};
     this.saved = dirty ? emptyRecipe('\u0000never') : doc;
-    this.set({ ...this.docPatch(), filePath, fileErrors, errors: [], cache: null, cacheFor: null });
+    // The previous recipe's results do not belong to this one (a run still going keeps its view until it ends).
+    const keepRun = this.snap.running;
+    if (!keepRun) this.liveRun = emptyRunView();
+    const runPatch: Partial<EditorSnapshot> = keepRun ? {} : { run: this.liveRun, runRecipe: null, historical: false, files: {}, liveRunId: null };
+    this.set({ ...this.docPatch(), ...runPatch, filePath, fileErrors, errors: [], cache: null, cacheFor: null });
     this.afterDocChange();
   }
 
@@ -445,6 +491,11 @@ export class EditorController {
   }
 
   async saveAs(path: string): Promise<boolean> {
+    // An untitled recipe takes the name of the file it is first saved as.
+    if (!this.doc.name.trim() || this.doc.name === 'untitled') {
+      const name = basename(path).replace(/\.json$/i, '');
+      if (name) this.commit(setRecipeName(this.doc, name), { label: 'Name the recipe' });
+    }
     const doc = this.doc;
     try {
       await this.engine.saveRecipe(path, doc);
@@ -545,6 +596,7 @@ export class EditorController {
     if (!this.snap.historical || ev.type === 'run-started') {
       patch.run = this.liveRun;
       patch.historical = false;
+      patch.runRecipe = null;
     }
     if (ev.type === 'run-started') {
       patch.liveRunId = ev.runId;
@@ -585,9 +637,21 @@ export class EditorController {
   }
 
   /** Show a past run (its per-node results, log and plots) from the history. */
+  /** Write the run's full report and open it (a new window; where windows are refused, say where it is). */
+  async openReport(runId: string): Promise<void> {
+    try {
+      const r = await this.engine.writeReport(runId);
+      const url = URL.createObjectURL(new Blob([r.html], { type: 'text/html' }));
+      const w = typeof window !== 'undefined' ? window.open(url, '_blank') : null;
+      this.notify('info', w ? `Report opened (also written to ${r.htmlPath})` : `Report written to ${r.htmlPath}`);
+    } catch (e) {
+      this.notify('error', `Cannot write the report: ${(e as Error).message}`);
+    }
+  }
+
   async showRun(runId: string): Promise<void> {
     if (runId === this.liveRun.runId) {
-      this.set({ run: this.liveRun, historical: false });
+      this.set({ run: this.liveRun, runRecipe: null, historical: false });
       await this.loadMetricsFiles(this.liveRun);
       return;
     }
@@ -598,7 +662,7 @@ export class EditorController {
     }
     let view = emptyRunView();
     for (const e of rec.events) view = reduceRun(view, e);
-    this.set({ run: view, historical: true, files: {} });
+    this.set({ run: view, runRecipe: rec.recipe, historical: true, files: {} });
     await this.loadMetricsFiles(view);
   }
 
@@ -623,7 +687,7 @@ export class EditorController {
 
   /** Back to the live (last started) run. */
   showLiveRun(): void {
-    this.set({ run: this.liveRun, historical: false });
+    this.set({ run: this.liveRun, runRecipe: null, historical: false });
     void this.loadMetricsFiles(this.liveRun);
   }
 }

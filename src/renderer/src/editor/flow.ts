@@ -147,6 +147,7 @@ export function syncFlowNodes(prev: readonly FlowNode[], next: readonly FlowNode
     const position = p.dragging ? p.position : n.position;
     const same =
       !!p.selected === !!n.selected &&
+      !!p.hidden === !!n.hidden &&
       p.position.x === position.x &&
       p.position.y === position.y &&
       p.data.node === n.data.node &&
@@ -158,7 +159,7 @@ export function syncFlowNodes(prev: readonly FlowNode[], next: readonly FlowNode
       return p;
     }
     changed = true;
-    return { ...p, position, data: n.data, selected: !!n.selected };
+    return { ...p, position, data: n.data, selected: !!n.selected, hidden: !!n.hidden };
   });
   return changed ? out : (prev as FlowNode[]);
 }

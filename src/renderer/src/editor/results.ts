@@ -27,9 +27,11 @@ export function metricsOutputs(run: RunView): { node: string; port: string; valu
   return out;
 }
 
+/** A branch's name: the label its node reports with (an Evaluate's `label` param), else the node's name. */
 function labelOf(doc: Recipe | null, id: string): string {
   const n = doc?.nodes.find((x) => x.id === id);
-  return n ? nodeName(n) : id;
+  const own = n?.params.label;
+  return typeof own === 'string' && own.trim() ? own : n ? nodeName(n) : id;
 }
 
 function curveSeries(name: string, c: Curve): Series {
@@ -165,6 +167,11 @@ export interface CompareView {
   best: Record<string, string>;
 }
 
+/** Columns where "best" means something: quality, memory, time, loss; not counts (tokens, items, params, steps). */
+export function isRankedColumn(col: string): boolean {
+  return /perplexity|ppl|acc|loss|mem|bytes|seconds|time/i.test(col) && !/tokens|items|count|params|steps|branches/i.test(col);
+}
+
 function lowerIsBetter(col: string): boolean {
   return !isAccuracyKey(col);
 }
@@ -177,6 +184,7 @@ export function compareView(file: MetricsFile): CompareView | null {
   }
   const best: Record<string, string> = {};
   for (const col of file.table.columns) {
+    if (!isRankedColumn(col)) continue;
     let bestRow: string | null = null;
     let bestVal = 0;
     for (const r of file.table.rows) {

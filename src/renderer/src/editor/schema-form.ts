@@ -3,7 +3,7 @@
  * with its default, range, choices and help text; plus the local checks that give inline errors while typing
  * (the engine's validation stays the authority and its errors are shown next to the same fields).
  */
-import type { JsonSchema, ValidationError } from '../../../shared';
+import { rangeMessage, type JsonSchema, type ValidationError } from '../../../shared';
 
 export type FieldKind = 'number' | 'integer' | 'string' | 'enum' | 'boolean' | 'enum-list' | 'string-list' | 'json';
 
@@ -128,10 +128,10 @@ export function checkField(f: FieldSpec, value: unknown): string | null {
     case 'integer': {
       if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number';
       if (f.kind === 'integer' && !Number.isInteger(value)) return 'must be a whole number';
-      if (f.minimum !== undefined && value < f.minimum) return `must be at least ${fmt(f.minimum)}`;
-      if (f.maximum !== undefined && value > f.maximum) return `must be at most ${fmt(f.maximum)}`;
-      if (f.exclusiveMinimum !== undefined && value <= f.exclusiveMinimum) return `must be greater than ${fmt(f.exclusiveMinimum)}`;
-      if (f.exclusiveMaximum !== undefined && value >= f.exclusiveMaximum) return `must be less than ${fmt(f.exclusiveMaximum)}`;
+      if (f.minimum !== undefined && value < f.minimum) return rangeMessage('min', f.minimum, true);
+      if (f.maximum !== undefined && value > f.maximum) return rangeMessage('max', f.maximum, true);
+      if (f.exclusiveMinimum !== undefined && value <= f.exclusiveMinimum) return rangeMessage('min', f.exclusiveMinimum, false);
+      if (f.exclusiveMaximum !== undefined && value >= f.exclusiveMaximum) return rangeMessage('max', f.exclusiveMaximum, false);
       return null;
     }
     case 'string':

@@ -9,6 +9,8 @@ export type Action =
   | 'duplicate'
   | 'delete'
   | 'selectAll'
+  | 'group'
+  | 'ungroup'
   | 'new'
   | 'open'
   | 'save'
@@ -40,6 +42,8 @@ export const KEYMAP: readonly Binding[] = [
   { action: 'duplicate', keys: ['Mod+D'], label: 'Duplicate' },
   { action: 'delete', keys: ['Delete', 'Backspace'], label: 'Delete' },
   { action: 'selectAll', keys: ['Mod+A'], label: 'Select all' },
+  { action: 'group', keys: ['Mod+G'], label: 'Group the selected nodes' },
+  { action: 'ungroup', keys: ['Shift+Mod+G'], label: 'Ungroup the selected nodes\' groups' },
   { action: 'new', keys: ['Alt+Mod+N'], label: 'New recipe', inTextFields: true },
   { action: 'open', keys: ['Mod+O'], label: 'Open…', inTextFields: true },
   { action: 'save', keys: ['Mod+S'], label: 'Save', inTextFields: true },

@@ -1,0 +1,146 @@
+/** What a comparison report is made of: branches (one per evaluated model), the claims checked on them, and context. */
+import type { Curve } from './ports';
+
+/**
+ * The role a branch plays in the paper's comparison:
+ * - loram: an adapter trained on a pruned (aligned, maybe quantized) copy of the large model, recovered and
+ *   evaluated on the ORIGINAL large model;
+ * - no-alignment: the same without alignment (ablation, Fig. 6);
+ * - no-recovery: the pruned training model with its own adapter, "train small, infer small" (ablation, Fig. 6);
+ * - untuned-large / untuned-small: a base model without an adapter;
+ * - lora-large / lora-small: plain LoRA on an unpruned base model;
+ * - other: anything else (kept in the table, not used by the claims).
+ */
+export type BranchRole = 'loram' | 'no-alignment' | 'no-recovery' | 'untuned-large' | 'untuned-small' | 'lora-large' | 'lora-small' | 'other';
+
+export type Strategy = 'rand' | 'stru' | 'semi' | 'unst';
+
+export interface TrainInfo {
+  node: string;
+  seconds: number | null;
+  steps: number | null;
+  tokensPerSec: number | null;
+  loraParams: number | null;
+  baseParams: number | null;
+  finalLoss: number | null;
+  valLoss: number | null;
+  /** Measured: peak tfjs tensor bytes during training (+ NF4 host bytes). */
+  memoryMeasured: number | null;
+  /** Planned: the memory planner on the trained config. */
+  memoryPlanned: number | null;
+  loss: Curve | null;
+}
+
+export interface Branch {
+  /** The Evaluate node. */
+  node: string;
+  label: string;
+  /** A short name for chart axes. */
+  short: string;
+  role: BranchRole;
+  /** The Load source of the evaluated model's origin, e.g. "builtin:large". */
+  origin: string;
+  strategy: Strategy | null;
+  ratio: number | null;
+  aligned: boolean;
+  quantized: boolean;
+  recovered: boolean;
+  status: string;
+  perplexity: number | null;
+  accuracy: number | null;
+  accuracyNorm: number | null;
+  accuracyStderr: number | null;
+  items: number | null;
+  tokens: number | null;
+  train: TrainInfo | null;
+  /** Offline (publisher-side) seconds: prune, align, quantize. */
+  offline: { prune: number | null; align: number | null; quantize: number | null };
+  /** For ablations: the LoRAM branch they are the ablation of. */
+  ablationOf: string | null;
+}
+
+export type Verdict = 'holds' | 'partly' | 'does not hold' | 'not measured';
+
+export interface Comparison {
+  /** What is compared, e.g. "LoRAM-Stru vs large, untuned". */
+  what: string;
+  metric: string;
+  a: number | null;
+  b: number | null;
+  /** True: the paper's direction holds; false: it is reversed; null: a tie within tolerance, or missing. */
+  holds: boolean | null;
+  text: string;
+}
+
+export interface Claim {
+  id: string;
+  /** A few words naming the claim, e.g. "LoRAM beats the untuned large model". */
+  title: string;
+  /** The paper's claim, in one sentence, with where it comes from. */
+  paper: string;
+  verdict: Verdict;
+  /** The plain statement computed from this run's numbers. */
+  statement: string;
+  comparisons: Comparison[];
+  note?: string;
+}
+
+export interface McInfo {
+  source: string;
+  choices: number | null;
+  generalDistractors: number | null;
+  chance: number | null;
+  styleOnlyCeiling: number | null;
+  testItems: number | null;
+  /** Documents the test items come from ∩ training documents (null: not checked). */
+  leakage: { checked: boolean; trainDocs: number; itemDocs: number; overlap: string[] } | null;
+}
+
+export interface ReportModel {
+  title: string;
+  runId: string;
+  recipeName: string;
+  description: string;
+  status: string;
+  startedAt: number | null;
+  endedAt: number | null;
+  wallSeconds: number | null;
+  /** Sum of every node's own compute time (from the artifacts, so cached nodes count what they once took). */
+  computeSeconds: number | null;
+  counts: Record<string, number>;
+  commands: { reproduce: string; fromScratch: string; recipeFile: string | null };
+  commit: string | null;
+  backend: string | null;
+  heldOut: string | null;
+  mc: McInfo | null;
+  branches: Branch[];
+  claims: Claim[];
+  /** Relative perplexity difference below which two branches are called a tie. */
+  pplTolerance: number;
+  notes: string[];
+  /** Who wins each metric and by how much the variants beat the baselines (src/report/verdict.ts). */
+  verdict: ReportVerdict;
+}
+
+/** One metric's standing among the variants (baselines are compared against, never ranked). */
+export interface Standing {
+  metric: 'perplexity' | 'accuracy' | 'memory' | 'time';
+  /** The column it is read from, and whether lower is better. */
+  title: string;
+  lowerIsBetter: boolean;
+  /** The best variant's label, or null when no variant measured it. */
+  winner: string | null;
+  /** Labels of the variants within noise of the winner (the winner included). */
+  tied: string[];
+  text: string;
+}
+
+export interface ReportVerdict {
+  /** The first sentence: who won, and whether it is a tie. */
+  headline: string;
+  standings: Standing[];
+  /** "LoRAM variants beat <baseline> by x–y% perplexity", one per baseline measured. */
+  gains: string[];
+  /** Labels of the baseline branches (marked as baselines, never "best"). */
+  baselines: string[];
+}
