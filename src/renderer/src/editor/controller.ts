@@ -668,17 +668,22 @@ export class EditorController {
 
   /**
    * After opening a recipe, show the results of its latest finished run from the history (if this session has no
-   * run of its own yet): a run of a recipe with the same name and the same node ids.
+   * run of its own yet): a run of a recipe with the same name whose node ids it has, or — the recipe was renamed,
+   * e.g. an untitled one by its first Save as — a run of exactly the same nodes under another name.
    */
   async showLatestRunOf(doc: Recipe): Promise<void> {
     if (this.liveRun.runId) return;
     await this.refreshRuns();
-    const ids = doc.nodes.map((n) => n.id).sort().join(',');
-    for (const r of this.snap.runs.filter((x) => x.recipeName === doc.name && x.status === 'finished').slice(0, 5)) {
+    const ids = new Set(doc.nodes.map((n) => `${n.id}:${n.type}`));
+    const finished = this.snap.runs.filter((x) => x.status === 'finished');
+    const candidates = [...finished.filter((x) => x.recipeName === doc.name).slice(0, 5), ...finished.filter((x) => x.recipeName !== doc.name).slice(0, 3)];
+    for (const r of candidates) {
       const rec = await this.engine.getRun(r.runId).catch(() => null);
       if (!rec || this.doc !== doc || this.liveRun.runId) return;
-      const runIds = rec.recipe.nodes.map((n) => n.id);
-      if (runIds.length && runIds.every((id) => ids.split(',').includes(id)) && rec.recipe.nodes.length >= doc.nodes.length / 2) {
+      const runIds = rec.recipe.nodes.map((n) => `${n.id}:${n.type}`);
+      const sameName = r.recipeName === doc.name;
+      const fits = sameName ? runIds.length > 0 && runIds.every((id) => ids.has(id)) && runIds.length >= ids.size / 2 : runIds.length === ids.size && runIds.every((id) => ids.has(id));
+      if (fits) {
         await this.showRun(r.runId);
         return;
       }
