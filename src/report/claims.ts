@@ -143,7 +143,7 @@ export function computeClaims(branches: readonly Branch[], tolerance = DEFAULT_P
         summarize(verdict, counted, 'structured LoRAM / QLoRAM used less measured training memory than LoRA on the full large model', 'no structured LoRAM / QLoRAM variant used less measured training memory than LoRA on the full large model', 'structured LoRAM branches and a LoRA-on-the-full-model baseline with memory measured') +
         (sparse.length ? ` Semi/Unst (not counted, as the paper expects no saving): ${sparseSaves} of ${sparse.length} measured lower by more than 1%.` : ''),
       comparisons: [...measured, ...planned],
-      note: 'Measured = the peak of live TensorFlow.js tensor bytes during LoRA training (fp32 weights, activations, gradients, AdamW states; NF4 codes added for QLoRAM). Planned = src/loram/memory/planner.ts on the same config (bf16 base, fp32 LoRA and AdamW, one micro-batch of activations with eager attention). The two use different precisions and runtimes, so compare branches within one column.',
+      note: 'Measured = the training engine\'s peak of live tensor bytes during LoRA training: on ONNX Runtime, the training graph\'s live bytes with its nodes in order (the base as stored — f32, or NF4 codes with fp16 embedding — fed LoRA, activations kept for the backward pass, gradients) plus AdamW states; on TensorFlow.js, its tensor counter (fp32) plus NF4 codes. Planned = src/loram/memory/planner.ts on the same config (bf16 base, fp32 LoRA and AdamW, one micro-batch of activations with eager attention). They model different precisions and runtimes, so compare branches within one column.',
     });
   }
 

@@ -98,7 +98,7 @@ ${m.heldOut ? `<p>Held-out perplexity: ${esc(m.heldOut)}.</p>` : ''}
 <div class="chart"><canvas id="acc"></canvas></div>
 <h2>Training memory: measured and planned</h2>
 <div class="chart short"><canvas id="mem"></canvas></div>
-<p class="note">Measured: the peak of live TensorFlow.js tensor bytes during LoRA training (fp32; NF4 codes added for QLoRAM). Planned: src/loram/memory/planner.ts on the trained config (bf16 base, fp32 LoRA + AdamW, one micro-batch, eager attention).</p>
+<p class="note">Measured: the training engine's peak of live tensor bytes during LoRA training (ONNX Runtime: the training graph's live bytes in node order plus AdamW states; TensorFlow.js: its tensor counter plus NF4 codes). Planned: src/loram/memory/planner.ts on the trained config (bf16 base, fp32 LoRA + AdamW, one micro-batch, eager attention).</p>
 <h2>Training time</h2>
 <div class="chart short"><canvas id="time"></canvas></div>
 <h2>LoRA training loss</h2>
