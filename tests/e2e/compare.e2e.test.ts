@@ -199,7 +199,7 @@ describeE2E('comparing strategies (web shell, chromium)', () => {
     await page.locator('[data-testid="tab-compare"]').click();
     const headline = page.locator('[data-testid="verdict-headline"]');
     await headline.waitFor({ timeout: 30_000 });
-    expect(await headline.textContent()).toBe('Held-out perplexity: LoRAM-Stru is best (55.81); tied within 0.5%: LoRAM-Rand, LoRAM-Semi, QLoRAM-Stru.');
+    expect(await headline.textContent()).toBe('Held-out perplexity: LoRAM-Stru is best (55.80); tied within 0.5%: LoRAM-Rand, LoRAM-Unst, QLoRAM-Stru.');
     const text = (await page.locator('[data-testid="verdict"]').textContent())!;
     expect(text).toContain('Every variant (5) beats large, untuned (baseline): 16.7–17.1% lower perplexity.');
     expect(text).toContain('LoRAM beats the untuned large model');
