@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Recipe } from '../../src/shared/index';
 import { evalIds, paperLikeNumbers, realRecipe, syntheticRun, writeRunHome } from '../unit/report/fixture';
-import { findChromium, launch, shot, startShell, type Shell } from './harness';
+import { closeEditor, findChromium, openEditor, shot, type Shell } from './harness';
 
 const chromiumPath = findChromium();
 const describeE2E = chromiumPath ? describe : describe.skip;
@@ -53,18 +53,10 @@ const inside = (a: Box, b: Box) => a.x >= b.x - 0.5 && a.y >= b.y - 0.5 && a.x +
 
 describeE2E('comparing strategies (web shell, chromium)', () => {
   beforeAll(async () => {
-    shell = await startShell();
-    ({ context, page } = await launch(chromiumPath!));
-    await page.setViewportSize({ width: 1600, height: 1000 });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(shell.url);
-    await page.locator('[data-testid="palette-Load"]').waitFor({ timeout: 30_000 });
+    ({ shell, context, page } = await openEditor(chromiumPath!, pageErrors, { width: 1600, height: 1000 }));
   }, 180_000);
 
-  afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await shell?.stop();
-  }, 30_000);
+  afterAll(async () => closeEditor(shell, context), 30_000);
 
   test('build a strategy × ratio sweep by hand and run it: one card per node, four branches', async () => {
     for (const [type, x, y] of [['Load', 200, 120], ['Dataset', 200, 360], ['Prune', 560, 200]] as const) {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Recipe } from '../../src/shared/index';
-import { findChromium, launch, shot, startShell, type Shell } from './harness';
+import { closeEditor, findChromium, openEditor, shot, type Shell } from './harness';
 
 const chromiumPath = findChromium();
 if (!chromiumPath) {
@@ -123,17 +123,10 @@ async function fit(): Promise<void> {
 
 describeE2E('LoRAM Studio editor (web shell, chromium)', () => {
   beforeAll(async () => {
-    shell = await startShell();
-    ({ context, page } = await launch(chromiumPath!));
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(shell.url);
-    await page.locator('[data-testid="palette-Load"]').waitFor({ timeout: 30_000 });
+    ({ shell, context, page } = await openEditor(chromiumPath!, pageErrors));
   }, 180_000);
 
-  afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await shell?.stop();
-  }, 30_000);
+  afterAll(async () => closeEditor(shell, context), 30_000);
 
   test('build the quickstart graph from an empty canvas by drag and drop, connect, edit parameters', async () => {
     expect(await ids()).toEqual([]);

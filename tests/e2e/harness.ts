@@ -94,3 +94,19 @@ export function artifactPath(name: string): string {
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: artifactPath(name) });
 }
+
+/** The web shell on its own LORAM_HOME and chromium on its page, the editor loaded; page errors go to `pageErrors`. */
+export async function openEditor(chromiumPath: string, pageErrors: string[], viewport?: { width: number; height: number }): Promise<{ shell: Shell; context: BrowserContext; page: Page }> {
+  const shell = await startShell();
+  const { context, page } = await launch(chromiumPath);
+  if (viewport) await page.setViewportSize(viewport);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(shell.url);
+  await page.locator('[data-testid="palette-Load"]').waitFor({ timeout: 30_000 });
+  return { shell, context, page };
+}
+
+export async function closeEditor(shell: Shell | undefined, context: BrowserContext | undefined): Promise<void> {
+  await context?.close().catch(() => undefined);
+  await shell?.stop();
+}
