@@ -81,10 +81,9 @@ async function alignOnOrt(ctx: NodeContext, config: LlamaConfig, weights: Weight
   const { WindowSampler, windowsBatch } = await import('../loram/data/lm-data');
   const { lmTrainConfig } = await import('../loram/train/lm-objective');
   const { ALIGN_DEFAULTS } = await import('../loram/align/align');
-  const { describeSession } = await import('../loram/onnx/runtime');
   const run = await OrtFullRun.start({ config, weights, bases: new DenseBases() }, { batch: p.batchSize, seqLen: p.seqLen, checkpoint: p.gradientCheckpointing }, ortTrainOptions());
   try {
-    const engineDetail = describeSession(run.session.info);
+    const engineDetail = run.engine;
     ctx.log(`aligning ${run.numParams().toLocaleString('en-US')} parameters with ${engineDetail}`);
     const sampler = new WindowSampler(train.length, p.seed);
     const evalLosses: { step: number; loss: number }[] = [];

@@ -149,14 +149,13 @@ function loraSpec(p: LoraParams) {
   return { r: p.rank, alpha: p.alpha, dropout: p.dropout, targetModules: p.targets, seed: p.seed };
 }
 
-/** ONNX Runtime: the frozen base lives in the session (NF4 stays 4-bit); memory is the process's peak RSS. */
+/** ONNX Runtime: the frozen base lives in the session (NF4 stays 4-bit); memory is the training graph's accounting. */
 async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: LoraParams): Promise<Trained> {
   const { OrtLoraRun } = await import('../loram/ort-train/trainer');
   const { basesFor } = await import('../loram/ort-train/base-linears');
   const { windowsBatch, WindowSampler } = await import('../loram/data/lm-data');
   const { lmTrainConfig } = await import('../loram/train/lm-objective');
   const { LORA_TRAIN_DEFAULTS } = await import('../loram/lora/train');
-  const { describeSession } = await import('../loram/onnx/runtime');
   const { trackPeakRss } = await import('../loram/util/peak-rss');
   const rssBefore = process.memoryUsage.rss();
   const rss = trackPeakRss();
@@ -169,7 +168,7 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
       run: await OrtLoraRun.start({ config, weights, bases }, loraSpec(p), { batch: p.batchSize, seqLen: p.seqLen, checkpoint: p.gradientCheckpointing }, ortTrainOptions()),
     }));
     try {
-      const engineDetail = describeSession(run.session.info);
+      const engineDetail = run.engine;
       ctx.log(`training ${run.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.train.length} sequences) with ${engineDetail}${bases.summary ? `; ${bases.summary}` : ''}`);
       const sampler = new WindowSampler(data.train.length, p.seed);
       const valBatches = batchesOf(data.val, p.batchSize, p.seqLen, windowsBatch);

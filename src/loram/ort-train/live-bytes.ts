@@ -5,6 +5,7 @@
  * backward pass, gradients), exact for that order. ONNX Runtime's arena rounds allocations up on top of it.
  */
 import { DataType, type Attr, type DataTypeCode, type GraphBuilder } from '../onnx/graph';
+import { numel } from '../util/tensor';
 
 interface Info {
   shape: number[];
@@ -21,7 +22,6 @@ export interface GraphMemory {
 }
 
 const BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.UINT8]: 1, [DataType.INT32]: 4, [DataType.INT64]: 8, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2 };
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const intAttr = (a: Attr | undefined, d: number) => (a && a.type === 'int' ? a.value : d);
 const intsAttr = (a: Attr | undefined) => (a && a.type === 'ints' ? a.value : null);
 

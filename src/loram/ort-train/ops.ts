@@ -4,10 +4,10 @@
  * broadcast and reshape is known when the graph is built. Each rule is tested on its own against finite
  * differences (tests/unit/ort-train/ops.test.ts).
  */
-import { A, DataType } from '../onnx/graph';
+import { A } from '../onnx/graph';
+import { numel } from '../util/tensor';
 import type { Tape, Val } from './tape';
 
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 function fail(op: string, msg: string): never {
@@ -237,4 +237,3 @@ export function crossEntropySum(t: Tape, logits: Val, labels: string, weights: s
   });
 }
 
-export const FLOAT = DataType.FLOAT;

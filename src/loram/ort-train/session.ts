@@ -15,6 +15,7 @@ import type { LmBatch } from '../model/loss';
 import { IGNORE_INDEX } from '../model/loss';
 import { createSession, type ExecutionProvider, type OrtOptions, type OrtSessionInfo } from '../onnx/runtime';
 import { dropoutKeepMask } from '../lora/dropout';
+import { numel } from '../util/tensor';
 import { graphMemory, type GraphMemory } from './live-bytes';
 import { buildTrainGraph, FEEDS, gradOutput, LOSS_OUTPUT, type DropoutFeed, type FedTensor, type TrainGraphSpec } from './llama-graph';
 
@@ -41,7 +42,6 @@ interface StepLayout {
   memory: GraphMemory;
 }
 
-const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export class OrtTrainSession {
   private constructor(
@@ -49,7 +49,6 @@ export class OrtTrainSession {
     private readonly session: ortTypes.InferenceSession,
     readonly info: OrtSessionInfo,
     private readonly layout: StepLayout,
-    private readonly extraFeeds: Record<string, ortTypes.Tensor>,
   ) {}
 
   /** Every trainable tensor in step order: the fed ones, then those off the loss path (zero gradient). */
@@ -91,7 +90,7 @@ export class OrtTrainSession {
         },
         { ...opts, sessionConfig: { ...spec.bases.sessionConfig, ...opts.sessionConfig } },
       );
-      return new OrtTrainSession(ort, session, info, layout!, {});
+      return new OrtTrainSession(ort, session, info, layout!);
     } finally {
       for (const c of compiled.values()) if (c.tmpDir) await fsp.rm(c.tmpDir, { recursive: true, force: true });
     }
@@ -104,7 +103,7 @@ export class OrtTrainSession {
   async step(batch: LmBatch, params: readonly Float32Array[], seed: number | null): Promise<StepResult> {
     const L = this.layout;
     if (batch.batch !== L.batch || batch.seqLen !== L.seqLen) throw new Error(`this training session is built for batches of ${L.batch} × ${L.seqLen} tokens, got ${batch.batch} × ${batch.seqLen}`);
-    const feeds: Record<string, ortTypes.Tensor> = { ...this.extraFeeds, ...this.batchFeeds(batch) };
+    const feeds: Record<string, ortTypes.Tensor> = this.batchFeeds(batch);
     L.fed.forEach((f, i) => {
       const p = params[i];
       if (!p || p.length !== numel(f.shape)) throw new Error(`trainable ${f.name} has ${p?.length ?? 0} values, expected shape [${f.shape.join(', ')}]`);

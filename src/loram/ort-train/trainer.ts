@@ -17,6 +17,7 @@ import type { WeightMap } from '../util/tensor';
 import type { BaseLinears } from './base-linears';
 import { loraAName, loraBName, type TrainMode } from './llama-graph';
 import { OrtTrainSession, type OrtTrainSessionOptions } from './session';
+import { describeSession } from '../onnx/runtime';
 
 /** The frozen model a session is built on. */
 export interface OrtBaseModel {
@@ -90,6 +91,11 @@ export class OrtTrainingRun {
 
   protected static async open(base: OrtBaseModel, mode: TrainMode, shape: TrainShape, ort: OrtTrainSessionOptions): Promise<OrtTrainSession> {
     return OrtTrainSession.create({ ...base, mode, ...shape }, ort);
+  }
+
+  /** The runtime, provider and threads this run trains on, in one line for logs and metrics. */
+  get engine(): string {
+    return describeSession(this.session.info);
   }
 
   async train(o: OrtRunOptions): Promise<TrainResult> {
