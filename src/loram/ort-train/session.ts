@@ -98,9 +98,10 @@ export class OrtTrainSession {
 
   /**
    * Loss and gradients of one micro-batch; `params` aligned with `trainables`; `seed` draws the dropout masks, and
-   * a null seed evaluates (no dropout).
+   * a null seed evaluates (no dropout). `gradsInto` (aligned with `trainables`) receives the gradients in place —
+   * the session writes them straight into those arrays, no copy — and is what `grads` then returns.
    */
-  async step(batch: LmBatch, params: readonly Float32Array[], seed: number | null): Promise<StepResult> {
+  async step(batch: LmBatch, params: readonly Float32Array[], seed: number | null, gradsInto?: readonly Float32Array[]): Promise<StepResult> {
     const L = this.layout;
     if (batch.batch !== L.batch || batch.seqLen !== L.seqLen) throw new Error(`this training session is built for batches of ${L.batch} × ${L.seqLen} tokens, got ${batch.batch} × ${batch.seqLen}`);
     const feeds: Record<string, ortTypes.Tensor> = this.batchFeeds(batch);
@@ -114,10 +115,26 @@ export class OrtTrainSession {
       feeds[m.name] = new this.ort.Tensor('bool', keep, m.shape);
     }
     if (L.dropoutMasks.length) feeds[FEEDS.dropoutScale] = new this.ort.Tensor('float32', Float32Array.of(seed === null ? 1 : 1 / (1 - L.dropoutMasks[0]!.rate)), []);
-    const out = await this.session.run(feeds);
-    const lossSum = (out[LOSS_OUTPUT]!.data as Float32Array)[0]!;
-    const grads = [...L.fed.map((f) => out[gradOutput(f.name)]!.data as Float32Array), ...L.offPath.map((f) => new Float32Array(numel(f.shape)))];
-    return { lossSum, count: countTokens(batch.labels), grads };
+    if (!gradsInto) {
+      const out = await this.session.run(feeds);
+      const grads = [...L.fed.map((f) => out[gradOutput(f.name)]!.data as Float32Array), ...L.offPath.map((f) => new Float32Array(numel(f.shape)))];
+      return { lossSum: (out[LOSS_OUTPUT]!.data as Float32Array)[0]!, count: countTokens(batch.labels), grads };
+    }
+    const out = await this.session.run(feeds, this.fetchesInto(gradsInto));
+    return { lossSum: (out[LOSS_OUTPUT]!.data as Float32Array)[0]!, count: countTokens(batch.labels), grads: [...gradsInto] };
+  }
+
+  /** Pre-allocated outputs: each fed tensor's gradient written into the caller's array; off-path ones zeroed. */
+  private fetchesInto(into: readonly Float32Array[]): Record<string, ortTypes.Tensor | null> {
+    const L = this.layout;
+    if (into.length !== L.fed.length + L.offPath.length) throw new Error(`gradsInto has ${into.length} arrays for ${L.fed.length + L.offPath.length} trainables`);
+    const fetches: Record<string, ortTypes.Tensor | null> = { [LOSS_OUTPUT]: null };
+    L.fed.forEach((f, i) => {
+      if (into[i]!.length !== numel(f.shape)) throw new Error(`gradient array for ${f.name} has ${into[i]!.length} values, expected shape [${f.shape.join(', ')}]`);
+      fetches[gradOutput(f.name)] = new this.ort.Tensor('float32', into[i]!, f.shape);
+    });
+    for (let i = L.fed.length; i < into.length; i++) into[i]!.fill(0);
+    return fetches;
   }
 
   private batchFeeds(b: LmBatch): Record<string, ortTypes.Tensor> {

@@ -10,7 +10,7 @@ import type { LoraAdapter } from '../lora/adapter';
 import type { LoraSpec } from '../lora/attach';
 import { freshLoraWeights, loraModuleSlots, type LoraModuleSlot } from '../lora/modules';
 import { DEFAULT_ADAMW } from '../train/adamw';
-import { HostAdamW, hostGradNorm } from '../train/host-adamw';
+import { HostAdamW } from '../train/host-adamw';
 import { batchAt, type BatchSource } from '../train/lm-objective';
 import { runTraining, type StepBackend, type TrainConfig, type TrainOptions, type TrainResult } from '../train/trainer';
 import type { WeightMap } from '../util/tensor';
@@ -33,9 +33,12 @@ export interface TrainShape {
   checkpoint?: boolean;
 }
 
-/** Gradients from the session, accumulated on the host; AdamW on the host arrays. */
+/**
+ * The session writes each micro-batch's gradients straight into the optimizer's arrays (the first into the
+ * accumulator, later ones into receive buffers folded in by a SIMD add); AdamW runs on the host over the same
+ * arrays. The optimizer trains its own copy of the weights, copied back into the run's arrays at the end.
+ */
 class OrtStepBackend implements StepBackend {
-  private acc: Float32Array[] | null = null;
   private readonly opt: HostAdamW;
 
   constructor(
@@ -45,33 +48,28 @@ class OrtStepBackend implements StepBackend {
     private readonly config: TrainConfig,
     decays: boolean[],
   ) {
-    this.opt = new HostAdamW(params, { ...DEFAULT_ADAMW, ...config.adamw }, decays);
+    this.opt = new HostAdamW(params, { ...DEFAULT_ADAMW, ...config.adamw }, { decays, receive: config.gradAccum > 1 });
   }
 
   async accumulate(step: number, micro: number, seed: number) {
     const b = batchAt(this.batches, step, micro, this.config.gradAccum);
-    const r = await this.session.step(b, this.params, seed);
-    if (this.acc === null) this.acc = r.grads;
-    else this.acc.forEach((a, i) => addInto(a, r.grads[i]!));
+    const r = await this.session.step(b, this.opt.params, seed, micro === 0 ? this.opt.grads : this.opt.incoming);
+    if (micro > 0) this.opt.addIncoming();
     return { lossSum: r.lossSum, count: r.count, positions: b.batch * b.seqLen };
   }
 
   gradNorm(denom: number): number {
-    return hostGradNorm(this.acc!, 1 / denom);
+    return this.opt.gradNorm(1 / denom);
   }
 
   update(lr: number, gradScale: number): void {
-    this.opt.step(this.acc!, lr, gradScale);
-    this.acc = null;
+    this.opt.step(lr, gradScale);
   }
 
+  /** The trained weights back into the run's arrays (also after a cancel: the steps taken are kept). */
   dispose(): void {
-    this.acc = null;
+    this.opt.params.forEach((p, i) => this.params[i]!.set(p));
   }
-}
-
-function addInto(a: Float32Array, b: Float32Array): void {
-  for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
 }
 
 export interface OrtRunOptions {

@@ -2,46 +2,140 @@
  * AdamW on host Float32Arrays, for backends whose gradients arrive on the host (ONNX Runtime). The same update as
  * adamw.ts performs on tfjs tensors: p ← p − lr·(m̂/(√v̂+ε)) − lr·λ·p, with the gradient scaled by `gradScale`
  * (1/tokens × the clipping factor) on the way in.
+ *
+ * The optimizer owns the working copy of every trainable tensor, its moments and its gradient accumulator (and,
+ * with accumulation, a receive buffer): the backend feeds `params` to the session and has it write gradients into
+ * `grads` (or `incoming`) in place. Tensors live in WebAssembly slabs (wasm-slab.ts, SIMD kernels); a tensor too
+ * large for a slab, or every tensor when the `js` kernel is asked for, lives in plain arrays with the scalar loops
+ * below, which are also the reference the SIMD kernels are tested against.
  */
 import type { AdamWConfig } from './adamw';
+import { createSlab, SLAB_LIMIT_BYTES, slabBytesFor, type SlabTensor } from './wasm-slab';
+
+export type HostKernel = 'wasm' | 'js';
+
+export interface HostAdamWOptions {
+  /** Which parameters get weight decay (aligned with the parameters; default all). */
+  decays?: readonly boolean[];
+  /** Keep a receive buffer per tensor, for micro-batches after the first (gradient accumulation). */
+  receive?: boolean;
+  /** `wasm` (default) or the scalar `js` reference. */
+  kernel?: HostKernel;
+  /** Bytes per slab (tests use small ones to exercise packing and the fallback). */
+  slabBytes?: number;
+}
 
 export class HostAdamW {
-  private readonly m: Float32Array[];
-  private readonly v: Float32Array[];
+  private readonly homes: SlabTensor[];
+  private readonly decays: readonly boolean[];
   private t = 0;
 
+  /** Copies `initial` into the optimizer's own arrays; read the trained values back from `params`. */
   constructor(
-    private readonly params: readonly Float32Array[],
+    initial: readonly Float32Array[],
     private readonly cfg: AdamWConfig,
-    /** Which parameters get weight decay (aligned with `params`). */
-    private readonly decays: readonly boolean[] = params.map(() => true),
+    opts: HostAdamWOptions = {},
   ) {
-    this.m = params.map((p) => new Float32Array(p.length));
-    this.v = params.map((p) => new Float32Array(p.length));
+    this.decays = opts.decays ?? initial.map(() => true);
+    const receive = opts.receive ?? false;
+    this.homes = opts.kernel === 'js' ? initial.map((p) => jsTensor(p.length, receive)) : packIntoSlabs(initial.map((p) => p.length), receive, opts.slabBytes ?? SLAB_LIMIT_BYTES);
+    this.homes.forEach((h, i) => h.p.set(initial[i]!));
   }
 
-  step(grads: readonly Float32Array[], lr: number, gradScale: number): void {
+  /** The working weights, updated in place by `step`. */
+  get params(): Float32Array[] {
+    return this.homes.map((h) => h.p);
+  }
+
+  /** The gradient accumulator (the first micro-batch is written here). */
+  get grads(): Float32Array[] {
+    return this.homes.map((h) => h.g);
+  }
+
+  /** Receive buffers for further micro-batches; fold them in with `addIncoming`. */
+  get incoming(): Float32Array[] {
+    return this.homes.map((h) => {
+      if (!h.incoming) throw new Error('this optimizer was built without receive buffers (gradient accumulation)');
+      return h.incoming;
+    });
+  }
+
+  addIncoming(): void {
+    for (const h of this.homes) h.addIncoming();
+  }
+
+  /** √Σ (g·scale)² over the accumulated gradients. */
+  gradNorm(scale: number): number {
+    let sq = 0;
+    for (const h of this.homes) sq += h.sumsq();
+    return Math.sqrt(sq) * Math.abs(scale);
+  }
+
+  /** One update from the accumulated gradients (scaled by `gradScale`); the next micro-batch overwrites them. */
+  step(lr: number, gradScale: number): void {
     this.t++;
     const { beta1, beta2, eps, weightDecay } = this.cfg;
-    const bc1 = 1 - Math.pow(beta1, this.t);
-    const bc2 = 1 - Math.pow(beta2, this.t);
-    const c: KernelConstants = { beta1, beta2, eps, gradScale, stepSize: lr / bc1, invBc2: 1 / bc2, decay: 0 };
-    for (let i = 0; i < this.params.length; i++) {
-      c.decay = weightDecay > 0 && this.decays[i] ? lr * weightDecay : 0;
-      adamwKernel(this.params[i]!, grads[i]!, this.m[i]!, this.v[i]!, c);
-    }
+    const stepSize = lr / (1 - Math.pow(beta1, this.t));
+    const invBc2 = 1 / (1 - Math.pow(beta2, this.t));
+    this.homes.forEach((h, i) => h.adamw(gradScale, beta1, beta2, stepSize, invBc2, eps, weightDecay > 0 && this.decays[i] ? lr * weightDecay : 0));
   }
 
   get stepCount(): number {
     return this.t;
   }
+
+  /** How many tensors run on each kernel (the JS loops serve tensors too large for a slab). */
+  get kernels(): Record<HostKernel, number> {
+    const wasm = this.homes.filter((h) => !(h as JsTensor).js).length;
+    return { wasm, js: this.homes.length - wasm };
+  }
 }
 
-/** √Σ (g·scale)² over all gradients. */
-export function hostGradNorm(grads: readonly Float32Array[], scale: number): number {
-  let sq = 0;
-  for (const g of grads) sq += sumOfSquares(g);
-  return Math.sqrt(sq) * Math.abs(scale);
+/** Tensors in order, packed greedily into slabs of at most `limit` bytes; one that cannot fit any slab gets JS. */
+function packIntoSlabs(sizes: readonly number[], receive: boolean, limit: number): SlabTensor[] {
+  const homes: SlabTensor[] = new Array(sizes.length);
+  let group: number[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (!group.length) return;
+    const made = createSlab(group.map((i) => sizes[i]!), receive);
+    group.forEach((i, k) => (homes[i] = made[k]!));
+    group = [];
+    bytes = 0;
+  };
+  sizes.forEach((n, i) => {
+    const b = slabBytesFor(n, receive);
+    if (b > limit) return void (homes[i] = jsTensor(n, receive));
+    if (bytes + b > limit) flush();
+    group.push(i);
+    bytes += b;
+  });
+  flush();
+  return homes;
+}
+
+interface JsTensor extends SlabTensor {
+  readonly js: true;
+}
+
+/** A tensor's state in plain arrays, updated by the scalar loops. */
+function jsTensor(n: number, receive: boolean): JsTensor {
+  const [p, m, v, g] = [new Float32Array(n), new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  const incoming = receive ? new Float32Array(n) : null;
+  return {
+    js: true,
+    p,
+    m,
+    v,
+    g,
+    incoming,
+    adamw: (gradScale, beta1, beta2, stepSize, invBc2, eps, decay) => adamwKernel(p, g, m, v, { beta1, beta2, eps, gradScale, stepSize, invBc2, decay }),
+    sumsq: () => sumOfSquares(g),
+    addIncoming: () => {
+      if (!incoming) throw new Error('this optimizer was built without receive buffers (gradient accumulation)');
+      for (let k = 0; k < n; k++) g[k]! += incoming[k]!;
+    },
+  };
 }
 
 function sumOfSquares(g: Float32Array): number {
