@@ -58,6 +58,11 @@ class OrtStepBackend implements StepBackend {
     return { lossSum: r.lossSum, count: r.count, positions: b.batch * b.seqLen };
   }
 
+  /** The weights being trained (the optimizer's copy). */
+  get weights(): readonly Float32Array[] {
+    return this.opt.params;
+  }
+
   gradNorm(denom: number): number {
     return this.opt.gradNorm(1 / denom);
   }
@@ -96,11 +101,16 @@ export class OrtTrainingRun {
     return describeSession(this.session.info);
   }
 
+  /** The weights as they stand: the optimizer's working copy while training, else the run's arrays. */
+  private live: readonly Float32Array[] | null = null;
+
   async train(o: OrtRunOptions): Promise<TrainResult> {
     const backend = new OrtStepBackend(this.session, this.params, o.batches, o.config, this.decays);
+    this.live = backend.weights;
     try {
       return await runTraining(backend, o.config, o);
     } finally {
+      this.live = null;
       backend.dispose();
     }
   }
@@ -112,7 +122,7 @@ export class OrtTrainingRun {
     const { batch: B, seqLen: T } = this.session.batchShape;
     for (const b of batches) {
       for (let row = 0; row < b.batch; row += B) {
-        const r = await this.session.step(rowsOf(b, row, B, T), this.params, null);
+        const r = await this.session.step(rowsOf(b, row, B, T), this.live ?? this.params, null);
         sum += r.lossSum;
         count += r.count;
       }

@@ -35,6 +35,28 @@ test('cancel stops before the next step', async () => {
   }
 });
 
+test('cancel keeps the steps taken, and validation during training scores the weights of that step', async () => {
+  const run = await start();
+  const ac = new AbortController();
+  const before = await run.evalLoss([batches[1]!]);
+  const during: number[] = [];
+  try {
+    await expect(
+      run.train({ batches: [batches[0]!], config: lmTrainConfig(10, { lr: 1e-2 }, LORA_TRAIN_DEFAULTS), signal: ac.signal, onStep: async (i) => {
+        during.push(await run.evalLoss([batches[1]!]));
+        if (i.step === 4) ac.abort();
+      } }),
+    ).rejects.toBeInstanceOf(CancelledError);
+    // The optimizer trains its own copy; each step's validation must see it, not the weights training began with.
+    expect(new Set(during).size).toBe(4);
+    expect(during[0]).not.toBe(before);
+    // After the cancel the run holds the weights of step 4, the last one validated.
+    expect(await run.evalLoss([batches[1]!])).toBe(during[3]);
+  } finally {
+    await run.release();
+  }
+});
+
 test('200 steps: resident memory flat after warm-up; a released session refuses to step', async () => {
   const run = await start();
   const rss: number[] = [];
