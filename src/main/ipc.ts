@@ -133,33 +133,28 @@ const HOST_HANDLERS: Record<HostOp, HostHandler> = {
   },
 };
 
-function registerEngineHandlers(deps: IpcDeps, trusted: (e: InvokeEvent) => boolean, channels: string[]): void {
-  for (const op of ENGINE_OPS as readonly EngineOp[]) {
-    const ch = CHANNELS.engine(op);
-    channels.push(ch);
-    deps.ipcMain.handle(ch, async (event, ...args) => {
-      if (!trusted(event)) return forbidden('IPC from an unknown page refused');
-      if ((op === 'loadRecipe' || op === 'saveRecipe') && typeof args[0] === 'string' && !deps.approved.has(args[0])) {
-        return forbidden(`${op}: ${args[0]} was not chosen in a file dialog; use Open or Save as`);
-      }
-      return dispatchEngineOp(deps.engine, op, args);
-    });
-  }
+type Trusted = (e: InvokeEvent) => boolean;
+
+/** One handler on `channel`, answering only the app's own page; the channel is recorded for removal. */
+function handleFromApp(deps: IpcDeps, trusted: Trusted, channels: string[], channel: string, handler: (args: unknown[]) => Promise<IpcResult<unknown>>): void {
+  channels.push(channel);
+  deps.ipcMain.handle(channel, async (event, ...args) => (trusted(event) ? handler(args) : forbidden('IPC from an unknown page refused')));
 }
 
-function registerHostHandlers(deps: IpcDeps, trusted: (e: InvokeEvent) => boolean, channels: string[]): void {
-  for (const op of HOST_OPS as readonly HostOp[]) {
-    const ch = CHANNELS.host(op);
-    channels.push(ch);
-    deps.ipcMain.handle(ch, async (event, ...raw) => {
-      if (!trusted(event)) return forbidden('IPC from an unknown page refused');
-      try {
-        const value = await HOST_HANDLERS[op](deps, raw);
-        return { ok: true, value: value === undefined ? null : value };
-      } catch (e) {
-        return errorResult(e);
-      }
-    });
+/** Recipe files are loaded and saved only at paths the user chose. */
+async function callEngine(deps: IpcDeps, op: EngineOp, args: unknown[]): Promise<IpcResult<unknown>> {
+  if ((op === 'loadRecipe' || op === 'saveRecipe') && typeof args[0] === 'string' && !deps.approved.has(args[0])) {
+    return forbidden(`${op}: ${args[0]} was not chosen in a file dialog; use Open or Save as`);
+  }
+  return dispatchEngineOp(deps.engine, op, args);
+}
+
+async function callHost(deps: IpcDeps, op: HostOp, raw: unknown[]): Promise<IpcResult<unknown>> {
+  try {
+    const value = await HOST_HANDLERS[op](deps, raw);
+    return { ok: true, value: value === undefined ? null : value };
+  } catch (e) {
+    return errorResult(e);
   }
 }
 
@@ -167,7 +162,7 @@ function registerHostHandlers(deps: IpcDeps, trusted: (e: InvokeEvent) => boolea
 export function registerIpc(deps: IpcDeps): () => void {
   const trusted = deps.isTrustedSender ?? defaultTrustedSender;
   const channels: string[] = [];
-  registerEngineHandlers(deps, trusted, channels);
-  registerHostHandlers(deps, trusted, channels);
+  for (const op of ENGINE_OPS as readonly EngineOp[]) handleFromApp(deps, trusted, channels, CHANNELS.engine(op), (args) => callEngine(deps, op, args));
+  for (const op of HOST_OPS as readonly HostOp[]) handleFromApp(deps, trusted, channels, CHANNELS.host(op), (raw) => callHost(deps, op, raw));
   return () => channels.forEach((c) => deps.ipcMain.removeHandler(c));
 }

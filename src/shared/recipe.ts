@@ -207,39 +207,36 @@ function readableVersion(json: Record<string, unknown>): number | ValidationErro
   return version;
 }
 
+/** The items that match `schema`; each other one is passed to `onInvalid`. */
+function parseEach<T>(raws: unknown[], schema: z.ZodType<T>, onInvalid: (raw: unknown, index: number, error: z.ZodError) => void): T[] {
+  const valid: T[] = [];
+  raws.forEach((raw, i) => {
+    const r = schema.safeParse(raw);
+    if (r.success) valid.push(r.data);
+    else onInvalid(raw, i, r.error);
+  });
+  return valid;
+}
+
 /** Valid nodes; each broken one adds its errors (and its id, if it has one, to brokenNodes). */
 function parseNodes(raws: unknown[], errors: ValidationError[], brokenNodes: Set<string>): RecipeNode[] {
-  const nodes: RecipeNode[] = [];
-  raws.forEach((raw, i) => {
-    const r = recipeNodeSchema.safeParse(raw);
-    if (r.success) {
-      nodes.push(r.data);
-      return;
-    }
+  return parseEach(raws, recipeNodeSchema, (raw, i, error) => {
     const id = isObject(raw) && typeof raw.id === 'string' && raw.id ? raw.id : null;
     if (id) brokenNodes.add(id);
-    for (const is of zodIssues(r.error)) {
+    for (const is of zodIssues(error)) {
       errors.push({ code: 'invalid-recipe', node: id, field: id ? formatPath(is.path) || null : joinPath(`nodes[${i}]`, is.path), message: is.message });
     }
   });
-  return nodes;
 }
 
 /** Valid edges; each broken one adds its errors. */
 function parseEdges(raws: unknown[], errors: ValidationError[]): RecipeEdge[] {
-  const edges: RecipeEdge[] = [];
-  raws.forEach((raw, i) => {
-    const r = recipeEdgeSchema.safeParse(raw);
-    if (r.success) {
-      edges.push(r.data);
-      return;
-    }
+  return parseEach(raws, recipeEdgeSchema, (raw, i, error) => {
     const id = isObject(raw) && typeof raw.id === 'string' ? raw.id : undefined;
-    for (const is of zodIssues(r.error)) {
+    for (const is of zodIssues(error)) {
       errors.push({ code: 'invalid-recipe', node: null, field: joinPath(`edges[${i}]`, is.path), message: is.message, ...(id ? { edge: id } : {}) });
     }
   });
-  return edges;
 }
 
 /** The recipe's fields other than nodes and edges: errors for bad ones, groups only when all of them are valid. */
