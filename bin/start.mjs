@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnTree, superviseTree } from './process-tree.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -97,17 +98,13 @@ function startElectron(bin, recipe) {
       process.exit(r.status ?? 1);
     }
   }
-  const child = spawn(bin, [root, '--open', recipe], { cwd: root, stdio: 'inherit' });
-  const forward = (sig) => () => child.kill(sig);
-  process.on('SIGINT', forward('SIGINT'));
-  process.on('SIGTERM', forward('SIGTERM'));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  superviseTree(spawnTree(bin, [root, '--open', recipe], { cwd: root, stdio: 'inherit' }));
 }
 
 function startWeb(opts, recipe) {
   const args = ['--import', 'tsx', path.join(root, 'src/server/main.ts'), '--open', recipe];
   if (opts.port) args.push('--port', String(opts.port));
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawnTree(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let opened = !opts.browser;
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk) => {
@@ -118,10 +115,7 @@ function startWeb(opts, recipe) {
       if (openBrowser(m[0])) console.log('(opening it in your browser)');
     }
   });
-  const forward = (sig) => () => child.kill(sig);
-  process.on('SIGINT', forward('SIGINT'));
-  process.on('SIGTERM', forward('SIGTERM'));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  superviseTree(child);
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);

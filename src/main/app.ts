@@ -6,13 +6,15 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session, utilityProcess, type MenuItemConstructorOptions } from 'electron';
+import { app, dialog, ipcMain, Menu, net, protocol, session, utilityProcess } from 'electron';
 import type { EngineClient } from '../shared/index';
 import { CHANNELS, type RecoveryData } from '../shared/shell-contract';
 import { FileHost } from '../server/host';
 import { createProcessEngine, type ChildLike } from './engine-host';
 import { ApprovedPaths, registerIpc, type MainHost } from './ipc';
-import { APP_SCHEME, APP_URL, hardenSession, hardenWebContents, windowOptions } from './security';
+import { buildMenu } from './menu';
+import { APP_SCHEME, hardenSession } from './security';
+import { EditorWindow } from './window';
 import { EDITOR_CSP } from '../shared/csp';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -46,13 +48,6 @@ export function serveRenderer(dir = RENDERER_DIR): void {
   });
 }
 
-export function createMainWindow(preload: string): BrowserWindow {
-  const win = new BrowserWindow(windowOptions(preload));
-  hardenWebContents(win.webContents);
-  win.once('ready-to-show', () => win.show());
-  return win;
-}
-
 /** The recipe named on the command line (`--open FILE` or a trailing *.json), if any. */
 export function initialFileFromArgv(argv: readonly string[]): string | null {
   const i = argv.indexOf('--open');
@@ -61,118 +56,61 @@ export function initialFileFromArgv(argv: readonly string[]): string | null {
   return j ? path.resolve(j) : null;
 }
 
-function send(win: BrowserWindow | null, channel: string, payload: unknown): void {
-  if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
-}
-
-function buildMenu(win: () => BrowserWindow | null, recent: () => string[]): Menu {
-  const cmd = (c: string) => () => send(win(), CHANNELS.command, c);
-  // Accelerators are shown but not registered: the renderer handles the keys itself (one code path).
-  const item = (label: string, command: string, accelerator?: string): MenuItemConstructorOptions => ({ label, click: cmd(command), ...(accelerator ? { accelerator, registerAccelerator: false } : {}) });
-  const template: MenuItemConstructorOptions[] = [
-    ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
-    {
-      label: 'File',
-      submenu: [
-        item('New recipe', 'new', 'CmdOrCtrl+Alt+N'),
-        item('Open…', 'open', 'CmdOrCtrl+O'),
-        { label: 'Open recent', submenu: recent().length ? recent().map((p) => item(path.basename(p), `openRecent:${p}`)) : [{ label: '(none)', enabled: false }] },
-        { type: 'separator' },
-        item('Save', 'save', 'CmdOrCtrl+S'),
-        item('Save as…', 'saveAs', 'CmdOrCtrl+Shift+S'),
-        { type: 'separator' },
-        process.platform === 'darwin' ? { role: 'close' } : { role: 'quit' },
-      ],
-    },
-    {
-      label: 'Edit',
-      submenu: [
-        item('Undo', 'undo', 'CmdOrCtrl+Z'),
-        item('Redo', 'redo', 'CmdOrCtrl+Shift+Z'),
-        { type: 'separator' },
-        item('Cut', 'cut', 'CmdOrCtrl+X'),
-        item('Copy', 'copy', 'CmdOrCtrl+C'),
-        item('Paste', 'paste', 'CmdOrCtrl+V'),
-        item('Duplicate', 'duplicate', 'CmdOrCtrl+D'),
-        item('Delete', 'delete', 'Delete'),
-        item('Select all', 'selectAll', 'CmdOrCtrl+A'),
-      ],
-    },
-    {
-      label: 'Run',
-      submenu: [item('Run', 'run', 'CmdOrCtrl+Enter'), item('Run to selected node', 'runToHere', 'CmdOrCtrl+Shift+Enter'), item('Cancel run', 'cancel', 'CmdOrCtrl+.')],
-    },
-    {
-      label: 'View',
-      submenu: [
-        item('Quick add node', 'quickAdd', '/'),
-        item('Fit view', 'fitView', 'Shift+1'),
-        item('Toggle minimap', 'toggleMinimap', 'Alt+Shift+M'),
-        item('Dark / light theme', 'toggleTheme', 'Alt+Shift+T'),
-        { type: 'separator' },
-        { role: 'toggleDevTools' },
-        { role: 'togglefullscreen' },
-      ],
-    },
-    { label: 'Help', submenu: [item('Keyboard shortcuts', 'help', '?')] },
-  ];
-  return Menu.buildFromTemplate(template);
-}
-
 export interface StartOptions {
   argv?: readonly string[];
   preload?: string;
   engine?: EngineClient & { dispose?(): void };
 }
 
-/** Start the app: call once from the main entry. */
-export async function startApp(opts: StartOptions = {}): Promise<void> {
+/** Scheme, single-instance lock, readiness, renderer protocol and session: false when another instance runs. */
+async function becomeReady(): Promise<boolean> {
   registerAppScheme();
   if (!app.requestSingleInstanceLock()) {
     app.quit();
-    return;
+    return false;
   }
   await app.whenReady();
   serveRenderer();
   hardenSession(session.defaultSession);
+  return true;
+}
 
-  const preload = opts.preload ?? path.join(here, '../preload/index.cjs');
-  const initialFile = initialFileFromArgv(opts.argv ?? process.argv.slice(1));
-  const engine =
-    opts.engine ??
-    createProcessEngine(
-      () =>
-        utilityProcess.fork(path.join(here, 'engine-process.js'), [], {
-          serviceName: 'LoRAM engine',
-          stdio: 'inherit',
-          env: { ...process.env, LORAM_ENGINE_ENTRY: pathToFileURL(path.join(ROOT, 'src/engine/index.ts')).href },
-        }) as unknown as ChildLike,
-    );
+/** The engine in an Electron utility process. */
+function processEngine(): EngineClient & { dispose?(): void } {
+  return createProcessEngine(
+    () =>
+      utilityProcess.fork(path.join(here, 'engine-process.js'), [], {
+        serviceName: 'LoRAM engine',
+        stdio: 'inherit',
+        env: { ...process.env, LORAM_ENGINE_ENTRY: pathToFileURL(path.join(ROOT, 'src/engine/index.ts')).href },
+      }) as unknown as ChildLike,
+  );
+}
 
-  const files = new FileHost({
+async function createFileHost(initialFile: string | null): Promise<FileHost> {
+  const graphs = path.join(ROOT, 'graphs');
+  return new FileHost({
     stateDir: app.getPath('userData'),
-    defaultDir: await fsp.stat(path.join(ROOT, 'graphs')).then(() => path.join(ROOT, 'graphs'), () => app.getPath('documents')),
+    defaultDir: await fsp.stat(graphs).then(() => graphs, () => app.getPath('documents')),
     initialFile,
     shell: 'electron',
     appVersion: app.getVersion(),
   });
-  const approved = new ApprovedPaths();
-  approved.add(initialFile);
+}
 
-  let win: BrowserWindow | null = null;
-  let dirty = false;
-  let forceClose = false;
+/** The host operations of the desktop shell: native dialogs, the recent list (kept in the menu), title, recovery. */
+async function createMainHost(files: FileHost, window: EditorWindow): Promise<MainHost> {
   let recent: string[] = await files.recentFiles();
-  const refreshMenu = () => Menu.setApplicationMenu(buildMenu(() => win, () => recent));
-
-  const host: MainHost = {
+  const refreshMenu = () => Menu.setApplicationMenu(buildMenu(() => window.current, () => recent));
+  refreshMenu();
+  return {
     info: () => files.info(),
     async openDialog(o) {
-      const r = await dialog.showOpenDialog(win!, { title: 'Open recipe', defaultPath: o?.defaultPath ?? files.info().defaultDir, filters: RECIPE_FILTERS, properties: ['openFile'] });
+      const r = await dialog.showOpenDialog(window.current!, { title: 'Open recipe', defaultPath: o?.defaultPath ?? files.info().defaultDir, filters: RECIPE_FILTERS, properties: ['openFile'] });
       return r.canceled || !r.filePaths[0] ? null : r.filePaths[0];
     },
     async saveDialog(o) {
-      const r = await dialog.showSaveDialog(win!, { title: 'Save recipe', defaultPath: o?.defaultPath ?? files.info().defaultDir, filters: RECIPE_FILTERS, properties: ['createDirectory', 'showOverwriteConfirmation'] });
+      const r = await dialog.showSaveDialog(window.current!, { title: 'Save recipe', defaultPath: o?.defaultPath ?? files.info().defaultDir, filters: RECIPE_FILTERS, properties: ['createDirectory', 'showOverwriteConfirmation'] });
       return r.canceled || !r.filePath ? null : r.filePath;
     },
     recentFiles: () => files.recentFiles(),
@@ -182,54 +120,36 @@ export async function startApp(opts: StartOptions = {}): Promise<void> {
       refreshMenu();
       return recent;
     },
-    setTitle(title, isDirty) {
-      dirty = isDirty;
-      if (win && !win.isDestroyed()) {
-        win.setTitle(`${isDirty ? '● ' : ''}${title}`);
-        win.setDocumentEdited(isDirty);
-      }
-    },
+    setTitle: (title, isDirty) => window.setTitle(title, isDirty),
     readRecovery: () => files.readRecovery(),
     writeRecovery: (d: RecoveryData) => files.writeRecovery(d),
     clearRecovery: () => files.clearRecovery(),
-    closeWindow() {
-      forceClose = true;
-      win?.close();
-    },
+    closeWindow: () => window.close(),
   };
+}
 
-  registerIpc({ ipcMain, engine, host, approved });
-  engine.subscribe((event) => send(win, CHANNELS.event, event));
-  refreshMenu();
-
-  const open = () => {
-    win = createMainWindow(preload);
-    forceClose = false;
-    win.on('close', (e) => {
-      if (dirty && !forceClose) {
-        // The renderer asks Save / Don't save / Cancel, then calls closeWindow.
-        e.preventDefault();
-        send(win, CHANNELS.command, 'requestClose');
-      }
-    });
-    win.on('closed', () => {
-      win = null;
-    });
-    void win.loadURL(APP_URL);
-  };
-  open();
-
-  app.on('second-instance', () => {
-    if (win) {
-      if (win.isMinimized()) win.restore();
-      win.focus();
-    }
-  });
+function handleAppLifecycle(window: EditorWindow, engine: EngineClient & { dispose?(): void }): void {
+  app.on('second-instance', () => window.focus());
   app.on('activate', () => {
-    if (!win) open();
+    if (!window.current) window.open();
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
   app.on('will-quit', () => engine.dispose?.());
+}
+
+/** Start the app: call once from the main entry. */
+export async function startApp(opts: StartOptions = {}): Promise<void> {
+  if (!(await becomeReady())) return;
+  const initialFile = initialFileFromArgv(opts.argv ?? process.argv.slice(1));
+  const engine = opts.engine ?? processEngine();
+  const files = await createFileHost(initialFile);
+  const approved = new ApprovedPaths();
+  approved.add(initialFile);
+  const window = new EditorWindow(opts.preload ?? path.join(here, '../preload/index.cjs'));
+  registerIpc({ ipcMain, engine, host: await createMainHost(files, window), approved });
+  engine.subscribe((event) => window.send(CHANNELS.event, event));
+  window.open();
+  handleAppLifecycle(window, engine);
 }

@@ -73,91 +73,96 @@ function hostArgs(op: HostOp, args: unknown[]): unknown[] {
 
 const dialogOpts = z.strictObject({ defaultPath: z.string().max(4096).optional() }).optional();
 
+/** A refusal thrown inside a host handler; errorResult turns it into the same result as `forbidden`. */
+const refusal = (message: string) => Object.assign(new Error(message), { code: 'forbidden' });
+
+type HostHandler = (deps: IpcDeps, raw: unknown[]) => Promise<unknown>;
+
+/** A path chosen in a native dialog becomes one the renderer may load or save. */
+async function chooseInDialog(deps: IpcDeps, op: 'openDialog' | 'saveDialog', raw: unknown[]): Promise<string | null> {
+  const o = dialogOpts.safeParse(raw[0] ?? undefined);
+  if (!o.success) throw Object.assign(new Error(`${op}: invalid options`), { code: 'invalid-payload' });
+  const p = op === 'openDialog' ? await deps.host.openDialog(o.data) : await deps.host.saveDialog(o.data);
+  deps.approved.add(p);
+  return p;
+}
+
+/** Each host operation: its arguments checked, approved paths kept up to date. */
+const HOST_HANDLERS: Record<HostOp, HostHandler> = {
+  openDialog: (deps, raw) => chooseInDialog(deps, 'openDialog', raw),
+  saveDialog: (deps, raw) => chooseInDialog(deps, 'saveDialog', raw),
+  async listDir() {
+    throw Object.assign(new Error('the desktop app uses native file dialogs'), { code: 'not-available' });
+  },
+  async recentFiles(deps, raw) {
+    hostArgs('recentFiles', raw);
+    const list = await deps.host.recentFiles();
+    list.forEach((p) => deps.approved.add(p));
+    return list;
+  },
+  async addRecent(deps, raw) {
+    const [p] = hostArgs('addRecent', raw) as [string];
+    if (!deps.approved.has(p)) throw refusal(`addRecent: ${p} was not chosen in a file dialog`);
+    return deps.host.addRecent(p);
+  },
+  async setTitle(deps, raw) {
+    const [title, dirty] = hostArgs('setTitle', raw) as [string, boolean];
+    return deps.host.setTitle(title, dirty);
+  },
+  async readRecovery(deps, raw) {
+    hostArgs('readRecovery', raw);
+    const r = await deps.host.readRecovery();
+    deps.approved.add(r?.path);
+    return r;
+  },
+  async writeRecovery(deps, raw) {
+    const [data] = hostArgs('writeRecovery', raw) as [RecoveryData];
+    return deps.host.writeRecovery(data);
+  },
+  async clearRecovery(deps, raw) {
+    hostArgs('clearRecovery', raw);
+    return deps.host.clearRecovery();
+  },
+  async closeWindow(deps, raw) {
+    hostArgs('closeWindow', raw);
+    return deps.host.closeWindow();
+  },
+  async info(deps, raw) {
+    hostArgs('info', raw);
+    return deps.host.info();
+  },
+};
+
+type Trusted = (e: InvokeEvent) => boolean;
+
+/** One handler on `channel`, answering only the app's own page; the channel is recorded for removal. */
+function handleFromApp(deps: IpcDeps, trusted: Trusted, channels: string[], channel: string, handler: (args: unknown[]) => Promise<IpcResult<unknown>>): void {
+  channels.push(channel);
+  deps.ipcMain.handle(channel, async (event, ...args) => (trusted(event) ? handler(args) : forbidden('IPC from an unknown page refused')));
+}
+
+/** Recipe files are loaded and saved only at paths the user chose. */
+async function callEngine(deps: IpcDeps, op: EngineOp, args: unknown[]): Promise<IpcResult<unknown>> {
+  if ((op === 'loadRecipe' || op === 'saveRecipe') && typeof args[0] === 'string' && !deps.approved.has(args[0])) {
+    return forbidden(`${op}: ${args[0]} was not chosen in a file dialog; use Open or Save as`);
+  }
+  return dispatchEngineOp(deps.engine, op, args);
+}
+
+async function callHost(deps: IpcDeps, op: HostOp, raw: unknown[]): Promise<IpcResult<unknown>> {
+  try {
+    const value = await HOST_HANDLERS[op](deps, raw);
+    return { ok: true, value: value === undefined ? null : value };
+  } catch (e) {
+    return errorResult(e);
+  }
+}
+
 /** Register every handler; returns a function that removes them. */
 export function registerIpc(deps: IpcDeps): () => void {
   const trusted = deps.isTrustedSender ?? defaultTrustedSender;
   const channels: string[] = [];
-
-  for (const op of ENGINE_OPS as readonly EngineOp[]) {
-    const ch = CHANNELS.engine(op);
-    channels.push(ch);
-    deps.ipcMain.handle(ch, async (event, ...args) => {
-      if (!trusted(event)) return forbidden('IPC from an unknown page refused');
-      if ((op === 'loadRecipe' || op === 'saveRecipe') && typeof args[0] === 'string' && !deps.approved.has(args[0])) {
-        return forbidden(`${op}: ${args[0]} was not chosen in a file dialog; use Open or Save as`);
-      }
-      return dispatchEngineOp(deps.engine, op, args);
-    });
-  }
-
-  for (const op of HOST_OPS as readonly HostOp[]) {
-    const ch = CHANNELS.host(op);
-    channels.push(ch);
-    deps.ipcMain.handle(ch, async (event, ...raw) => {
-      if (!trusted(event)) return forbidden('IPC from an unknown page refused');
-      try {
-        let value: unknown;
-        switch (op) {
-          case 'openDialog':
-          case 'saveDialog': {
-            const o = dialogOpts.safeParse(raw[0] ?? undefined);
-            if (!o.success) throw Object.assign(new Error(`${op}: invalid options`), { code: 'invalid-payload' });
-            const p = op === 'openDialog' ? await deps.host.openDialog(o.data) : await deps.host.saveDialog(o.data);
-            deps.approved.add(p);
-            value = p;
-            break;
-          }
-          case 'listDir':
-            throw Object.assign(new Error('the desktop app uses native file dialogs'), { code: 'not-available' });
-          case 'recentFiles': {
-            hostArgs(op, raw);
-            const list = await deps.host.recentFiles();
-            list.forEach((p) => deps.approved.add(p));
-            value = list;
-            break;
-          }
-          case 'addRecent': {
-            const [p] = hostArgs(op, raw) as [string];
-            if (!deps.approved.has(p)) return forbidden(`addRecent: ${p} was not chosen in a file dialog`);
-            value = await deps.host.addRecent(p);
-            break;
-          }
-          case 'setTitle': {
-            const [title, dirty] = hostArgs(op, raw) as [string, boolean];
-            value = await deps.host.setTitle(title, dirty);
-            break;
-          }
-          case 'readRecovery': {
-            hostArgs(op, raw);
-            const r = await deps.host.readRecovery();
-            deps.approved.add(r?.path);
-            value = r;
-            break;
-          }
-          case 'writeRecovery': {
-            const [data] = hostArgs(op, raw) as [RecoveryData];
-            value = await deps.host.writeRecovery(data);
-            break;
-          }
-          case 'clearRecovery':
-            hostArgs(op, raw);
-            value = await deps.host.clearRecovery();
-            break;
-          case 'closeWindow':
-            hostArgs(op, raw);
-            value = await deps.host.closeWindow();
-            break;
-          case 'info':
-            hostArgs(op, raw);
-            value = await deps.host.info();
-            break;
-        }
-        return { ok: true, value: value === undefined ? null : value };
-      } catch (e) {
-        return errorResult(e);
-      }
-    });
-  }
-
+  for (const op of ENGINE_OPS as readonly EngineOp[]) handleFromApp(deps, trusted, channels, CHANNELS.engine(op), (args) => callEngine(deps, op, args));
+  for (const op of HOST_OPS as readonly HostOp[]) handleFromApp(deps, trusted, channels, CHANNELS.host(op), (raw) => callHost(deps, op, raw));
   return () => channels.forEach((c) => deps.ipcMain.removeHandler(c));
 }

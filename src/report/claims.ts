@@ -81,103 +81,114 @@ function summarize(verdict: Verdict, cs: readonly Comparison[], shown: string, n
   }
 }
 
+/** A branch that ran (not failed or skipped). */
+const usable = (b: Branch) => b.status !== 'failed' && b.status !== 'skipped';
+
 export function findRole(branches: readonly Branch[], role: Branch['role']): Branch | undefined {
-  return branches.find((b) => b.role === role && b.status !== 'failed' && b.status !== 'skipped');
+  return branches.find((b) => b.role === role && usable(b));
+}
+
+/** The words of a claim: what the paper says, and the sentences for when this run shows it or does not. */
+interface ClaimWording {
+  id: string;
+  title: string;
+  paper: string;
+  shown: string;
+  notShown: string;
+  needs: string;
+}
+
+/** Claims 1 and 2: every LoRAM branch has a lower perplexity than one baseline. */
+function beatsBaselineClaim(loram: readonly Branch[], base: Branch | undefined, tolerance: number, w: ClaimWording): Claim {
+  const cs = base ? loram.map((b) => lowerIsBetter(`${b.label} vs ${base.label}`, 'perplexity', b.perplexity, base.perplexity, tolerance, fmtPpl, base.label, b.label)) : [];
+  const verdict = verdictOf(cs);
+  const acc = base ? loram.map((b) => accuracyLine(b, base)) : [];
+  return { id: w.id, title: w.title, paper: w.paper, verdict, statement: summarize(verdict, cs, w.shown, w.notShown, w.needs), comparisons: [...cs, ...acc] };
+}
+
+const BEATS_UNTUNED: ClaimWording = {
+  id: 'beats-untuned',
+  title: 'LoRAM beats the untuned large model',
+  paper: 'LoRAM on the large model beats the untuned large model (Tables 1-3, Figs. 3-5: every LoRAM variant improves on "w/o FT").',
+  shown: 'LoRAM (recovered onto the original large model) has a lower held-out domain perplexity than the untuned large model',
+  notShown: 'no LoRAM variant has a lower held-out domain perplexity than the untuned large model',
+  needs: 'LoRAM branches and an untuned large-model baseline',
+};
+
+const BEATS_SMALL_LORA: ClaimWording = {
+  id: 'beats-small-lora',
+  title: 'LoRAM beats LoRA on the small model',
+  paper: 'LoRAM on the large model beats LoRA on the smaller model of the same family (Tables 1-3, Figs. 3-5: "13B LoRAM" > "7B LoRA", "70B QLoRAM" > "13B LoRA").',
+  shown: 'LoRAM has a lower held-out domain perplexity than LoRA on the small model',
+  notShown: 'no LoRAM variant has a lower held-out domain perplexity than LoRA on the small model',
+  needs: 'LoRAM branches and a LoRA-on-the-small-model baseline',
+};
+
+/** Claim 3: less training memory than LoRA on the large model; only structured pruning and QLoRAM count. */
+function lessMemoryClaim(loram: readonly Branch[], full: Branch | undefined): Claim {
+  const structuredish = (b: Branch) => b.strategy === 'rand' || b.strategy === 'stru' || b.quantized;
+  const mem = (b: Branch, which: 'memoryMeasured' | 'memoryPlanned') => b.train?.[which] ?? null;
+  const measured = full ? loram.map((b) => lowerIsBetter(`${b.label} vs ${full.label}`, 'measured training memory', mem(b, 'memoryMeasured'), mem(full, 'memoryMeasured'), MEMORY_TOLERANCE, fmtBytes, full.label, b.label)) : [];
+  const planned = full ? loram.map((b) => lowerIsBetter(`${b.label} vs ${full.label}`, 'planned training memory', mem(b, 'memoryPlanned'), mem(full, 'memoryPlanned'), MEMORY_TOLERANCE, fmtBytes, full.label, b.label)) : [];
+  const counted = measured.filter((_, i) => structuredish(loram[i]!));
+  const verdict = verdictOf(counted);
+  const sparse = loram.filter((b) => !structuredish(b));
+  const sparseMeasured = measured.filter((_, i) => !structuredish(loram[i]!));
+  const sparseSaves = sparseMeasured.filter((c) => c.holds === true).length;
+  return {
+    id: 'less-memory',
+    title: 'structured LoRAM / QLoRAM train with less memory',
+    paper: 'Structured LoRAM (Rand, Stru) and QLoRAM train with less memory than LoRA on the large model (Table 8, §8); non-structured Semi/Unst only reduce parameters "theoretically" (zeros are stored, Table 1 caption).',
+    verdict,
+    statement:
+      summarize(verdict, counted, 'structured LoRAM / QLoRAM used less measured training memory than LoRA on the full large model', 'no structured LoRAM / QLoRAM variant used less measured training memory than LoRA on the full large model', 'structured LoRAM branches and a LoRA-on-the-full-model baseline with memory measured') +
+      (sparse.length ? ` Semi/Unst (not counted, as the paper expects no saving): ${sparseSaves} of ${sparse.length} measured lower by more than 1%.` : ''),
+    comparisons: [...measured, ...planned],
+    note: 'Measured = the training engine\'s peak of live tensor bytes during LoRA training: on ONNX Runtime, the training graph\'s live bytes with its nodes in order (the base as stored — f32, or NF4 codes with fp16 embedding — fed LoRA, activations kept for the backward pass, gradients) plus AdamW states; on TensorFlow.js, its tensor counter (fp32) plus NF4 codes. Planned = src/loram/memory/planner.ts on the same config (bf16 base, fp32 LoRA and AdamW, one micro-batch of activations with eager attention). They model different precisions and runtimes, so compare branches within one column.',
+  };
+}
+
+const ABLATIONS = [
+  [
+    'no-recovery',
+    'recovery-needed',
+    'Removing recovery hurts: inferring with the pruned model and its own adapter ("train small, infer small") is worse than recovering the adapter onto the original (Fig. 6, Fig. 7).',
+    'the adapter recovered onto the original large model gives a lower held-out perplexity than the pruned model with its own adapter',
+    'in no pair does the adapter recovered onto the original large model give a lower held-out perplexity than the pruned model with its own adapter',
+  ],
+  [
+    'no-alignment',
+    'alignment-needed',
+    'Removing alignment hurts: LoRAM trained on the pruned but unaligned model is worse (Fig. 6).',
+    'LoRAM trained on the aligned pruned model gives a lower held-out perplexity than LoRAM trained without alignment',
+    'in no pair does LoRAM trained on the aligned pruned model give a lower held-out perplexity than LoRAM trained without alignment',
+  ],
+] as const;
+
+/** Claims 4 and 5: each ablation (without recovery, without alignment) is worse than the branch it ablates. */
+function ablationClaim(branches: readonly Branch[], [role, id, paper, shown, notShown]: (typeof ABLATIONS)[number], tolerance: number): Claim {
+  const pairs = branches.filter((b) => b.role === role && usable(b)).map((abl) => [branches.find((m) => m.node === abl.ablationOf && usable(m)), abl] as const);
+  const cs = pairs.filter(([m]) => m).map(([m, abl]) => lowerIsBetter(`${m!.label} vs ${abl.label}`, 'perplexity', m!.perplexity, abl.perplexity, tolerance, fmtPpl, abl.label, m!.label));
+  const verdict = verdictOf(cs);
+  const acc = pairs.filter(([m]) => m).map(([m, abl]) => accuracyLine(m!, abl));
+  return {
+    id,
+    title: id === 'recovery-needed' ? 'recovery is needed' : 'alignment is needed',
+    paper,
+    verdict,
+    statement: summarize(verdict, cs, shown, notShown, `LoRAM branches and their ${role === 'no-recovery' ? 'w/o-recovery' : 'w/o-alignment'} ablations`),
+    comparisons: [...cs, ...acc],
+  };
 }
 
 export function computeClaims(branches: readonly Branch[], tolerance = DEFAULT_PPL_TOLERANCE): Claim[] {
-  const ok = (b: Branch) => b.status !== 'failed' && b.status !== 'skipped';
-  const loram = branches.filter((b) => b.role === 'loram' && ok(b));
-  const untuned = findRole(branches, 'untuned-large');
-  const small = findRole(branches, 'lora-small');
-  const full = findRole(branches, 'lora-large');
-  const claims: Claim[] = [];
-
-  // 1. LoRAM > untuned large.
-  {
-    const cs = untuned ? loram.map((b) => lowerIsBetter(`${b.label} vs ${untuned.label}`, 'perplexity', b.perplexity, untuned.perplexity, tolerance, fmtPpl, untuned.label, b.label)) : [];
-    const verdict = verdictOf(cs);
-    const acc = untuned ? loram.map((b) => accuracyLine(b, untuned)) : [];
-    claims.push({
-      id: 'beats-untuned',
-      title: 'LoRAM beats the untuned large model',
-      paper: 'LoRAM on the large model beats the untuned large model (Tables 1-3, Figs. 3-5: every LoRAM variant improves on "w/o FT").',
-      verdict,
-      statement: summarize(verdict, cs, 'LoRAM (recovered onto the original large model) has a lower held-out domain perplexity than the untuned large model', 'no LoRAM variant has a lower held-out domain perplexity than the untuned large model', 'LoRAM branches and an untuned large-model baseline'),
-      comparisons: [...cs, ...acc],
-    });
-  }
-
-  // 2. LoRAM > small LoRA.
-  {
-    const cs = small ? loram.map((b) => lowerIsBetter(`${b.label} vs ${small.label}`, 'perplexity', b.perplexity, small.perplexity, tolerance, fmtPpl, small.label, b.label)) : [];
-    const verdict = verdictOf(cs);
-    const acc = small ? loram.map((b) => accuracyLine(b, small)) : [];
-    claims.push({
-      id: 'beats-small-lora',
-      title: 'LoRAM beats LoRA on the small model',
-      paper: 'LoRAM on the large model beats LoRA on the smaller model of the same family (Tables 1-3, Figs. 3-5: "13B LoRAM" > "7B LoRA", "70B QLoRAM" > "13B LoRA").',
-      verdict,
-      statement: summarize(verdict, cs, 'LoRAM has a lower held-out domain perplexity than LoRA on the small model', 'no LoRAM variant has a lower held-out domain perplexity than LoRA on the small model', 'LoRAM branches and a LoRA-on-the-small-model baseline'),
-      comparisons: [...cs, ...acc],
-    });
-  }
-
-  // 3. Less training memory than LoRA on the large model.
-  {
-    const structuredish = (b: Branch) => b.strategy === 'rand' || b.strategy === 'stru' || b.quantized;
-    const mem = (b: Branch, which: 'memoryMeasured' | 'memoryPlanned') => b.train?.[which] ?? null;
-    const measured = full ? loram.map((b) => lowerIsBetter(`${b.label} vs ${full.label}`, 'measured training memory', mem(b, 'memoryMeasured'), mem(full, 'memoryMeasured'), MEMORY_TOLERANCE, fmtBytes, full.label, b.label)) : [];
-    const planned = full ? loram.map((b) => lowerIsBetter(`${b.label} vs ${full.label}`, 'planned training memory', mem(b, 'memoryPlanned'), mem(full, 'memoryPlanned'), MEMORY_TOLERANCE, fmtBytes, full.label, b.label)) : [];
-    const counted = measured.filter((_, i) => structuredish(loram[i]!));
-    const verdict = verdictOf(counted);
-    const sparse = loram.filter((b) => !structuredish(b));
-    const sparseMeasured = measured.filter((_, i) => !structuredish(loram[i]!));
-    const sparseSaves = sparseMeasured.filter((c) => c.holds === true).length;
-    claims.push({
-      id: 'less-memory',
-      title: 'structured LoRAM / QLoRAM train with less memory',
-      paper: 'Structured LoRAM (Rand, Stru) and QLoRAM train with less memory than LoRA on the large model (Table 8, §8); non-structured Semi/Unst only reduce parameters "theoretically" (zeros are stored, Table 1 caption).',
-      verdict,
-      statement:
-        summarize(verdict, counted, 'structured LoRAM / QLoRAM used less measured training memory than LoRA on the full large model', 'no structured LoRAM / QLoRAM variant used less measured training memory than LoRA on the full large model', 'structured LoRAM branches and a LoRA-on-the-full-model baseline with memory measured') +
-        (sparse.length ? ` Semi/Unst (not counted, as the paper expects no saving): ${sparseSaves} of ${sparse.length} measured lower by more than 1%.` : ''),
-      comparisons: [...measured, ...planned],
-      note: 'Measured = the training engine\'s peak of live tensor bytes during LoRA training: on ONNX Runtime, the training graph\'s live bytes with its nodes in order (the base as stored — f32, or NF4 codes with fp16 embedding — fed LoRA, activations kept for the backward pass, gradients) plus AdamW states; on TensorFlow.js, its tensor counter (fp32) plus NF4 codes. Planned = src/loram/memory/planner.ts on the same config (bf16 base, fp32 LoRA and AdamW, one micro-batch of activations with eager attention). They model different precisions and runtimes, so compare branches within one column.',
-    });
-  }
-
-  // 4. Without recovery is worse; 5. without alignment is worse.
-  for (const [role, id, paper, shown, notShown] of [
-    [
-      'no-recovery',
-      'recovery-needed',
-      'Removing recovery hurts: inferring with the pruned model and its own adapter ("train small, infer small") is worse than recovering the adapter onto the original (Fig. 6, Fig. 7).',
-      'the adapter recovered onto the original large model gives a lower held-out perplexity than the pruned model with its own adapter',
-      'in no pair does the adapter recovered onto the original large model give a lower held-out perplexity than the pruned model with its own adapter',
-    ],
-    [
-      'no-alignment',
-      'alignment-needed',
-      'Removing alignment hurts: LoRAM trained on the pruned but unaligned model is worse (Fig. 6).',
-      'LoRAM trained on the aligned pruned model gives a lower held-out perplexity than LoRAM trained without alignment',
-      'in no pair does LoRAM trained on the aligned pruned model give a lower held-out perplexity than LoRAM trained without alignment',
-    ],
-  ] as const) {
-    const pairs = branches.filter((b) => b.role === role && ok(b)).map((abl) => [branches.find((m) => m.node === abl.ablationOf && ok(m)), abl] as const);
-    const cs = pairs.filter(([m]) => m).map(([m, abl]) => lowerIsBetter(`${m!.label} vs ${abl.label}`, 'perplexity', m!.perplexity, abl.perplexity, tolerance, fmtPpl, abl.label, m!.label));
-    const verdict = verdictOf(cs);
-    const acc = pairs.filter(([m]) => m).map(([m, abl]) => accuracyLine(m!, abl));
-    claims.push({
-      id,
-      title: id === 'recovery-needed' ? 'recovery is needed' : 'alignment is needed',
-      paper,
-      verdict,
-      statement: summarize(verdict, cs, shown, notShown, `LoRAM branches and their ${role === 'no-recovery' ? 'w/o-recovery' : 'w/o-alignment'} ablations`),
-      comparisons: [...cs, ...acc],
-    });
-  }
-  return claims;
+  const loram = branches.filter((b) => b.role === 'loram' && usable(b));
+  return [
+    beatsBaselineClaim(loram, findRole(branches, 'untuned-large'), tolerance, BEATS_UNTUNED),
+    beatsBaselineClaim(loram, findRole(branches, 'lora-small'), tolerance, BEATS_SMALL_LORA),
+    lessMemoryClaim(loram, findRole(branches, 'lora-large')),
+    ...ABLATIONS.map((ablation) => ablationClaim(branches, ablation, tolerance)),
+  ];
 }
 
 /** Context lines that are not claims of the paper but help read the table. */

@@ -23,6 +23,72 @@ export function inlineScript(js: string): string {
   return js.replace(/<\/script/gi, '<\\/script').replace(/<!--/g, '<\\!--');
 }
 
+const STYLE = `  body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1100px; padding: 24px; color: #111827; }
+  h1 { font-size: 26px; margin-bottom: 4px; } h2 { margin-top: 36px; border-bottom: 1px solid #e5e7eb; padding-bottom: 4px; }
+  code, pre { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f3f4f6; border-radius: 4px; }
+  pre { padding: 10px 12px; overflow-x: auto; } code { padding: 1px 4px; }
+  table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { border: 1px solid #e5e7eb; padding: 4px 6px; text-align: right; }
+  th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; } th { background: #f9fafb; }
+  .claim { border: 1px solid #e5e7eb; border-left: 6px solid #9ca3af; border-radius: 6px; padding: 8px 14px; margin: 12px 0; }
+  .claim.holds { border-left-color: #059669; } .claim.partly { border-left-color: #f59e0b; } .claim.does-not-hold { border-left-color: #dc2626; }
+  .verdict { font-weight: 700; text-transform: uppercase; font-size: 13px; letter-spacing: .04em; } .holds .verdict { color: #059669; } .partly .verdict { color: #b45309; } .does-not-hold .verdict { color: #dc2626; } .paper { color: #4b5563; margin: 4px 0; } .statement { font-weight: 600; margin: 4px 0; }
+  .claim ul { margin: 4px 0; padding-left: 20px; font-size: 13px; } li.yes::marker { color: #059669; } li.no::marker { color: #dc2626; }
+  .note { font-size: 13px; color: #6b7280; font-style: italic; }
+  .chart { position: relative; height: 420px; margin: 12px 0 24px; } .chart.short { height: 340px; }
+  .legend span { display: inline-flex; align-items: center; margin-right: 14px; font-size: 13px; } .legend i { width: 12px; height: 12px; border-radius: 2px; margin-right: 5px; display: inline-block; }
+  .meta { color: #4b5563; }
+`;
+
+function claimSection(c: ReportModel['claims'][number]): string {
+  return `
+    <section class="claim ${c.verdict.replace(/ /g, '-')}">
+      <div class="verdict">${esc(c.verdict)}</div>
+      <p class="paper">${esc(c.paper)}</p>
+      <p class="statement">${esc(c.statement)}</p>
+      <ul>${c.comparisons.map((x) => `<li class="${x.holds === true ? 'yes' : x.holds === false ? 'no' : 'tie'}">${esc(x.text)}</li>`).join('')}</ul>
+      ${c.note ? `<p class="note">${esc(c.note)}</p>` : ''}
+    </section>`;
+}
+
+/** The run's status, times, node counts, runtime and commit. */
+function runMeta(m: ReportModel): string {
+  const counts = Object.entries(m.counts).map(([k, v]) => `${v} ${k}`).join(', ');
+  return `<p class="meta">Run <code>${esc(m.runId)}</code> — ${esc(m.status)}${m.startedAt ? `, started ${esc(new Date(m.startedAt).toISOString())}` : ''}; wall time ${esc(fmtDuration(m.wallSeconds))}${m.computeSeconds !== null ? ` (nodes' own compute time, cached ones included: ${esc(fmtDuration(m.computeSeconds))})` : ''}; nodes: ${esc(counts || '—')}.${m.backend ? ` Evaluation runtime: ${esc(m.backend)}.` : ''}${m.commit ? ` Code: commit <code>${esc(m.commit)}</code>.` : ''}</p>`;
+}
+
+/** The multiple-choice set's items in the data section: source, design, chance level, leakage check. */
+function mcItems(m: ReportModel): string {
+  const mc = m.mc;
+  if (!mc) return '<li>No multiple-choice set in this run.</li>';
+  return `<li>Multiple choice: ${esc(mc.source)}; ${esc(String(mc.testItems ?? '?'))} test items.</li>
+${MC_DESIGN.map((d) => `<li>${esc(d)}</li>`).join('\n')}
+${mc.chance !== null ? `<li>Chance level: ${esc(fmtPct(mc.chance))}${mc.styleOnlyCeiling !== null && mc.generalDistractors ? `; a model that only recognises the domain's style scores at most ${esc(fmtPct(mc.styleOnlyCeiling))}` : ''}.</li>` : ''}
+${mc.leakage ? `<li>Leakage check: ${mc.leakage.checked ? (mc.leakage.overlap.length === 0 ? `the items come from ${mc.leakage.itemDocs} documents, none of them among the ${mc.leakage.trainDocs} training documents.` : `${mc.leakage.overlap.length} item documents ARE training documents: ${esc(mc.leakage.overlap.join(', '))}.`) : 'not done (artifacts not readable).'}</li>` : ''}`;
+}
+
+/** Title, description, the run's facts and how to reproduce it. */
+function runHeader(m: ReportModel): string {
+  return `<h1>${esc(m.title)}</h1>
+${m.description ? `<p>${esc(m.description)}</p>` : ''}
+${runMeta(m)}
+<p>Reproduce this run:</p>
+<pre>${esc(m.commands.reproduce)}
+npx loram report ${esc(m.runId)}</pre>
+<p>From scratch, ignoring any cache: <code>${esc(m.commands.fromScratch)}</code></p>`;
+}
+
+/** The verdict, then the paper's claims as this run's numbers decide them. */
+function findings(m: ReportModel): string {
+  return `<h2>Verdict</h2>
+<p class="verdict-headline"><strong>${esc(m.verdict.headline)}</strong></p>
+<ul>${[...m.verdict.standings.slice(1).map((x) => x.text), ...m.verdict.gains].map((s) => `<li>${esc(s)}</li>`).join('')}</ul>
+
+<h2>The paper's claims at this scale</h2>
+<p>Every line is computed from this run's numbers. Perplexities within ${(m.pplTolerance * 100).toFixed(1)}% count as a tie (not shown); accuracy differences come with a 2-standard-error margin and do not decide a verdict.</p>
+${m.claims.map(claimSection).join('\n')}
+${m.notes.length ? `<ul>${m.notes.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}`;
+}
+
 export function renderHtml(m: ReportModel, chartJs: string): string {
   const b = m.branches;
   const trained = b.filter((x) => x.train && x.role !== 'no-recovery');
@@ -39,52 +105,15 @@ export function renderHtml(m: ReportModel, chartJs: string): string {
     loss: lossCurves(m),
   };
   const t = tableRows(m);
-  const claim = (c: ReportModel['claims'][number]) => `
-    <section class="claim ${c.verdict.replace(/ /g, '-')}">
-      <div class="verdict">${esc(c.verdict)}</div>
-      <p class="paper">${esc(c.paper)}</p>
-      <p class="statement">${esc(c.statement)}</p>
-      <ul>${c.comparisons.map((x) => `<li class="${x.holds === true ? 'yes' : x.holds === false ? 'no' : 'tie'}">${esc(x.text)}</li>`).join('')}</ul>
-      ${c.note ? `<p class="note">${esc(c.note)}</p>` : ''}
-    </section>`;
-  const counts = Object.entries(m.counts).map(([k, v]) => `${v} ${k}`).join(', ');
-  const mc = m.mc;
   const legend = (Object.keys(ROLE_TITLE) as Branch['role'][]).filter((r) => b.some((x) => x.role === r)).map((r) => `<span><i style="background:${ROLE_COLOR[r]}"></i>${esc(ROLE_TITLE[r])}</span>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(m.title)}</title>
 <style>
-  body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1100px; padding: 24px; color: #111827; }
-  h1 { font-size: 26px; margin-bottom: 4px; } h2 { margin-top: 36px; border-bottom: 1px solid #e5e7eb; padding-bottom: 4px; }
-  code, pre { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f3f4f6; border-radius: 4px; }
-  pre { padding: 10px 12px; overflow-x: auto; } code { padding: 1px 4px; }
-  table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { border: 1px solid #e5e7eb; padding: 4px 6px; text-align: right; }
-  th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; } th { background: #f9fafb; }
-  .claim { border: 1px solid #e5e7eb; border-left: 6px solid #9ca3af; border-radius: 6px; padding: 8px 14px; margin: 12px 0; }
-  .claim.holds { border-left-color: #059669; } .claim.partly { border-left-color: #f59e0b; } .claim.does-not-hold { border-left-color: #dc2626; }
-  .verdict { font-weight: 700; text-transform: uppercase; font-size: 13px; letter-spacing: .04em; } .holds .verdict { color: #059669; } .partly .verdict { color: #b45309; } .does-not-hold .verdict { color: #dc2626; } .paper { color: #4b5563; margin: 4px 0; } .statement { font-weight: 600; margin: 4px 0; }
-  .claim ul { margin: 4px 0; padding-left: 20px; font-size: 13px; } li.yes::marker { color: #059669; } li.no::marker { color: #dc2626; }
-  .note { font-size: 13px; color: #6b7280; font-style: italic; }
-  .chart { position: relative; height: 420px; margin: 12px 0 24px; } .chart.short { height: 340px; }
-  .legend span { display: inline-flex; align-items: center; margin-right: 14px; font-size: 13px; } .legend i { width: 12px; height: 12px; border-radius: 2px; margin-right: 5px; display: inline-block; }
-  .meta { color: #4b5563; }
-</style></head><body>
-<h1>${esc(m.title)}</h1>
-${m.description ? `<p>${esc(m.description)}</p>` : ''}
-<p class="meta">Run <code>${esc(m.runId)}</code> — ${esc(m.status)}${m.startedAt ? `, started ${esc(new Date(m.startedAt).toISOString())}` : ''}; wall time ${esc(fmtDuration(m.wallSeconds))}${m.computeSeconds !== null ? ` (nodes' own compute time, cached ones included: ${esc(fmtDuration(m.computeSeconds))})` : ''}; nodes: ${esc(counts || '—')}.${m.backend ? ` Evaluation runtime: ${esc(m.backend)}.` : ''}${m.commit ? ` Code: commit <code>${esc(m.commit)}</code>.` : ''}</p>
-<p>Reproduce this run:</p>
-<pre>${esc(m.commands.reproduce)}
-npx loram report ${esc(m.runId)}</pre>
-<p>From scratch, ignoring any cache: <code>${esc(m.commands.fromScratch)}</code></p>
+${STYLE}</style></head><body>
+${runHeader(m)}
 
-<h2>Verdict</h2>
-<p class="verdict-headline"><strong>${esc(m.verdict.headline)}</strong></p>
-<ul>${[...m.verdict.standings.slice(1).map((x) => x.text), ...m.verdict.gains].map((s) => `<li>${esc(s)}</li>`).join('')}</ul>
-
-<h2>The paper's claims at this scale</h2>
-<p>Every line is computed from this run's numbers. Perplexities within ${(m.pplTolerance * 100).toFixed(1)}% count as a tie (not shown); accuracy differences come with a 2-standard-error margin and do not decide a verdict.</p>
-${m.claims.map(claim).join('\n')}
-${m.notes.length ? `<ul>${m.notes.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}
+${findings(m)}
 
 <h2>Comparison</h2>
 <table><thead><tr>${t.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
@@ -107,14 +136,7 @@ ${m.heldOut ? `<p>Held-out perplexity: ${esc(m.heldOut)}.</p>` : ''}
 <h2>The held-out data and the multiple-choice set</h2>
 <ul>
 ${m.heldOut ? `<li>Perplexity is measured on ${esc(m.heldOut)}; the fine-tuning domain was never in the base models' pretraining data.</li>` : ''}
-${
-  mc
-    ? `<li>Multiple choice: ${esc(mc.source)}; ${esc(String(mc.testItems ?? '?'))} test items.</li>
-${MC_DESIGN.map((d) => `<li>${esc(d)}</li>`).join('\n')}
-${mc.chance !== null ? `<li>Chance level: ${esc(fmtPct(mc.chance))}${mc.styleOnlyCeiling !== null && mc.generalDistractors ? `; a model that only recognises the domain's style scores at most ${esc(fmtPct(mc.styleOnlyCeiling))}` : ''}.</li>` : ''}
-${mc.leakage ? `<li>Leakage check: ${mc.leakage.checked ? (mc.leakage.overlap.length === 0 ? `the items come from ${mc.leakage.itemDocs} documents, none of them among the ${mc.leakage.trainDocs} training documents.` : `${mc.leakage.overlap.length} item documents ARE training documents: ${esc(mc.leakage.overlap.join(', '))}.`) : 'not done (artifacts not readable).'}</li>` : ''}`
-    : '<li>No multiple-choice set in this run.</li>'
-}
+${mcItems(m)}
 </ul>
 
 <script>${inlineScript(chartJs)}</script>

@@ -31,13 +31,11 @@ function barChart(title: string, axis: string, labels: string[], series: number[
   ].join('\n');
 }
 
-export function renderMarkdown(m: ReportModel): string {
-  const out: string[] = [];
-  const push = (...s: string[]) => out.push(...s);
-  push(`# ${m.title}`, '');
-  if (m.description) push(m.description, '');
+function runSection(m: ReportModel): string[] {
+  const out = [`# ${m.title}`, ''];
+  if (m.description) out.push(m.description, '');
   const counts = Object.entries(m.counts).map(([k, v]) => `${v} ${k}`).join(', ');
-  push(
+  out.push(
     `Run \`${m.runId}\` — ${m.status}${m.startedAt ? `, started ${new Date(m.startedAt).toISOString()}` : ''}; wall time ${fmtDuration(m.wallSeconds)}` +
       `${m.computeSeconds !== null ? ` (the nodes' own compute time, cached ones included: ${fmtDuration(m.computeSeconds)})` : ''}; nodes: ${counts || '—'}.` +
       `${m.backend ? ` Evaluation runtime: ${m.backend}.` : ''}${m.commit ? ` Code: commit ${m.commit}.` : ''}`,
@@ -52,85 +50,118 @@ export function renderMarkdown(m: ReportModel): string {
     `From scratch, ignoring any cache: \`${m.commands.fromScratch}\`.`,
     '',
   );
+  return out;
+}
 
-  push('## Verdict', '', m.verdict.headline, '');
-  for (const st of m.verdict.standings.slice(1)) push(`- ${st.text}`);
-  for (const g of m.verdict.gains) push(`- ${g}`);
-  push('');
+function verdictSection(m: ReportModel): string[] {
+  return ['## Verdict', '', m.verdict.headline, '', ...m.verdict.standings.slice(1).map((st) => `- ${st.text}`), ...m.verdict.gains.map((g) => `- ${g}`), ''];
+}
 
-  push('## The paper\'s claims at this scale', '');
-  push(`Every line below is computed from this run's numbers. Perplexities within ${(m.pplTolerance * 100).toFixed(1)}% count as a tie (not shown); accuracy differences are reported with a 2-standard-error margin and do not decide a verdict.`, '');
+function claimsSection(m: ReportModel): string[] {
+  const out = ['## The paper\'s claims at this scale', ''];
+  out.push(`Every line below is computed from this run's numbers. Perplexities within ${(m.pplTolerance * 100).toFixed(1)}% count as a tie (not shown); accuracy differences are reported with a 2-standard-error margin and do not decide a verdict.`, '');
   for (const c of m.claims) {
-    push(`### ${verdictMark(c.verdict)} — ${c.paper}`, '', c.statement, '');
-    for (const x of c.comparisons) push(`- ${x.text}`);
-    if (c.note) push('', `_${c.note}_`);
-    push('');
+    out.push(`### ${verdictMark(c.verdict)} — ${c.paper}`, '', c.statement, '');
+    for (const x of c.comparisons) out.push(`- ${x.text}`);
+    if (c.note) out.push('', `_${c.note}_`);
+    out.push('');
   }
-  if (m.notes.length) push(...m.notes.map((s) => `- ${s}`), '');
+  if (m.notes.length) out.push(...m.notes.map((s) => `- ${s}`), '');
+  return out;
+}
 
-  push('## Comparison', '');
+function comparisonSection(m: ReportModel): string[] {
   const t = tableRows(m);
-  push(table(t.header, t.rows), '');
-  if (m.heldOut) push(`Held-out perplexity: ${m.heldOut}. Multiple choice: ${m.mc ? `${m.mc.testItems ?? '?'} items` : 'not measured'}.`, '');
+  const out = ['## Comparison', '', table(t.header, t.rows), ''];
+  if (m.heldOut) out.push(`Held-out perplexity: ${m.heldOut}. Multiple choice: ${m.mc ? `${m.mc.testItems ?? '?'} items` : 'not measured'}.`, '');
+  return out;
+}
 
+function evaluationCharts(m: ReportModel): string[] {
+  const out: string[] = [];
   const withPpl = m.branches.filter((b) => b.perplexity !== null);
   if (withPpl.length) {
-    push('## Held-out perplexity', '');
-    push(barChart('Held-out domain perplexity (lower is better)', 'perplexity', withPpl.map((b) => b.short), [withPpl.map((b) => b.perplexity!)]), '');
+    out.push('## Held-out perplexity', '');
+    out.push(barChart('Held-out domain perplexity (lower is better)', 'perplexity', withPpl.map((b) => b.short), [withPpl.map((b) => b.perplexity!)]), '');
   }
   const withAcc = m.branches.filter((b) => b.accuracy !== null);
   if (withAcc.length) {
-    push('## Multiple-choice accuracy', '');
+    out.push('## Multiple-choice accuracy', '');
     const chance = m.mc?.chance ?? null;
-    push(barChart('Multiple-choice accuracy, % (bars: acc, then acc_norm; line: chance)', 'accuracy %', withAcc.map((b) => b.short), [withAcc.map((b) => b.accuracy! * 100), withAcc.map((b) => (b.accuracyNorm ?? 0) * 100)], chance !== null ? [withAcc.map(() => chance * 100)] : []), '');
+    out.push(barChart('Multiple-choice accuracy, % (bars: acc, then acc_norm; line: chance)', 'accuracy %', withAcc.map((b) => b.short), [withAcc.map((b) => b.accuracy! * 100), withAcc.map((b) => (b.accuracyNorm ?? 0) * 100)], chance !== null ? [withAcc.map(() => chance * 100)] : []), '');
   }
+  return out;
+}
+
+function trainingCharts(m: ReportModel): string[] {
+  const out: string[] = [];
   const trained = m.branches.filter((b) => b.train && (b.role !== 'no-recovery'));
   if (trained.some((b) => b.train!.memoryMeasured !== null || b.train!.memoryPlanned !== null)) {
-    push('## Training memory', '');
-    push(barChart('LoRA training memory, MiB (bars: measured, then planned)', 'MiB', trained.map((b) => b.short), [trained.map((b) => (b.train!.memoryMeasured ?? NaN) / 2 ** 20), trained.map((b) => (b.train!.memoryPlanned ?? NaN) / 2 ** 20)]), '');
-    push(table(['Branch', 'Measured', 'Planned', 'Base parameters'], trained.map((b) => [b.short, b.train!.memoryMeasured === null ? '—' : fmtBytes(b.train!.memoryMeasured), b.train!.memoryPlanned === null ? '—' : fmtBytes(b.train!.memoryPlanned), b.train!.baseParams?.toLocaleString('en-US') ?? '—'])), '');
+    out.push('## Training memory', '');
+    out.push(barChart('LoRA training memory, MiB (bars: measured, then planned)', 'MiB', trained.map((b) => b.short), [trained.map((b) => (b.train!.memoryMeasured ?? NaN) / 2 ** 20), trained.map((b) => (b.train!.memoryPlanned ?? NaN) / 2 ** 20)]), '');
+    out.push(table(['Branch', 'Measured', 'Planned', 'Base parameters'], trained.map((b) => [b.short, b.train!.memoryMeasured === null ? '—' : fmtBytes(b.train!.memoryMeasured), b.train!.memoryPlanned === null ? '—' : fmtBytes(b.train!.memoryPlanned), b.train!.baseParams?.toLocaleString('en-US') ?? '—'])), '');
   }
   if (trained.some((b) => b.train!.seconds !== null)) {
-    push('## Training time', '');
-    push(barChart('LoRA training time, s (bars: LoRA training, then offline prune + align)', 'seconds', trained.map((b) => b.short), [trained.map((b) => b.train!.seconds ?? NaN), trained.map((b) => offlineSeconds(b) ?? 0)]), '');
+    out.push('## Training time', '');
+    out.push(barChart('LoRA training time, s (bars: LoRA training, then offline prune + align)', 'seconds', trained.map((b) => b.short), [trained.map((b) => b.train!.seconds ?? NaN), trained.map((b) => offlineSeconds(b) ?? 0)]), '');
   }
-  const curves = lossCurves(m);
-  if (curves.length) {
-    push('## LoRA training loss', '');
-    const maxStep = Math.max(...curves.map((c) => c.x[c.x.length - 1]!));
-    const points = Math.min(40, maxStep);
-    const grid = Array.from({ length: points }, (_, i) => Math.round(1 + ((maxStep - 1) * i) / Math.max(1, points - 1)));
-    const at = (c: (typeof curves)[number], step: number) => {
-      let k = c.x.findIndex((x) => x >= step);
-      if (k < 0) k = c.x.length - 1;
-      return c.y[k]!;
-    };
-    const ys = curves.flatMap((c) => c.y);
-    push(
-      '```mermaid',
-      'xychart-beta',
-      `    title ${q('LoRA training loss (smoothed)')}`,
-      `    x-axis ${q('step')} ${grid[0]} --> ${grid[grid.length - 1]}`,
-      `    y-axis ${q('loss')} ${n(Number((Math.min(...ys) * 0.95).toPrecision(2)))} --> ${n(Number((Math.max(...ys) * 1.02).toPrecision(3)))}`,
-      ...curves.map((c) => `    line [${grid.map((s) => n(Number(at(c, s).toFixed(4)))).join(', ')}]`),
-      '```',
-      '',
-      `Lines, in order: ${curves.map((c, i) => `${i + 1}. ${c.name}`).join('; ')}. Final losses are in the table above.`,
-      '',
-    );
-  }
+  return out;
+}
 
-  push('## The held-out data and the multiple-choice set', '');
-  if (m.heldOut) push(`- Perplexity is measured on ${m.heldOut}; the fine-tuning domain was never in the base models' pretraining data.`);
-  if (m.mc) {
-    push(`- Multiple choice: ${m.mc.source}; ${m.mc.testItems ?? '?'} test items.`);
-    for (const d of MC_DESIGN) push(`- ${d}`);
-    if (m.mc.chance !== null) {
-      push(`- Chance level: ${fmtPct(m.mc.chance)}${m.mc.styleOnlyCeiling !== null && m.mc.generalDistractors ? `; a model that only recognises the domain's style (rejects the ${m.mc.generalDistractors} general-text distractor${m.mc.generalDistractors > 1 ? 's' : ''} but ignores the context) scores at most ${fmtPct(m.mc.styleOnlyCeiling)}` : ''}. With ${m.mc.testItems ?? '?'} items one standard error is about ±${m.mc.testItems ? ((Math.sqrt(0.25 / m.mc.testItems)) * 100).toFixed(1) : '?'} points.`);
+function lossChart(m: ReportModel): string[] {
+  const curves = lossCurves(m);
+  if (!curves.length) return [];
+  const maxStep = Math.max(...curves.map((c) => c.x[c.x.length - 1]!));
+  const points = Math.min(40, maxStep);
+  const grid = Array.from({ length: points }, (_, i) => Math.round(1 + ((maxStep - 1) * i) / Math.max(1, points - 1)));
+  const at = (c: (typeof curves)[number], step: number) => {
+    let k = c.x.findIndex((x) => x >= step);
+    if (k < 0) k = c.x.length - 1;
+    return c.y[k]!;
+  };
+  const ys = curves.flatMap((c) => c.y);
+  return [
+    '## LoRA training loss',
+    '',
+    '```mermaid',
+    'xychart-beta',
+    `    title ${q('LoRA training loss (smoothed)')}`,
+    `    x-axis ${q('step')} ${grid[0]} --> ${grid[grid.length - 1]}`,
+    `    y-axis ${q('loss')} ${n(Number((Math.min(...ys) * 0.95).toPrecision(2)))} --> ${n(Number((Math.max(...ys) * 1.02).toPrecision(3)))}`,
+    ...curves.map((c) => `    line [${grid.map((s) => n(Number(at(c, s).toFixed(4)))).join(', ')}]`),
+    '```',
+    '',
+    `Lines, in order: ${curves.map((c, i) => `${i + 1}. ${c.name}`).join('; ')}. Final losses are in the table above.`,
+    '',
+  ];
+}
+
+function dataSection(m: ReportModel): string[] {
+  const out = ['## The held-out data and the multiple-choice set', ''];
+  if (m.heldOut) out.push(`- Perplexity is measured on ${m.heldOut}; the fine-tuning domain was never in the base models' pretraining data.`);
+  const mc = m.mc;
+  if (mc) {
+    out.push(`- Multiple choice: ${mc.source}; ${mc.testItems ?? '?'} test items.`);
+    for (const d of MC_DESIGN) out.push(`- ${d}`);
+    if (mc.chance !== null) {
+      out.push(`- Chance level: ${fmtPct(mc.chance)}${mc.styleOnlyCeiling !== null && mc.generalDistractors ? `; a model that only recognises the domain's style (rejects the ${mc.generalDistractors} general-text distractor${mc.generalDistractors > 1 ? 's' : ''} but ignores the context) scores at most ${fmtPct(mc.styleOnlyCeiling)}` : ''}. With ${mc.testItems ?? '?'} items one standard error is about ±${mc.testItems ? ((Math.sqrt(0.25 / mc.testItems)) * 100).toFixed(1) : '?'} points.`);
     }
-    const l = m.mc.leakage;
-    if (l) push(l.checked ? `- Leakage check: the items come from ${l.itemDocs} documents (contexts, answers and same-domain distractors); ${l.overlap.length === 0 ? `none of them is among the ${l.trainDocs} training documents.` : `${l.overlap.length} of them ARE training documents: ${l.overlap.join(', ')}.`}` : '- Leakage check: not done (the dataset artifacts could not be read).');
+    const l = mc.leakage;
+    if (l) out.push(l.checked ? `- Leakage check: the items come from ${l.itemDocs} documents (contexts, answers and same-domain distractors); ${l.overlap.length === 0 ? `none of them is among the ${l.trainDocs} training documents.` : `${l.overlap.length} of them ARE training documents: ${l.overlap.join(', ')}.`}` : '- Leakage check: not done (the dataset artifacts could not be read).');
   }
-  push('');
-  return out.join('\n');
+  out.push('');
+  return out;
+}
+
+export function renderMarkdown(m: ReportModel): string {
+  return [
+    ...runSection(m),
+    ...verdictSection(m),
+    ...claimsSection(m),
+    ...comparisonSection(m),
+    ...evaluationCharts(m),
+    ...trainingCharts(m),
+    ...lossChart(m),
+    ...dataSection(m),
+  ].join('\n');
 }

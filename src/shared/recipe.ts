@@ -190,99 +190,101 @@ export function parseRecipeText(text: string, migrations: RecipeMigrations = REC
   return parseRecipe(json, migrations);
 }
 
-/**
- * Check the structure of a recipe (not its node params or graph rules: that is the engine's validate).
- * Migrates older versions first. Never throws.
- */
-export function parseRecipe(json: unknown, migrations: RecipeMigrations = RECIPE_MIGRATIONS): ParsedRecipe {
-  const fail = (e: ValidationError): ParsedRecipe => ({ recipe: null, errors: [e], brokenNodes: new Set(), fromVersion: null });
-  if (!isObject(json)) return fail({ code: 'invalid-recipe', node: null, field: null, message: 'a recipe must be a JSON object' });
+const recipeError = (field: string | null, message: string, code: ValidationError['code'] = 'invalid-recipe'): ValidationError => ({ code, node: null, field, message });
+
+/** The recipe's version when its format and version are ones this build reads, else why not. */
+function readableVersion(json: Record<string, unknown>): number | ValidationError {
   if (json.format !== RECIPE_FORMAT) {
-    return fail({
-      code: 'invalid-recipe',
-      node: null,
-      field: 'format',
-      message: `"format" must be "${RECIPE_FORMAT}"${json.format === undefined ? ' (missing)' : `, got ${JSON.stringify(json.format)}`}`,
-    });
+    return recipeError('format', `"format" must be "${RECIPE_FORMAT}"${json.format === undefined ? ' (missing)' : `, got ${JSON.stringify(json.format)}`}`);
   }
   const version = json.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    return fail({ code: 'unsupported-version', node: null, field: 'version', message: `"version" must be a positive integer, got ${JSON.stringify(version)}` });
+    return recipeError('version', `"version" must be a positive integer, got ${JSON.stringify(version)}`, 'unsupported-version');
   }
   if (version > RECIPE_VERSION) {
-    return fail({
-      code: 'unsupported-version',
-      node: null,
-      field: 'version',
-      message: `recipe version ${version} is newer than this LoRAM Studio reads (${RECIPE_VERSION}); update LoRAM Studio`,
-    });
+    return recipeError('version', `recipe version ${version} is newer than this LoRAM Studio reads (${RECIPE_VERSION}); update LoRAM Studio`, 'unsupported-version');
   }
-  let migrated: Record<string, unknown>;
-  try {
-    migrated = migrateRecipe(json, RECIPE_VERSION, migrations);
-  } catch (e) {
-    return fail({ code: 'unsupported-version', node: null, field: 'version', message: (e as Error).message });
-  }
+  return version;
+}
 
-  const errors: ValidationError[] = [];
-  const brokenNodes = new Set<string>();
+/** The items that match `schema`; each other one is passed to `onInvalid`. */
+function parseEach<T>(raws: unknown[], schema: z.ZodType<T>, onInvalid: (raw: unknown, index: number, error: z.ZodError) => void): T[] {
+  const valid: T[] = [];
+  raws.forEach((raw, i) => {
+    const r = schema.safeParse(raw);
+    if (r.success) valid.push(r.data);
+    else onInvalid(raw, i, r.error);
+  });
+  return valid;
+}
 
-  const head = z.strictObject({ ...recipeHeadShape, nodes: z.unknown(), edges: z.unknown().optional() }).safeParse(migrated);
-  if (!head.success) {
-    for (const i of zodIssues(head.error)) errors.push({ code: 'invalid-recipe', node: null, field: formatPath(i.path), message: i.message });
-  }
-  if (!Array.isArray(migrated.nodes)) {
-    errors.push({ code: 'invalid-recipe', node: null, field: 'nodes', message: '"nodes" must be an array' });
-    return { recipe: null, errors, brokenNodes, fromVersion: version };
-  }
-  const edgesIn = migrated.edges === undefined ? [] : migrated.edges;
-  if (!Array.isArray(edgesIn)) {
-    errors.push({ code: 'invalid-recipe', node: null, field: 'edges', message: '"edges" must be an array' });
-    return { recipe: null, errors, brokenNodes, fromVersion: version };
-  }
-
-  const nodes: RecipeNode[] = [];
-  migrated.nodes.forEach((raw, i) => {
-    const r = recipeNodeSchema.safeParse(raw);
-    if (r.success) {
-      nodes.push(r.data);
-      return;
-    }
+/** Valid nodes; each broken one adds its errors (and its id, if it has one, to brokenNodes). */
+function parseNodes(raws: unknown[], errors: ValidationError[], brokenNodes: Set<string>): RecipeNode[] {
+  return parseEach(raws, recipeNodeSchema, (raw, i, error) => {
     const id = isObject(raw) && typeof raw.id === 'string' && raw.id ? raw.id : null;
     if (id) brokenNodes.add(id);
-    for (const is of zodIssues(r.error)) {
-      errors.push({
-        code: 'invalid-recipe',
-        node: id,
-        field: id ? formatPath(is.path) || null : joinPath(`nodes[${i}]`, is.path),
-        message: is.message,
-      });
+    for (const is of zodIssues(error)) {
+      errors.push({ code: 'invalid-recipe', node: id, field: id ? formatPath(is.path) || null : joinPath(`nodes[${i}]`, is.path), message: is.message });
     }
   });
-  const edges: RecipeEdge[] = [];
-  edgesIn.forEach((raw, i) => {
-    const r = recipeEdgeSchema.safeParse(raw);
-    if (r.success) {
-      edges.push(r.data);
-      return;
-    }
+}
+
+/** Valid edges; each broken one adds its errors. */
+function parseEdges(raws: unknown[], errors: ValidationError[]): RecipeEdge[] {
+  return parseEach(raws, recipeEdgeSchema, (raw, i, error) => {
     const id = isObject(raw) && typeof raw.id === 'string' ? raw.id : undefined;
-    for (const is of zodIssues(r.error)) {
+    for (const is of zodIssues(error)) {
       errors.push({ code: 'invalid-recipe', node: null, field: joinPath(`edges[${i}]`, is.path), message: is.message, ...(id ? { edge: id } : {}) });
     }
   });
+}
 
-  const recipe: Recipe = {
+/** The recipe's fields other than nodes and edges: errors for bad ones, groups only when all of them are valid. */
+function parseHead(migrated: Record<string, unknown>, errors: ValidationError[]): Omit<Recipe, 'nodes' | 'edges'> {
+  const head = z.strictObject({ ...recipeHeadShape, nodes: z.unknown(), edges: z.unknown().optional() }).safeParse(migrated);
+  if (!head.success) {
+    for (const i of zodIssues(head.error)) errors.push(recipeError(formatPath(i.path), i.message));
+  }
+  return {
     format: RECIPE_FORMAT,
     version: RECIPE_VERSION,
     name: typeof migrated.name === 'string' ? migrated.name : 'untitled',
     ...(typeof migrated.description === 'string' ? { description: migrated.description } : {}),
     ...(isObject(migrated.meta) ? { meta: migrated.meta } : {}),
     ...(head.success && head.data.groups ? { groups: head.data.groups } : {}),
-    nodes,
-    edges,
   };
-  return { recipe, errors, brokenNodes, fromVersion: version };
+}
+
+/**
+ * Check the structure of a recipe (not its node params or graph rules: that is the engine's validate).
+ * Migrates older versions first. Never throws.
+ */
+export function parseRecipe(json: unknown, migrations: RecipeMigrations = RECIPE_MIGRATIONS): ParsedRecipe {
+  const fail = (e: ValidationError): ParsedRecipe => ({ recipe: null, errors: [e], brokenNodes: new Set(), fromVersion: null });
+  if (!isObject(json)) return fail(recipeError(null, 'a recipe must be a JSON object'));
+  const version = readableVersion(json);
+  if (typeof version !== 'number') return fail(version);
+  let migrated: Record<string, unknown>;
+  try {
+    migrated = migrateRecipe(json, RECIPE_VERSION, migrations);
+  } catch (e) {
+    return fail(recipeError('version', (e as Error).message, 'unsupported-version'));
+  }
+  const errors: ValidationError[] = [];
+  const brokenNodes = new Set<string>();
+  const head = parseHead(migrated, errors);
+  if (!Array.isArray(migrated.nodes)) {
+    errors.push(recipeError('nodes', '"nodes" must be an array'));
+    return { recipe: null, errors, brokenNodes, fromVersion: version };
+  }
+  const edgesIn = migrated.edges === undefined ? [] : migrated.edges;
+  if (!Array.isArray(edgesIn)) {
+    errors.push(recipeError('edges', '"edges" must be an array'));
+    return { recipe: null, errors, brokenNodes, fromVersion: version };
+  }
+  const nodes = parseNodes(migrated.nodes, errors, brokenNodes);
+  const edges = parseEdges(edgesIn, errors);
+  return { recipe: { ...head, nodes, edges }, errors, brokenNodes, fromVersion: version };
 }
 
 /** A new empty recipe. */

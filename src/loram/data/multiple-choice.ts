@@ -90,9 +90,24 @@ function check(name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${v}`);
 }
 
-/** Build the items (see the module comment). Depends only on the documents (by id and text) and the options. */
-export function buildContinuationItems(docs: readonly SourceDocument[], general: readonly SourceDocument[], options: ContinuationMcOptions): ContinuationItem[] {
-  const o = { ...CONTINUATION_MC_DEFAULTS, ...options };
+type Options = Required<ContinuationMcOptions>;
+
+interface Choice {
+  f: Fragment;
+  kind: ChoiceKind;
+}
+
+/** The documents parsed into sentences, and the sentence openings distractors are drawn from. */
+interface Sources {
+  parsed: Parsed[];
+  /** Per document (by index in `parsed`), its sentence openings. */
+  domainPool: Fragment[][];
+  generalPool: Fragment[];
+  /** Documents other than `i` that have openings to draw from. */
+  otherDocs(i: number): number[];
+}
+
+function checkOptions(o: Options): void {
   check('choices', o.choices, 2);
   check('generalDistractors', o.generalDistractors, 0);
   check('contextWords', o.contextWords, 1);
@@ -101,9 +116,10 @@ export function buildContinuationItems(docs: readonly SourceDocument[], general:
   check('maxItems', o.maxItems, 1);
   check('minSentenceGap', o.minSentenceGap, 1);
   if (o.generalDistractors > o.choices - 1) throw new RangeError(`generalDistractors (${o.generalDistractors}) must be at most choices − 1 (${o.choices - 1})`);
-  const nDomain = o.choices - 1 - o.generalDistractors;
+}
+
+function gatherSources(docs: readonly SourceDocument[], general: readonly SourceDocument[], o: Options, nDomain: number): Sources {
   const k = o.continuationWords;
-  const rng = new Rng(o.seed);
   const parsed = parse(docs);
   const domainPool = parsed.map((p) => fragments(p, k));
   const generalPool = o.generalDistractors > 0 ? parse(general).flatMap((p) => fragments(p, k)) : [];
@@ -112,72 +128,90 @@ export function buildContinuationItems(docs: readonly SourceDocument[], general:
   if (nDomain > 0 && parsed.length > 0 && parsed.every((_, i) => otherDocs(i).length === 0)) {
     throw new Error('same-domain distractors need at least two documents with sentences long enough');
   }
+  return { parsed, domainPool, generalPool, otherDocs };
+}
 
-  // 1. Positions: per document, sentences long enough with enough words before them, spaced apart.
-  const picked: { doc: number; sentence: number }[] = [];
-  parsed.forEach((p, di) => {
-    if (nDomain > 0 && otherDocs(di).length === 0) return;
-    const before: number[] = [];
-    let n = 0;
-    for (const s of p.sentences) {
-      before.push(n);
-      n += s.length;
-    }
-    const candidates = p.sentences.map((s, i) => i).filter((i) => p.sentences[i]!.length > k && before[i]! >= o.contextWords);
-    const chosen: number[] = [];
-    for (const c of rng.fork().shuffle(candidates)) {
-      if (chosen.length >= o.itemsPerDocument) break;
-      if (chosen.every((x) => Math.abs(x - c) >= o.minSentenceGap)) chosen.push(c);
-    }
-    for (const c of chosen.sort((a, b) => a - b)) picked.push({ doc: di, sentence: c });
-  });
-  let positions = picked;
-  if (positions.length > o.maxItems) {
-    const keep = new Set(rng.fork().shuffle([...positions.keys()]).slice(0, o.maxItems));
-    positions = positions.filter((_, i) => keep.has(i));
+/** One document's item sentences: long enough, with enough words before them, spaced apart; in text order. */
+function documentPositions(p: Parsed, o: Options, rng: Rng): number[] {
+  const before: number[] = [];
+  let n = 0;
+  for (const s of p.sentences) {
+    before.push(n);
+    n += s.length;
   }
+  const candidates = p.sentences.map((s, i) => i).filter((i) => p.sentences[i]!.length > o.continuationWords && before[i]! >= o.contextWords);
+  const chosen: number[] = [];
+  for (const c of rng.shuffle(candidates)) {
+    if (chosen.length >= o.itemsPerDocument) break;
+    if (chosen.every((x) => Math.abs(x - c) >= o.minSentenceGap)) chosen.push(c);
+  }
+  return chosen.sort((a, b) => a - b);
+}
 
-  // 2. Balanced answer slots.
-  const slots = rng.fork().shuffle(positions.map((_, i) => i % o.choices));
-
-  // 3. Items.
-  const pick = rng.fork();
-  return positions.map((pos, idx) => {
-    const p = parsed[pos.doc]!;
-    const prior = p.sentences.slice(0, pos.sentence).flat();
-    const context = prior.slice(prior.length - o.contextWords).join(' ');
-    const answer: Fragment = { doc: p.id, text: p.sentences[pos.sentence]!.slice(0, k).join(' ') };
-    const used = new Set([answer.text]);
-    const draw = (from: () => Fragment | undefined): Fragment => {
-      for (let attempt = 0; attempt < 1000; attempt++) {
-        const f = from();
-        if (f && !used.has(f.text)) {
-          used.add(f.text);
-          return f;
-        }
-      }
-      throw new Error(`cannot find distinct distractors for ${p.id} sentence ${pos.sentence}`);
-    };
-    const others = otherDocs(pos.doc);
-    const distractors: { f: Fragment; kind: ChoiceKind }[] = [];
-    for (let d = 0; d < nDomain; d++) {
-      distractors.push({ kind: 'domain', f: draw(() => { const pool = domainPool[others[pick.int(others.length)]!]!; return pool[pick.int(pool.length)]; }) });
-    }
-    for (let g = 0; g < o.generalDistractors; g++) distractors.push({ kind: 'general', f: draw(() => generalPool[pick.int(generalPool.length)]) });
-    pick.shuffle(distractors);
-    const slot = slots[idx]!;
-    const ordered: { f: Fragment; kind: ChoiceKind }[] = [...distractors];
-    ordered.splice(slot, 0, { f: answer, kind: 'answer' });
-    return {
-      id: `${p.id}#${pos.sentence}`,
-      doc: p.id,
-      context,
-      choices: ordered.map((c) => c.f.text),
-      answer: slot,
-      kinds: ordered.map((c) => c.kind),
-      sources: ordered.map((c) => c.f.doc),
-    };
+/** Item positions over all documents, a seeded sample of at most maxItems. */
+function pickPositions(src: Sources, o: Options, nDomain: number, rng: Rng): { doc: number; sentence: number }[] {
+  const picked: { doc: number; sentence: number }[] = [];
+  src.parsed.forEach((p, di) => {
+    // A document with no other to draw same-domain distractors from gives no items.
+    if (nDomain > 0 && src.otherDocs(di).length === 0) return;
+    for (const c of documentPositions(p, o, rng.fork())) picked.push({ doc: di, sentence: c });
   });
+  if (picked.length <= o.maxItems) return picked;
+  const keep = new Set(rng.fork().shuffle([...picked.keys()]).slice(0, o.maxItems));
+  return picked.filter((_, i) => keep.has(i));
+}
+
+/** Distractors for one item, distinct from each other and from the answer, in a shuffled order. */
+function drawDistractors(src: Sources, o: Options, nDomain: number, answer: Fragment, docIndex: number, where: string, pick: Rng): Choice[] {
+  const used = new Set([answer.text]);
+  const draw = (from: () => Fragment | undefined): Fragment => {
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const f = from();
+      if (f && !used.has(f.text)) {
+        used.add(f.text);
+        return f;
+      }
+    }
+    throw new Error(`cannot find distinct distractors for ${where}`);
+  };
+  const others = src.otherDocs(docIndex);
+  const distractors: Choice[] = [];
+  for (let d = 0; d < nDomain; d++) {
+    distractors.push({ kind: 'domain', f: draw(() => { const pool = src.domainPool[others[pick.int(others.length)]!]!; return pool[pick.int(pool.length)]; }) });
+  }
+  for (let g = 0; g < o.generalDistractors; g++) distractors.push({ kind: 'general', f: draw(() => src.generalPool[pick.int(src.generalPool.length)]) });
+  return pick.shuffle(distractors);
+}
+
+function buildItem(src: Sources, o: Options, nDomain: number, pos: { doc: number; sentence: number }, slot: number, pick: Rng): ContinuationItem {
+  const p = src.parsed[pos.doc]!;
+  const prior = p.sentences.slice(0, pos.sentence).flat();
+  const context = prior.slice(prior.length - o.contextWords).join(' ');
+  const answer: Fragment = { doc: p.id, text: p.sentences[pos.sentence]!.slice(0, o.continuationWords).join(' ') };
+  const ordered = [...drawDistractors(src, o, nDomain, answer, pos.doc, `${p.id} sentence ${pos.sentence}`, pick)];
+  ordered.splice(slot, 0, { f: answer, kind: 'answer' });
+  return {
+    id: `${p.id}#${pos.sentence}`,
+    doc: p.id,
+    context,
+    choices: ordered.map((c) => c.f.text),
+    answer: slot,
+    kinds: ordered.map((c) => c.kind),
+    sources: ordered.map((c) => c.f.doc),
+  };
+}
+
+/** Build the items (see the module comment). Depends only on the documents (by id and text) and the options. */
+export function buildContinuationItems(docs: readonly SourceDocument[], general: readonly SourceDocument[], options: ContinuationMcOptions): ContinuationItem[] {
+  const o: Options = { ...CONTINUATION_MC_DEFAULTS, ...options };
+  checkOptions(o);
+  const nDomain = o.choices - 1 - o.generalDistractors;
+  const rng = new Rng(o.seed);
+  const src = gatherSources(docs, general, o, nDomain);
+  const positions = pickPositions(src, o, nDomain, rng);
+  const slots = rng.fork().shuffle(positions.map((_, i) => i % o.choices));
+  const pick = rng.fork();
+  return positions.map((pos, idx) => buildItem(src, o, nDomain, pos, slots[idx]!, pick));
 }
 
 /** Chance accuracy and the ceiling of a style-only model (see the module comment). */

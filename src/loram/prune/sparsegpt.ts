@@ -134,6 +134,98 @@ export function prepareSparseGpt(hessian: Float64Array, cols: number, dampening 
   return { cols, U, dead };
 }
 
+/** The weight being pruned, as SparseGPT walks its columns block by block. */
+interface ObsState {
+  rows: number;
+  cols: number;
+  /** Block size: columns whose errors are propagated together. */
+  bs: number;
+  /** Upper Cholesky factor of the dampened inverse Hessian. */
+  U: Float64Array;
+  /** The weight, row-major [rows, cols], updated in place. */
+  w: Float64Array;
+  keep: Uint8Array;
+  /** Err1 of the current block, row-major [rows, bs]. */
+  err: Float64Array;
+}
+
+/** A block size no larger than the weight, and a whole number of N:M groups. */
+function blockSizeFor(requested: number | undefined, cols: number, pattern: MatrixPattern): number {
+  let bs = Math.min(requested ?? SPARSEGPT_BLOCK_SIZE, cols);
+  if (pattern.kind === 'nm' && bs % pattern.m !== 0) bs = Math.max(pattern.m, bs - (bs % pattern.m));
+  return bs;
+}
+
+/** Adaptive mask for the block from the weights as they are now (after earlier blocks' updates). */
+function maskUnstructuredBlock({ rows, cols, U, w, keep }: ObsState, i1: number, count: number, sparsity: number): void {
+  const k = Math.round(sparsity * rows * count);
+  if (k <= 0) return;
+  const tmp = new Float64Array(rows * count);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < count; c++) {
+      const d = U[(i1 + c) * cols + (i1 + c)]!;
+      const v = w[r * cols + i1 + c]!;
+      tmp[r * count + c] = (v * v) / (d * d);
+    }
+  }
+  for (const f of smallestK(tmp, k)) keep[Math.floor(f / count) * cols + i1 + (f % count)] = 0;
+}
+
+/** The N:M group starting at column `col`: per row, prune the M − N weights of least saliency. */
+function maskNmGroup({ rows, cols, U, w, keep }: ObsState, col: number, pattern: { n: number; m: number }, tmpGroup: Float64Array): void {
+  const m = pattern.m;
+  const prune = m - pattern.n;
+  for (let r = 0; r < rows; r++) {
+    for (let t = 0; t < m; t++) {
+      const d = U[(col + t) * cols + (col + t)]!;
+      const v = w[r * cols + col + t]!;
+      tmpGroup[t] = (v * v) / (d * d);
+    }
+    for (const t of smallestK(tmpGroup, prune)) keep[r * cols + col + t] = 0;
+  }
+}
+
+/** Quantize column `col` (the c-th of its block) to its mask and spread the error over the block's later columns. */
+function pruneColumn({ rows, cols, bs, U, w, keep, err }: ObsState, col: number, c: number, i2: number): void {
+  const d = U[col * cols + col]!;
+  const Urow = col * cols;
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    const wv = w[base + col]!;
+    const q = keep[base + col] ? wv : 0;
+    const e = (wv - q) / d;
+    err[r * bs + c] = e;
+    w[base + col] = q;
+    if (e !== 0) for (let j = col + 1; j < i2; j++) w[base + j]! -= e * U[Urow + j]!;
+  }
+}
+
+/** Lazy batch update of the columns after the block: W[:, i2:] −= Err1 · U[i1:i2, i2:]. */
+function propagateBlockError({ rows, cols, bs, U, w, err }: ObsState, i1: number, i2: number): void {
+  const count = i2 - i1;
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < count; c++) {
+      const e = err[r * bs + c]!;
+      if (e === 0) continue;
+      const Urow = (i1 + c) * cols;
+      for (let j = i2; j < cols; j++) w[base + j]! -= e * U[Urow + j]!;
+    }
+  }
+}
+
+function pruneBlock(state: ObsState, i1: number, pattern: MatrixPattern, tmpGroup: Float64Array): void {
+  const i2 = Math.min(i1 + state.bs, state.cols);
+  const count = i2 - i1;
+  if (pattern.kind === 'unstructured') maskUnstructuredBlock(state, i1, count, pattern.sparsity);
+  for (let c = 0; c < count; c++) {
+    const col = i1 + c;
+    if (pattern.kind === 'nm' && (col - i1) % pattern.m === 0) maskNmGroup(state, col, pattern, tmpGroup);
+    pruneColumn(state, col, c, i2);
+  }
+  if (i2 < state.cols) propagateBlockError(state, i1, i2);
+}
+
 /**
  * SparseGPT on one weight W [out, in] with the Hessian H [in, in] (row-major, e.g. 2XᵀX/N) or its prepared
  * factor. Returns the pruned and OBS-updated weight and its mask.
@@ -148,80 +240,19 @@ export function sparseGptPrune(
   if (W.shape.length !== 2) throw new Error(`${what}: expected a 2-D weight, got ${shapeStr(W.shape)}`);
   const [rows, cols] = W.shape as [number, number];
   checkPattern(pattern, cols, what);
-  let bs = Math.min(opts.blockSize ?? SPARSEGPT_BLOCK_SIZE, cols);
-  if (pattern.kind === 'nm' && bs % pattern.m !== 0) bs = Math.max(pattern.m, bs - (bs % pattern.m));
+  const bs = blockSizeFor(opts.blockSize, cols, pattern);
   if (rows === 0 || cols === 0) return { weight: { shape: [rows, cols], data: new Float32Array(0) }, mask: packMask([], [rows, cols]) };
   const f = hessian instanceof Float64Array ? prepareSparseGpt(hessian, cols, opts.dampening, what) : hessian;
   if (f.cols !== cols) throw new Error(`${what}: the Hessian is for ${f.cols} inputs, the weight has ${cols}`);
-  const U = f.U;
   const w = Float64Array.from(W.data);
   // Dead inputs (never active): the weight is irrelevant; SparseGPT zeroes it.
   for (let j = 0; j < cols; j++) if (f.dead[j]) for (let r = 0; r < rows; r++) w[r * cols + j] = 0;
-
-  const keep = new Uint8Array(rows * cols).fill(1);
-  const err = new Float64Array(rows * bs); // Err1, row-major [rows, count]
+  const state: ObsState = { rows, cols, bs, U: f.U, w, keep: new Uint8Array(rows * cols).fill(1), err: new Float64Array(rows * bs) };
   const tmpGroup = new Float64Array(pattern.kind === 'nm' ? pattern.m : 0);
-
-  for (let i1 = 0; i1 < cols; i1 += bs) {
-    const i2 = Math.min(i1 + bs, cols);
-    const count = i2 - i1;
-    if (pattern.kind === 'unstructured') {
-      // Adaptive mask for the block from the weights as they are now (after earlier blocks' updates).
-      const k = Math.round(pattern.sparsity * rows * count);
-      if (k > 0) {
-        const tmp = new Float64Array(rows * count);
-        for (let r = 0; r < rows; r++) {
-          for (let c = 0; c < count; c++) {
-            const d = U[(i1 + c) * cols + (i1 + c)]!;
-            const v = w[r * cols + i1 + c]!;
-            tmp[r * count + c] = (v * v) / (d * d);
-          }
-        }
-        for (const f of smallestK(tmp, k)) keep[Math.floor(f / count) * cols + i1 + (f % count)] = 0;
-      }
-    }
-    for (let c = 0; c < count; c++) {
-      const col = i1 + c;
-      if (pattern.kind === 'nm' && (col - i1) % pattern.m === 0) {
-        const m = pattern.m;
-        const prune = m - pattern.n;
-        for (let r = 0; r < rows; r++) {
-          for (let t = 0; t < m; t++) {
-            const d = U[(col + t) * cols + (col + t)]!;
-            const v = w[r * cols + col + t]!;
-            tmpGroup[t] = (v * v) / (d * d);
-          }
-          for (const t of smallestK(tmpGroup, prune)) keep[r * cols + col + t] = 0;
-        }
-      }
-      const d = U[col * cols + col]!;
-      const Urow = col * cols;
-      for (let r = 0; r < rows; r++) {
-        const base = r * cols;
-        const wv = w[base + col]!;
-        const q = keep[base + col] ? wv : 0;
-        const e = (wv - q) / d;
-        err[r * bs + c] = e;
-        w[base + col] = q;
-        if (e !== 0) for (let j = col + 1; j < i2; j++) w[base + j]! -= e * U[Urow + j]!;
-      }
-    }
-    // Lazy batch update of the columns after the block: W[:, i2:] −= Err1 · U[i1:i2, i2:].
-    if (i2 < cols) {
-      for (let r = 0; r < rows; r++) {
-        const base = r * cols;
-        for (let c = 0; c < count; c++) {
-          const e = err[r * bs + c]!;
-          if (e === 0) continue;
-          const Urow = (i1 + c) * cols;
-          for (let j = i2; j < cols; j++) w[base + j]! -= e * U[Urow + j]!;
-        }
-      }
-    }
-  }
+  for (let i1 = 0; i1 < cols; i1 += bs) pruneBlock(state, i1, pattern, tmpGroup);
   const out = new Float32Array(rows * cols);
-  for (let i = 0; i < out.length; i++) out[i] = keep[i] ? w[i]! : 0;
-  return { weight: { shape: [rows, cols], data: out }, mask: packMask(keep, [rows, cols]) };
+  for (let i = 0; i < out.length; i++) out[i] = state.keep[i] ? w[i]! : 0;
+  return { weight: { shape: [rows, cols], data: out }, mask: packMask(state.keep, [rows, cols]) };
 }
 
 /** Prune by a per-weight score: per row (unstructured) or per N:M group; optionally matrix-wide. */
