@@ -109,6 +109,8 @@ describe('EditorController', () => {
     expect(await c.run()).toBe(false);
     expect(c.getSnapshot().running).toBe(false);
     expect(c.getSnapshot().notice!.text).toMatch(/Not run: 1 problem/);
+    // The UI opens the Problems tab on this subject, not on the wording.
+    expect(c.getSnapshot().notice!.about).toBe('run-refused');
   });
 
   test('run, run to here, events → statuses and log; cancel', async () => {

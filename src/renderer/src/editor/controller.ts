@@ -27,10 +27,14 @@ import { groupNodes, ungroup, updateGroup } from './groups';
 import { branchCopies, foldCache, foldRunView } from './branches';
 import { emptyRunView, logLines, MAX_LOG, nodeStatuses, reduceRun, type LogEntry, type NodeStatus, type RunView } from './run-state';
 
+/** What a notice is about, for the UI to react to beyond showing it (e.g. open the Problems tab). */
+export type NoticeSubject = 'run-refused';
+
 export interface Notice {
   seq: number;
   kind: 'info' | 'success' | 'error' | 'refused';
   text: string;
+  about?: NoticeSubject;
 }
 
 export interface EditorSnapshot {
@@ -194,8 +198,8 @@ export class EditorController {
     };
   }
 
-  notify(kind: Notice['kind'], text: string): void {
-    this.set({ notice: { seq: ++this.noticeSeq, kind, text } });
+  notify(kind: Notice['kind'], text: string, about?: NoticeSubject): void {
+    this.set({ notice: { seq: ++this.noticeSeq, kind, text, ...(about ? { about } : {}) } });
   }
 
   get doc(): Recipe {
@@ -549,7 +553,7 @@ export class EditorController {
     this.awaitingRun = false;
     if (!res.ok) {
       this.set({ running: false, errors: res.errors, validating: false });
-      this.notify('error', `Not run: ${res.errors.length} problem${res.errors.length === 1 ? '' : 's'} to fix first (see the nodes marked in red)`);
+      this.notify('error', `Not run: ${res.errors.length} problem${res.errors.length === 1 ? '' : 's'} to fix first (see the nodes marked in red)`, 'run-refused');
       return false;
     }
     this.myRuns.add(res.runId);
