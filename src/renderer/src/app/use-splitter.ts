@@ -6,6 +6,7 @@ export function useSplitter(): { height: number; startResize: (e: ReactMouseEven
   const [height, setHeight] = usePersistentState('loram-bottom-height', 290);
   const startResize = useCallback(
     (e: ReactMouseEvent) => {
+      e.preventDefault(); // a drag, not a text selection across the canvas
       const y0 = e.clientY;
       const h0 = height;
       const move = (m: MouseEvent) => setHeight(Math.max(120, Math.min(window.innerHeight - 200, h0 + (y0 - m.clientY))));

@@ -6,7 +6,8 @@ import { branchCopies } from '../editor/branches';
 import { CompareVerdict, VerdictSummary } from './CompareVerdict';
 import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, metricsOutputs, nodeScalars } from '../editor/results';
 import { formatDuration, formatMetric } from '../editor/run-state';
-import { Bars, LineOverlay } from './Charts';
+import { LineOverlay } from './charts/LineOverlay';
+import { RankedBars } from './charts/RankedBars';
 import { Icon } from './Icon';
 
 export type BottomTab = 'problems' | 'log' | 'results' | 'compare' | 'runs';
@@ -74,9 +75,12 @@ function Log({ snap }: { snap: EditorSnapshot }) {
   );
 }
 
-function Card({ title, children, note }: { title: string; children: ReactNode; note?: string }) {
+/** Past this many branches a chart card takes the whole row, so branch names fit beside their bars. */
+const WIDE_AT = 12;
+
+function Card({ title, children, note, wide }: { title: string; children: ReactNode; note?: string; wide?: boolean }) {
   return (
-    <section className="result-card">
+    <section className={`result-card${wide ? ' wide' : ''}`}>
       <header>
         <h4>{title}</h4>
         {note && <span className="muted">{note}</span>}
@@ -112,19 +116,19 @@ function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; co
       </div>
       <VerdictSummary controller={controller} runId={run.runId} status={run.status} onOpenCompare={onOpenCompare} />
       <div className="result-cards">
-        <Card title="Training loss" note={loss.length ? undefined : 'no training node reported a loss'}>
+        <Card title="Training loss" wide={loss.length > WIDE_AT} note={loss.length ? undefined : 'no training node reported a loss'}>
           {loss.length ? <LineOverlay series={loss} yLabel="loss" testId="loss-chart" /> : <div className="chart-empty">—</div>}
         </Card>
-        <Card title="Perplexity" note={evals.perplexityKeys.length ? 'held-out, lower is better' : 'no evaluation yet'}>
-          {evals.perplexityKeys.length ? <Bars rows={evals.rows} keys={evals.perplexityKeys} testId="ppl-chart" /> : <div className="chart-empty">—</div>}
+        <Card title="Perplexity" wide={evals.rows.length > WIDE_AT} note={evals.perplexityKeys.length ? 'held-out, lower is better' : 'no evaluation yet'}>
+          {evals.perplexityKeys.length ? <RankedBars rows={evals.rows} keys={evals.perplexityKeys} testId="ppl-chart" /> : <div className="chart-empty">—</div>}
         </Card>
         {evals.accuracyKeys.length > 0 && (
-          <Card title="Accuracy" note="multiple choice, higher is better">
-            <Bars rows={evals.rows} keys={evals.accuracyKeys} testId="acc-chart" />
+          <Card title="Accuracy" wide={evals.rows.length > WIDE_AT} note="multiple choice, higher is better">
+            <RankedBars rows={evals.rows} keys={evals.accuracyKeys} testId="acc-chart" />
           </Card>
         )}
-        <Card title="Memory" note={mem.keys.length ? 'MiB · measured next to planned' : 'no memory figures yet'}>
-          {mem.keys.length ? <Bars rows={mem.rows} keys={mem.keys} unit=" MiB" testId="mem-chart" /> : <div className="chart-empty">—</div>}
+        <Card title="Memory" wide={mem.rows.length > WIDE_AT} note={mem.keys.length ? 'MiB · measured next to planned' : 'no memory figures yet'}>
+          {mem.keys.length ? <RankedBars rows={mem.rows} keys={mem.keys} unit=" MiB" testId="mem-chart" /> : <div className="chart-empty">—</div>}
         </Card>
       </div>
       <table className="grid node-results">
