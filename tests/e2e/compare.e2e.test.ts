@@ -68,6 +68,37 @@ async function shotResults(name: string): Promise<void> {
   await page.setViewportSize(size);
 }
 
+/**
+ * Scrolled sideways, the Compare tables keep the branch column and its header cell together at the left edge
+ * (checked in a narrow window, where the tables overflow).
+ */
+async function checkStickyBranchColumn(): Promise<void> {
+  const size = page.viewportSize()!;
+  await page.setViewportSize({ width: 1000, height: size.height });
+  const table = page.locator('[data-testid="verdict-table"]');
+  const scroller = page.locator('.table-scroll', { has: table });
+  const geometry = () =>
+    scroller.evaluate((el) => {
+      const box = (q: string) => el.querySelector(q)!.getBoundingClientRect();
+      return { overflow: el.scrollWidth - el.clientWidth, left: el.getBoundingClientRect().left + el.clientLeft, head: box('thead th:first-child'), cell: box('tbody td:first-child'), second: box('thead th:nth-child(2)') };
+    });
+  expect((await geometry()).overflow).toBeGreaterThan(100);
+  await scroller.evaluate((el) => el.scrollTo({ left: 100 }));
+  await scroller.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  const g = await geometry();
+  expect(Math.abs(g.head.left - g.left)).toBeLessThan(1);
+  expect(Math.abs(g.cell.left - g.left)).toBeLessThan(1);
+  expect(Math.abs(g.head.width - g.cell.width)).toBeLessThan(1);
+  // The other header cells scrolled with their columns.
+  expect(g.second.left).toBeLessThan(g.head.right);
+  // …and the branch column is drawn on top of them, not under.
+  const onTop = await page.evaluate(({ x, y }) => document.elementFromPoint(x, y)?.closest('th')?.textContent, { x: g.head.left + 4, y: g.head.top + g.head.height / 2 });
+  expect(onTop).toBe('Branch');
+  await shot(page, 'compare-02b-scrolled-sideways');
+  await scroller.evaluate((el) => el.scrollTo({ left: 0 }));
+  await page.setViewportSize(size);
+}
+
 /** Open a run of the history in the Results tab. */
 async function showPastRun(runId: string): Promise<void> {
   await page.locator('[data-testid="tab-runs"]').click();
@@ -234,6 +265,7 @@ describeE2E('comparing strategies (web shell, chromium)', () => {
     expect(await page.locator('[data-testid="verdict-table"] th').allTextContents()).toEqual(expect.arrayContaining(['memory measured (MiB) ↓', 'memory planned (MiB)', 'training time ↓']));
     await page.locator('[data-testid="open-report"]').waitFor();
     await shot(page, 'compare-02-verdict');
+    await checkStickyBranchColumn();
     expect(pageErrors).toEqual([]);
   }, 120_000);
 

@@ -161,6 +161,17 @@ describeE2E('LoRAM Studio editor (web shell, chromium)', () => {
     await shot(page, '04-inline-error-pinned-to-node');
     await setParam('prune1', 'ratio', '0.4');
     await page.waitForFunction(() => !document.querySelector('[data-testid="node-prune1"]')?.classList.contains('has-errors'));
+
+    // text that is not a number is not ignored: the field says which field, what it takes, and what was kept
+    const ratio = page.locator('[data-testid="inspector"] [data-field="ratio"] input').first();
+    await ratio.fill('abc');
+    const typed = page.locator('[data-field="ratio"] [data-testid="typed-error"]');
+    expect(await typed.textContent()).toBe('Ratio: "abc" is not a number; expected a number 0 – 0.99');
+    expect(await ratio.getAttribute('aria-invalid')).toBe('true');
+    await ratio.press('Enter');
+    expect(await typed.textContent()).toBe('Ratio: "abc" is not a number; expected a number 0 – 0.99; kept 0.4');
+    expect((await doc()).nodes.find((n) => n.id === 'prune1')!.params.ratio).toBe(0.4);
+    await shot(page, '04b-typed-text-not-a-number');
   });
 
   test('a mismatched connection is refused, with its reason', async () => {
