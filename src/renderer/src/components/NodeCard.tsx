@@ -149,6 +149,11 @@ function NodeCardView({ data, selected }: NodeProps<FlowNode>) {
       )}
       {status === 'running' && (
         <div className="node-live">
+          {!deco.progress && deco.phase && (
+            <span className="node-phase" title={deco.phase} data-testid={`phase-${node.id}`}>
+              {deco.phase}…
+            </span>
+          )}
           {deco.progress && (
             <span>
               step {deco.progress.step}/{deco.progress.total}
