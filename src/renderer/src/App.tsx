@@ -17,6 +17,7 @@ import { Canvas, type CanvasApi } from './components/Canvas';
 import { Inspector } from './components/Inspector';
 import { Palette } from './components/Palette';
 import { RecoveryBanner } from './components/RecoveryBanner';
+import { ServerDownBanner } from './components/ServerDownBanner';
 import { Toasts } from './components/Toasts';
 import { Toolbar } from './components/Toolbar';
 import type { EditorController } from './editor/controller';
@@ -95,6 +96,7 @@ export function App({ controller }: { controller: EditorController }) {
   return (
     <div className="app" onMouseMove={(e) => (pointer.current = { x: e.clientX, y: e.clientY })}>
       <Toolbar snap={snap} onAction={onAction} theme={theme} selectedOne={selectedOne} />
+      {snap.serverDown && <ServerDownBanner snap={snap} />}
       {snap.recovery && <RecoveryBanner recovery={snap.recovery} onRestore={() => files.guardDirty('restore the recovered work', () => controller.restoreRecovery())} onDiscard={() => controller.discardRecovery()} />}
       <div className={`workspace${paletteCollapsed ? ' palette-collapsed' : ''}`}>
         <Palette specs={snap.specs} onAdd={onAdd} collapsed={paletteCollapsed} setCollapsed={setPaletteCollapsed} />

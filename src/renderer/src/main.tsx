@@ -6,7 +6,10 @@ import { chartTextBoxes } from './components/charts/layout-probe';
 import { connectBridge } from './client';
 import { EditorController } from './editor/controller';
 
-const bridge = connectBridge((connected) => document.documentElement.toggleAttribute('data-offline', !connected));
+const bridge = connectBridge((connected) => {
+  document.documentElement.toggleAttribute('data-offline', !connected);
+  controller.setServerConnected(connected);
+});
 const controller = new EditorController(bridge.engine, bridge.host);
 void controller.init();
 // For debugging from the devtools console (and the e2e tests' assertions on the document).

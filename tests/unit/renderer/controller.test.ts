@@ -263,4 +263,27 @@ describe('EditorController: newcomer findings', () => {
     expect(await c.saveAs('/work/recipes/copy.json')).toBe(true);
     expect(c.doc.name).toBe('my-sweep');
   });
+
+  test('server gone: the snapshot says so, and whether the unsaved work is in the recovery file or only in the page', async () => {
+    const { c, host } = await setup();
+    c.addNode('Load', { x: 0, y: 0 });
+    await c.autosave();
+    expect(c.getSnapshot().keptInRecovery).toBe(c.doc);
+    c.setServerConnected(false);
+    expect(c.getSnapshot().serverDown).toBe(true);
+    // An edit while the server is away cannot be written: the page holds the only copy.
+    host.writeRecovery = async () => {
+      throw new Error('the LoRAM Studio server is not reachable');
+    };
+    c.addNode('Prune', { x: 300, y: 0 });
+    await c.autosave();
+    expect(c.getSnapshot().keptInRecovery).not.toBe(c.doc);
+    // Back: written at once.
+    host.writeRecovery = async (d) => void (host.recovery = structuredClone(d));
+    c.setServerConnected(true);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(c.getSnapshot().serverDown).toBe(false);
+    expect(c.getSnapshot().keptInRecovery).toBe(c.doc);
+    expect(host.recovery!.recipe.nodes).toHaveLength(2);
+  });
 });

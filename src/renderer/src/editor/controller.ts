@@ -79,6 +79,10 @@ export interface EditorSnapshot {
   notice: Notice | null;
   /** Unsaved work found in the recovery file at start. */
   recovery: RecoveryData | null;
+  /** The web shell lost its server (the event connection closed): nothing can run, open or save. */
+  serverDown: boolean;
+  /** The document as last written to the recovery file (null: nothing unsaved was written). */
+  keptInRecovery: Recipe | null;
   recent: string[];
 }
 
@@ -163,6 +167,8 @@ export class EditorController {
       runs: [],
       notice: null,
       recovery: null,
+      serverDown: false,
+      keptInRecovery: null,
       recent: [],
     };
   }
@@ -233,6 +239,14 @@ export class EditorController {
     } catch (e) {
       this.set({ phase: 'error', loadError: (e as Error).message });
     }
+  }
+
+  /** Told by the web shell's client when its connection to the server goes down or comes back. */
+  setServerConnected(connected: boolean): void {
+    if (this.snap.serverDown === !connected) return;
+    this.set({ serverDown: !connected });
+    // Back: write the recovery file at once (edits made while it was away were not written).
+    if (connected) void this.autosave();
   }
 
   dispose(): void {
@@ -432,11 +446,13 @@ export class EditorController {
       clearTimeout(this.autosaveTimer);
       this.autosaveTimer = null;
     }
+    const doc = this.doc;
     try {
-      if (this.snap.dirty) await this.host.writeRecovery({ savedAt: this.now(), path: this.snap.filePath, recipe: this.doc });
+      if (this.snap.dirty) await this.host.writeRecovery({ savedAt: this.now(), path: this.snap.filePath, recipe: doc });
       else await this.host.clearRecovery();
+      this.set({ keptInRecovery: this.snap.dirty ? doc : null });
     } catch {
-      // the recovery file is best effort
+      // the recovery file is best effort (what it holds is said by keptInRecovery)
     }
   }
 
