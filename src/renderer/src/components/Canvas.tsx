@@ -22,6 +22,7 @@ import type { Theme } from '../hooks';
 import { hiddenNodes } from '../editor/groups';
 import { GroupFrames } from './GroupFrames';
 import { NodeCard } from './NodeCard';
+import { RAISED_EDGE_Z, useHiddenEdges } from './use-hidden-edges';
 
 export const DND_MIME = 'application/x-loram-node';
 
@@ -102,6 +103,10 @@ export function Canvas({ controller, snap, selection, setSelection, minimap, the
     // seconds of CPU per run taken from the engine on a small machine).
     return recipeToFlowEdges(snap.doc, snap.specs_, selEdges, invalidEdges).map((e) => (running.has(e.target) ? { ...e, className: `${e.className ?? ''} edge-running`.trim() } : e));
   }, [snap.doc, snap.specs_, selEdges, invalidEdges, snap.statuses]);
+
+  // Edges that would pass behind a card that is not theirs are drawn above the cards.
+  const hiddenEdges = useHiddenEdges(nodes, edges);
+  const shownEdges = useMemo(() => (hiddenEdges.size ? edges.map((e) => (hiddenEdges.has(e.id) ? { ...e, zIndex: RAISED_EDGE_Z } : e)) : edges), [edges, hiddenEdges]);
 
   const selectionRef = useRef(selection);
   selectionRef.current = selection;
@@ -227,7 +232,7 @@ export function Canvas({ controller, snap, selection, setSelection, minimap, the
     <div className="canvas" ref={wrapper} onDragOver={onDragOver} onDrop={onDrop} onDoubleClick={onDoubleClick} data-testid="canvas">
       <ReactFlow<FlowNode>
         nodes={nodes}
-        edges={edges}
+        edges={shownEdges}
         nodeTypes={nodeTypes}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
