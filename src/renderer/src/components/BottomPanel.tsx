@@ -1,11 +1,11 @@
-import { useEffect, useMemo, useRef, type ReactNode } from 'react';
+import { memo, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import type { MetricsFile, ValidationError } from '../../../shared';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
 import { nodeName } from '../editor/document';
 import { branchCopies } from '../editor/branches';
 import { CompareVerdict, VerdictSummary } from './CompareVerdict';
 import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, metricsOutputs, nodeScalars } from '../editor/results';
-import { formatDuration, formatMetric } from '../editor/run-state';
+import { formatDuration, formatMetric, type LogEntry } from '../editor/run-state';
 import { LineOverlay } from './charts/LineOverlay';
 import { RankedBars } from './charts/RankedBars';
 import { Icon } from './Icon';
@@ -46,6 +46,16 @@ function Problems({ snap, onSelect }: { snap: EditorSnapshot; onSelect: (node: s
   );
 }
 
+/** One line, rendered once: a long log does not re-render every line when one is added. */
+const LogLine = memo(function LogLine({ line }: { line: LogEntry }) {
+  return (
+    <div className={`log-line ${line.level}`}>
+      <span className="log-time">{new Date(line.time).toLocaleTimeString()}</span>
+      <span className="log-msg">{line.message}</span>
+    </div>
+  );
+});
+
 function Log({ snap }: { snap: EditorSnapshot }) {
   const end = useRef<HTMLDivElement>(null);
   const box = useRef<HTMLDivElement>(null);
@@ -65,10 +75,7 @@ function Log({ snap }: { snap: EditorSnapshot }) {
       }}
     >
       {snap.log.map((l) => (
-        <div key={l.seq} className={`log-line ${l.level}`}>
-          <span className="log-time">{new Date(l.time).toLocaleTimeString()}</span>
-          <span className="log-msg">{l.message}</span>
-        </div>
+        <LogLine key={l.seq} line={l} />
       ))}
       <div ref={end} />
     </div>

@@ -96,7 +96,7 @@ function NodeCardView({ data, selected }: NodeProps<FlowNode>) {
       </div>
       {progress !== null && status === 'running' && (
         <div className="node-progress" title={`${deco.progress!.step} / ${deco.progress!.total}`}>
-          <div className="bar" style={{ width: `${(progress * 100).toFixed(1)}%` }} />
+          <div className="bar" style={{ transform: `scaleX(${progress.toFixed(3)})` }} />
         </div>
       )}
       <div className="node-ports">

@@ -96,6 +96,9 @@ export interface ControllerOptions {
 
 type Listener = () => void;
 
+/** How often, at most, progress and log lines of a run re-render the editor (ms). */
+const FLUSH_MS = 100;
+
 export function dirname(p: string, sep: string = p.includes('\\') && !p.includes('/') ? '\\' : '/'): string {
   const i = p.lastIndexOf(sep);
   if (i < 0) return '.';
@@ -116,6 +119,9 @@ export class EditorController {
   private noticeSeq = 0;
   private logSeq = 0;
   private clipboard: ClipboardData | null = null;
+  /** Log lines and run progress received but not yet shown (see flushRun). */
+  private pendingLog: LogEntry[] | null = null;
+  private runFlushTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubscribe: (() => void) | null = null;
   /** Set while `run()` waits for the engine's answer: the first run-started seen then is ours. */
   private awaitingRun = false;
@@ -253,6 +259,7 @@ export class EditorController {
     this.unsubscribe?.();
     if (this.validateTimer) clearTimeout(this.validateTimer);
     if (this.autosaveTimer) clearTimeout(this.autosaveTimer);
+    if (this.runFlushTimer) clearTimeout(this.runFlushTimer);
   }
 
   // ---- document edits ------------------------------------------------------------------------------------------
@@ -589,16 +596,17 @@ export class EditorController {
     }
   }
 
-  private appendLog(ev: EngineEvent): void {
+  /** The log with the lines `ev` adds (the same array when it adds none). */
+  private logWith(ev: EngineEvent): LogEntry[] {
     const names = (id: string) => {
       const n = findNode(this.doc, id);
       return n ? nodeName(n) : id;
     };
     const lines = logLines(ev, names);
-    if (!lines.length) return;
-    let log = [...this.snap.log, ...lines.map((l) => ({ ...l, seq: ++this.logSeq }))];
-    if (log.length > MAX_LOG) log = log.slice(log.length - MAX_LOG);
-    this.set({ log });
+    const base = this.pendingLog ?? this.snap.log;
+    if (!lines.length) return base;
+    const log = [...base, ...lines.map((l) => ({ ...l, seq: ++this.logSeq }))];
+    return log.length > MAX_LOG ? log.slice(log.length - MAX_LOG) : log;
   }
 
   private onEvent(ev: EngineEvent): void {
@@ -611,16 +619,14 @@ export class EditorController {
     }
     this.liveRun = reduceRun(this.liveRun, ev);
     if (ev.type === 'node-finished' || ev.type === 'node-cached') this.remember([[ev.node, ev.signature]]);
-    this.appendLog(ev);
+    this.pendingLog = this.logWith(ev);
+    // Progress and log lines come many a second while training: shown at most every FLUSH_MS, not one render each.
+    if (ev.type === 'node-progress' || ev.type === 'node-log') return this.scheduleRunFlush();
     const patch: Partial<EditorSnapshot> = {};
-    if (!this.snap.historical || ev.type === 'run-started') {
-      patch.run = this.liveRun;
-      patch.historical = false;
-      patch.runRecipe = null;
-    }
     if (ev.type === 'run-started') {
       patch.liveRunId = ev.runId;
-      if (!this.snap.historical || patch.historical === false) patch.files = {};
+      patch.historical = false;
+      patch.files = {};
     }
     if (ev.type === 'node-failed' && ev.error.code !== 'cancelled') this.notify('error', `${ev.node} failed: ${ev.error.message}`);
     if (ev.type === 'run-finished' || ev.type === 'run-cancelled') {
@@ -630,8 +636,23 @@ export class EditorController {
       void this.refreshRuns();
       void this.check();
     }
-    this.set(patch);
+    this.flushRun(patch);
     if (ev.type === 'node-finished' || ev.type === 'node-cached') void this.loadMetricsFiles(this.liveRun);
+  }
+
+  private scheduleRunFlush(): void {
+    this.runFlushTimer ??= setTimeout(() => this.flushRun(), FLUSH_MS);
+  }
+
+  /** Show the live run (unless a past one is shown) and the log as they are now, with `patch`: one render. */
+  private flushRun(patch: Partial<EditorSnapshot> = {}): void {
+    if (this.runFlushTimer) clearTimeout(this.runFlushTimer);
+    this.runFlushTimer = null;
+    const historical = patch.historical ?? this.snap.historical;
+    const live: Partial<EditorSnapshot> = historical ? {} : { run: this.liveRun, historical: false, runRecipe: null };
+    const log = this.pendingLog;
+    this.pendingLog = null;
+    this.set({ ...live, ...(log && log !== this.snap.log ? { log } : {}), ...patch });
   }
 
   /** Fetch the metrics files the run's metrics outputs point to (for plots and the Compare view). */
