@@ -163,6 +163,7 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
   try {
     const q = quantizeOf(m.lineage);
     const bases = basesFor(q ? { blockSize: q.blockSize, doubleQuant: q.doubleQuant } : null);
+    ctx.log('compiling the training graph for ONNX Runtime');
     // The host weights are only needed to build the session (which keeps its own copy): not referenced after.
     const { config, run } = await loadModelWeights(ctx, m).then(async ({ config, weights }) => ({
       config,

@@ -89,6 +89,11 @@ ${m.claims.map(claimSection).join('\n')}
 ${m.notes.length ? `<ul>${m.notes.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}`;
 }
 
+/** A horizontal bar chart's height: a row per branch (`perRow` bars each), at least the old fixed height. */
+function barsHeight(rows: number, perRow: number): number {
+  return Math.max(340, rows * (10 + 8 * perRow) + 90);
+}
+
 export function renderHtml(m: ReportModel, chartJs: string): string {
   const b = m.branches;
   const trained = b.filter((x) => x.train && x.role !== 'no-recovery');
@@ -122,14 +127,14 @@ ${m.heldOut ? `<p>Held-out perplexity: ${esc(m.heldOut)}.</p>` : ''}
 
 <h2>Held-out perplexity</h2>
 <div class="legend">${legend}</div>
-<div class="chart"><canvas id="ppl"></canvas></div>
+<div class="chart" style="height:${barsHeight(data.ppl.labels.length, 1)}px"><canvas id="ppl"></canvas></div>
 <h2>Multiple-choice accuracy</h2>
-<div class="chart"><canvas id="acc"></canvas></div>
+<div class="chart" style="height:${barsHeight(data.acc.labels.length, 2)}px"><canvas id="acc"></canvas></div>
 <h2>Training memory: measured and planned</h2>
-<div class="chart short"><canvas id="mem"></canvas></div>
+<div class="chart short" style="height:${barsHeight(data.mem.labels.length, 2)}px"><canvas id="mem"></canvas></div>
 <p class="note">Measured: the training engine's peak of live tensor bytes during LoRA training (ONNX Runtime: the training graph's live bytes in node order plus AdamW states; TensorFlow.js: its tensor counter plus NF4 codes). Planned: src/loram/memory/planner.ts on the trained config (bf16 base, fp32 LoRA + AdamW, one micro-batch, eager attention).</p>
 <h2>Training time</h2>
-<div class="chart short"><canvas id="time"></canvas></div>
+<div class="chart short" style="height:${barsHeight(data.time.labels.length, 1)}px"><canvas id="time"></canvas></div>
 <h2>LoRA training loss</h2>
 <div class="chart"><canvas id="loss"></canvas></div>
 
@@ -147,7 +152,8 @@ ${mcItems(m)}
   if (typeof Chart === 'undefined') return;
   Chart.defaults.font.size = 12;
   var hbar = { indexAxis: 'y', responsive: true, maintainAspectRatio: false, plugins: { legend: { position: 'bottom' } } };
-  function opts(extra) { return Object.assign({}, hbar, extra); }
+  // Every branch keeps its name: the chart grows a row per branch instead of skipping labels.
+  function opts(extra) { var o = Object.assign({}, hbar, extra); o.scales = Object.assign({}, o.scales); o.scales.y = Object.assign({ ticks: { autoSkip: false } }, o.scales.y); return o; }
   new Chart(document.getElementById('ppl'), { type: 'bar', data: { labels: d.ppl.labels, datasets: [{ label: 'held-out perplexity (lower is better)', data: d.ppl.values, backgroundColor: d.ppl.colors }] }, options: opts({ plugins: { legend: { display: false } }, scales: { x: { title: { display: true, text: 'perplexity' } } } }) });
   var chanceLine = { id: 'chance', afterDatasetsDraw: function (c) { if (d.acc.chance === null) return; var x = c.scales.x.getPixelForValue(d.acc.chance); var a = c.chartArea; var g = c.ctx; g.save(); g.strokeStyle = '#dc2626'; g.setLineDash([6, 4]); g.beginPath(); g.moveTo(x, a.top); g.lineTo(x, a.bottom); g.stroke(); g.fillStyle = '#dc2626'; g.fillText('chance ' + d.acc.chance.toFixed(0) + '%', x + 4, a.top + 12); g.restore(); } };
   new Chart(document.getElementById('acc'), { type: 'bar', data: { labels: d.acc.labels, datasets: [{ label: 'acc', data: d.acc.acc, backgroundColor: '#2563eb' }, { label: 'acc_norm', data: d.acc.norm, backgroundColor: '#93c5fd' }] }, options: opts({ scales: { x: { min: 0, title: { display: true, text: 'accuracy %' } } } }), plugins: [chanceLine] });

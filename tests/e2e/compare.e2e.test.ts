@@ -2,15 +2,14 @@
  * Comparing strategies end to end, in Debian's chromium against the web shell and the real engine: build a
  * 2-axis sweep (strategy × ratio) by hand and run it; group and ungroup nodes; open a 17-branch comparison run
  * (the compare-pruning graph with the committed report's perplexities) and read its verdict in the Compare view;
- * the Results view at 17 branches with no label or legend overlapping (checked on bounding boxes).
+ * the Results view at 17 and at 40 branches with no label or legend overlapping (checked on bounding boxes).
  * Screenshots of every checked state go to tests/artifacts/e2e/.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Recipe } from '../../src/shared/index';
-import { evalIds, paperLikeNumbers, realRecipe, syntheticRun, writeRunHome } from '../unit/report/fixture';
+import { evalIds, paperLikeNumbers, realRecipe } from '../unit/report/fixture';
 import { closeEditor, findChromium, openEditor, shot, type Shell } from './harness';
+import { wideRecipe, writeFinishedRun } from './wide-comparison';
 
 const chromiumPath = findChromium();
 const describeE2E = chromiumPath ? describe : describe.skip;
@@ -50,6 +49,100 @@ async function setParam(node: string, key: string, value: string): Promise<void>
 type Box = { x: number; y: number; width: number; height: number };
 const overlaps = (a: Box, b: Box) => a.x < b.x + b.width - 0.5 && b.x < a.x + a.width - 0.5 && a.y < b.y + b.height - 0.5 && b.y < a.y + a.height - 0.5;
 const inside = (a: Box, b: Box) => a.x >= b.x - 0.5 && a.y >= b.y - 0.5 && a.x + a.width <= b.x + b.width + 0.5 && a.y + a.height <= b.y + b.height + 0.5;
+type TextBox = Box & { axis: string; text: string };
+
+/** A screenshot with the bottom panel pulled up to show the whole Results view (then the layout as it was). */
+async function shotResults(name: string): Promise<void> {
+  const size = page.viewportSize()!;
+  await page.setViewportSize({ width: size.width, height: 3000 });
+  const s = (await page.locator('.splitter').boundingBox())!;
+  const drag = async (from: number, to: number) => {
+    await page.mouse.move(s.x + s.width / 2, from);
+    await page.mouse.down();
+    await page.mouse.move(s.x + s.width / 2, to, { steps: 4 });
+    await page.mouse.up();
+  };
+  await drag(s.y + 2, 300);
+  await shot(page, name);
+  await drag(300, s.y + 2);
+  await page.setViewportSize(size);
+}
+
+/**
+ * Scrolled sideways, the Compare tables keep the branch column and its header cell together at the left edge
+ * (checked in a narrow window, where the tables overflow).
+ */
+async function checkStickyBranchColumn(): Promise<void> {
+  const size = page.viewportSize()!;
+  await page.setViewportSize({ width: 1000, height: size.height });
+  const table = page.locator('[data-testid="verdict-table"]');
+  const scroller = page.locator('.table-scroll', { has: table });
+  const geometry = () =>
+    scroller.evaluate((el) => {
+      const box = (q: string) => el.querySelector(q)!.getBoundingClientRect();
+      return { overflow: el.scrollWidth - el.clientWidth, left: el.getBoundingClientRect().left + el.clientLeft, head: box('thead th:first-child'), cell: box('tbody td:first-child'), second: box('thead th:nth-child(2)') };
+    });
+  expect((await geometry()).overflow).toBeGreaterThan(100);
+  await scroller.evaluate((el) => el.scrollTo({ left: 100 }));
+  await scroller.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  const g = await geometry();
+  expect(Math.abs(g.head.left - g.left)).toBeLessThan(1);
+  expect(Math.abs(g.cell.left - g.left)).toBeLessThan(1);
+  expect(Math.abs(g.head.width - g.cell.width)).toBeLessThan(1);
+  // The other header cells scrolled with their columns.
+  expect(g.second.left).toBeLessThan(g.head.right);
+  // …and the branch column is drawn on top of them, not under.
+  const onTop = await page.evaluate(({ x, y }) => document.elementFromPoint(x, y)?.closest('th')?.textContent, { x: g.head.left + 4, y: g.head.top + g.head.height / 2 });
+  expect(onTop).toBe('Branch');
+  await shot(page, 'compare-02b-scrolled-sideways');
+  await scroller.evaluate((el) => el.scrollTo({ left: 0 }));
+  await page.setViewportSize(size);
+}
+
+/** Open a run of the history in the Results tab. */
+async function showPastRun(runId: string): Promise<void> {
+  await page.locator('[data-testid="tab-runs"]').click();
+  await page.locator('[data-testid="runs"] tr', { hasText: runId }).click();
+  await page.locator('[data-testid="results"]').waitFor();
+}
+
+/** The axis labels each ranked chart of a result card drew (canvas text, located by the page's chart probe). */
+async function rankedLabels(chart: string): Promise<{ card: Box; charts: TextBox[][] }> {
+  const card = (await page.locator('.result-card', { has: page.locator(`[data-testid="${chart}"]`) }).boundingBox())!;
+  const charts = await page.locator(`[data-testid="${chart}"] canvas`).evaluateAll((canvases) =>
+    canvases.map((c) => (window as unknown as { __loramChartText(c: HTMLCanvasElement): TextBox[] }).__loramChartText(c as HTMLCanvasElement)),
+  );
+  return { card, charts };
+}
+
+/**
+ * The Results view at `branches` branches: every ranked chart names every branch; no two labels of a chart overlap;
+ * every label and the loss legend stay inside their card.
+ */
+async function checkResultsLayout(recipe: Recipe): Promise<void> {
+  const branches = recipe.nodes.filter((n) => n.type === 'Evaluate').length;
+  const trained = recipe.nodes.filter((n) => n.type === 'LoRA-Train').length;
+  await page.locator('[data-testid="ppl-chart"] canvas').first().waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="ppl-chart"] canvas').length > 0 && (window as unknown as { __loramChartText(c: Element): unknown[] }).__loramChartText(document.querySelector('[data-testid="ppl-chart"] canvas')!).length > 0);
+  for (const chart of ['ppl-chart', 'acc-chart', 'mem-chart']) {
+    const { card, charts } = await rankedLabels(chart);
+    expect(charts.length).toBeGreaterThan(0);
+    for (const boxes of charts) {
+      const names = boxes.filter((b) => b.axis === 'y');
+      expect([chart, names.length]).toEqual([chart, chart === 'mem-chart' ? trained : branches]);
+      expect(boxes.filter((b) => b.axis === 'values').length).toBe(names.length);
+      for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) expect([chart, boxes[i]!.text, boxes[j]!.text, overlaps(boxes[i]!, boxes[j]!)]).toEqual([chart, boxes[i]!.text, boxes[j]!.text, false]);
+      for (const b of boxes) expect([chart, b.text, inside(b, card)]).toEqual([chart, b.text, true]);
+    }
+  }
+  // The loss legend stays inside the loss card, and its entries do not overlap.
+  const lossCard = (await page.locator('.result-card', { has: page.locator('[data-testid="loss-chart"]') }).boundingBox())!;
+  const legend = page.locator('[data-testid="loss-chart"] [data-testid="chart-legend"]');
+  expect(inside((await legend.boundingBox())!, lossCard)).toBe(true);
+  const entries = await legend.locator('li').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => ({ x: r.x, y: r.y, width: r.width, height: r.height })));
+  expect(entries.length).toBe(trained);
+  for (let i = 0; i < entries.length; i++) for (let j = i + 1; j < entries.length; j++) expect(overlaps(entries[i]!, entries[j]!)).toBe(false);
+}
 
 describeE2E('comparing strategies (web shell, chromium)', () => {
   beforeAll(async () => {
@@ -151,41 +244,11 @@ describeE2E('comparing strategies (web shell, chromium)', () => {
     Object.assign(n.ppl, { eval_large: 67.34, eval_small0: 83.23, eval_small: 66.02, eval_full: 53.25, eval_rand: 55.88, eval_stru: 55.80, eval_semi: 56.08, eval_unst: 56.05, eval_q: 55.86 });
     ids.noAlign.forEach((e, i) => (n.ppl[e] = [57.62, 57.01, 56.3, 56.4][i]!));
     ids.noRec.forEach((e, i) => (n.ppl[e] = [58.75, 57.07, 56.9, 57.2][i]!));
-    const run = syntheticRun(n, recipe);
-    run.runId = '20991231-000000-000-compar';
-    run.summary.startedAt = Date.now() + 86_400_000;
-    const dir = writeRunHome(shell.home, run);
-    // Its event log, as the engine writes it (the editor replays it to show a past run).
-    const t = run.summary.startedAt;
-    const events = [
-      { type: 'run-started', runId: run.runId, time: t, recipeName: recipe.name, plan: Object.keys(run.nodes), noCache: false },
-      ...Object.entries(run.nodes).map(([node, s]) => ({ type: 'node-cached', runId: run.runId, time: t, node, nodeType: s.type, signature: s.signature, outputs: s.outputs, metrics: s.metrics })),
-      { type: 'run-finished', runId: run.runId, time: t + 1000, ok: true, durationMs: 1000, nodes: run.nodes },
-    ];
-    writeFileSync(path.join(dir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-
-    await page.locator('[data-testid="tab-runs"]').click();
-    await page.locator('[data-testid="runs"] tr', { hasText: run.runId }).click();
-    await page.locator('[data-testid="results"]').waitFor();
-    const bars = page.locator('[data-testid="ppl-chart"] [data-testid="bar-row"]');
-    await bars.first().waitFor();
-    expect(await bars.count()).toBe(17);
-    // Every label of every bar chart: no two overlap, and each stays inside its card.
-    for (const chart of ['ppl-chart', 'acc-chart', 'mem-chart']) {
-      const card = (await page.locator(`[data-testid="${chart}"]`).boundingBox())!;
-      const labels = page.locator(`[data-testid="${chart}"] .ranked-label`);
-      const boxes: Box[] = [];
-      for (let i = 0; i < (await labels.count()); i++) {
-        const b = await labels.nth(i).boundingBox();
-        if (b && b.height > 0) boxes.push(b);
-      }
-      for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) expect([chart, i, j, overlaps(boxes[i]!, boxes[j]!)]).toEqual([chart, i, j, false]);
-      expect(boxes.every((b) => b.x >= card.x && b.x + b.width <= card.x + card.width)).toBe(true);
-    }
-    // The loss legend stays inside the loss card.
-    const lossCard = (await page.locator('[data-testid="loss-chart"]').boundingBox())!;
-    const legend = await page.locator('[data-testid="loss-chart"] [data-testid="chart-legend"]').boundingBox();
-    if (legend) expect(inside(legend, lossCard)).toBe(true);
+    const runId = '20991231-000000-000-compar';
+    writeFinishedRun(shell.home, recipe, runId, n);
+    await showPastRun(runId);
+    expect(evalIds(recipe).all.length).toBe(17);
+    await checkResultsLayout(recipe);
     await shot(page, 'compare-01-results-17-branches');
 
     await page.locator('[data-testid="tab-compare"]').click();
@@ -202,6 +265,17 @@ describeE2E('comparing strategies (web shell, chromium)', () => {
     expect(await page.locator('[data-testid="verdict-table"] th').allTextContents()).toEqual(expect.arrayContaining(['memory measured (MiB) ↓', 'memory planned (MiB)', 'training time ↓']));
     await page.locator('[data-testid="open-report"]').waitFor();
     await shot(page, 'compare-02-verdict');
+    await checkStickyBranchColumn();
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  test('a 40-branch comparison: every ranked chart names all 40 branches, nothing overlaps, everything stays in its card', async () => {
+    const runId = '20991231-000000-000-wide40';
+    const recipe = wideRecipe(40);
+    writeFinishedRun(shell.home, recipe, runId);
+    await showPastRun(runId);
+    await checkResultsLayout(recipe);
+    await shotResults('compare-03-results-40-branches');
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Recipe } from '../../src/shared/index';
-import { closeEditor, findChromium, openEditor, shot, type Shell } from './harness';
+import { closeEditor, findChromium, openEditor, shot, waitForChart, type Shell } from './harness';
 
 const chromiumPath = findChromium();
 if (!chromiumPath) {
@@ -161,6 +161,17 @@ describeE2E('LoRAM Studio editor (web shell, chromium)', () => {
     await shot(page, '04-inline-error-pinned-to-node');
     await setParam('prune1', 'ratio', '0.4');
     await page.waitForFunction(() => !document.querySelector('[data-testid="node-prune1"]')?.classList.contains('has-errors'));
+
+    // text that is not a number is not ignored: the field says which field, what it takes, and what was kept
+    const ratio = page.locator('[data-testid="inspector"] [data-field="ratio"] input').first();
+    await ratio.fill('abc');
+    const typed = page.locator('[data-field="ratio"] [data-testid="typed-error"]');
+    expect(await typed.textContent()).toBe('Ratio: "abc" is not a number; expected a number 0 – 0.99');
+    expect(await ratio.getAttribute('aria-invalid')).toBe('true');
+    await ratio.press('Enter');
+    expect(await typed.textContent()).toBe('Ratio: "abc" is not a number; expected a number 0 – 0.99; kept 0.4');
+    expect((await doc()).nodes.find((n) => n.id === 'prune1')!.params.ratio).toBe(0.4);
+    await shot(page, '04b-typed-text-not-a-number');
   });
 
   test('a mismatched connection is refused, with its reason', async () => {
@@ -192,8 +203,8 @@ describeE2E('LoRAM Studio editor (web shell, chromium)', () => {
     }
     for (const [, id] of NODES) expect(await page.locator(`[data-testid="node-${id}"]`).getAttribute('data-status')).toBe('done');
     await page.locator('[data-testid="tab-results"]').click();
-    await page.locator('[data-testid="loss-chart"] .recharts-line-curve').first().waitFor({ timeout: 20_000 });
-    await page.locator('[data-testid="ppl-chart"] [data-testid="bar-row"]').first().waitFor({ timeout: 20_000 });
+    await waitForChart(page, '[data-testid="loss-chart"]');
+    await waitForChart(page, '[data-testid="ppl-chart"]');
     await shot(page, '08-finished-results');
     await page.locator('[data-testid="tab-log"]').click();
     expect(await page.locator('[data-testid="log"]').textContent()).toMatch(/perplexity/);
@@ -229,7 +240,7 @@ describeE2E('LoRAM Studio editor (web shell, chromium)', () => {
     await page.waitForSelector('[data-testid="node-evaluate1"][data-status="cached"]', { timeout: 20_000 });
     // and the results panel shows that recipe's last run from the history
     await page.locator('[data-testid="tab-results"]').click();
-    await page.locator('[data-testid="loss-chart"] .recharts-line-curve').first().waitFor({ timeout: 20_000 });
+    await waitForChart(page, '[data-testid="loss-chart"]');
     expect(await page.locator('[data-testid="results"] .results-head').textContent()).toMatch(/from the run history/);
     await waitIdle(300);
     await shot(page, '11-reopened-same-graph');
@@ -363,7 +374,7 @@ describeE2E('LoRAM Studio editor (web shell, chromium)', () => {
     await page.locator('[data-testid="tab-compare"]').click();
     await page.locator('[data-testid="compare"] .compare-table:not(.verdict-table) tbody tr').nth(1).waitFor();
     expect(await page.locator('[data-testid="compare"] .compare-table:not(.verdict-table) tbody tr').count()).toBe(2);
-    await page.locator('[data-testid="compare"] .recharts-line-curve').first().waitFor();
+    await waitForChart(page, '[data-testid="compare"]');
     await shot(page, '19-compare-view');
     await page.locator('[data-testid="tab-results"]').click();
     await shot(page, '20-results-after-run-to-here');

@@ -110,3 +110,16 @@ export async function closeEditor(shell: Shell | undefined, context: BrowserCont
   await context?.close().catch(() => undefined);
   await shell?.stop();
 }
+
+/** Wait until the Chart.js chart under `selector` has drawn its axes (canvas text, read through the page's chart probe). */
+export async function waitForChart(page: Page, selector: string, timeout = 20_000): Promise<void> {
+  await page.waitForFunction(
+    (sel) => {
+      const c = document.querySelector(`${sel} canvas`);
+      const probe = (window as unknown as { __loramChartText?: (c: Element) => unknown[] }).__loramChartText;
+      return !!c && !!probe && probe(c).length > 0;
+    },
+    selector,
+    { timeout },
+  );
+}

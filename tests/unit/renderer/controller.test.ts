@@ -109,6 +109,8 @@ describe('EditorController', () => {
     expect(await c.run()).toBe(false);
     expect(c.getSnapshot().running).toBe(false);
     expect(c.getSnapshot().notice!.text).toMatch(/Not run: 1 problem/);
+    // The UI opens the Problems tab on this subject, not on the wording.
+    expect(c.getSnapshot().notice!.about).toBe('run-refused');
   });
 
   test('run, run to here, events → statuses and log; cancel', async () => {
@@ -123,6 +125,9 @@ describe('EditorController', () => {
     expect(engine.callsOf('run')[0]!.args[1]).toEqual({ to: a, baseDir: '/work/recipes' });
     ev({ type: 'node-started', node: a, nodeType: 'Load', signature: 's' });
     ev({ type: 'node-progress', node: a, step: 1, total: 4, metrics: { loss: 2 } });
+    // Progress is shown at the next flush (many a second while training, one render per flush)…
+    expect(c.getSnapshot().run.nodes[a]!.series.loss).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 120));
     let s = c.getSnapshot();
     expect(s.running).toBe(true);
     expect(s.statuses[a]).toBe('running');
@@ -260,5 +265,53 @@ describe('EditorController: newcomer findings', () => {
     expect(c.getSnapshot().dirty).toBe(false);
     expect(await c.saveAs('/work/recipes/copy.json')).toBe(true);
     expect(c.doc.name).toBe('my-sweep');
+  });
+
+  test('server gone: the snapshot says so, and whether the unsaved work is in the recovery file or only in the page', async () => {
+    const { c, host } = await setup();
+    c.addNode('Load', { x: 0, y: 0 });
+    await c.autosave();
+    expect(c.getSnapshot().keptInRecovery).toBe(c.doc);
+    c.setServerConnected(false);
+    expect(c.getSnapshot().serverDown).toBe(true);
+    // An edit while the server is away cannot be written: the page holds the only copy.
+    host.writeRecovery = async () => {
+      throw new Error('the LoRAM Studio server is not reachable');
+    };
+    c.addNode('Prune', { x: 300, y: 0 });
+    await c.autosave();
+    expect(c.getSnapshot().keptInRecovery).not.toBe(c.doc);
+    // Back: written at once.
+    host.writeRecovery = async (d) => void (host.recovery = structuredClone(d));
+    c.setServerConnected(true);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(c.getSnapshot().serverDown).toBe(false);
+    expect(c.getSnapshot().keptInRecovery).toBe(c.doc);
+    expect(host.recovery!.recipe.nodes).toHaveLength(2);
+  });
+
+  test('a burst of progress events is one render; any other event shows everything at once', async () => {
+    const { c, engine } = await setup();
+    const a = c.addNode('Load', { x: 0, y: 0 })!;
+    engine.runAnswer = { ok: true, runId: 'r7' };
+    const started = c.run();
+    const ev = (e: Record<string, unknown>) => engine.emit({ runId: 'r7', time: 1, ...e } as unknown as EngineEvent);
+    ev({ type: 'run-started', recipeName: 'untitled', plan: [a], noCache: false });
+    await started;
+    ev({ type: 'node-started', node: a, nodeType: 'Load', signature: 's' });
+    await new Promise((r) => setTimeout(r, 20)); // the edit's validation and autosave settle first
+    let renders = 0;
+    const off = c.subscribe(() => renders++);
+    for (let step = 1; step <= 50; step++) ev({ type: 'node-progress', node: a, step, total: 50, metrics: { loss: 5 - step / 20 } });
+    ev({ type: 'node-log', node: a, level: 'info', message: 'half way' });
+    expect(renders).toBe(0);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(renders).toBe(1);
+    expect(c.getSnapshot().run.nodes[a]).toMatchObject({ step: 50, phase: 'half way' });
+    expect(c.getSnapshot().log.at(-1)!.message).toBe(`${a}: half way`);
+    ev({ type: 'node-progress', node: a, step: 51, total: 51 });
+    ev({ type: 'node-finished', node: a, nodeType: 'Load', signature: 's', outputs: {}, metrics: {}, durationMs: 5 });
+    expect(c.getSnapshot().run.nodes[a]).toMatchObject({ status: 'done', step: 51 });
+    off();
   });
 });

@@ -1,5 +1,5 @@
 import type { EngineEvent, MetricsFile } from '../../../src/shared/index';
-import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, overlay, X_KEY } from '../../../src/renderer/src/editor/results';
+import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, seriesKeys } from '../../../src/renderer/src/editor/results';
 import { emptyRunView, reduceRun } from '../../../src/renderer/src/editor/run-state';
 
 const ev = (e: Record<string, unknown>): EngineEvent => ({ runId: 'r', time: 0, ...e }) as unknown as EngineEvent;
@@ -63,12 +63,12 @@ describe('results panel data', () => {
     const v = compareView(file)!;
     expect(v.best).toEqual({ perplexity: 'Stru', accuracy: 'Rand' });
     expect(v.curves.loss!.map((s) => s.name)).toEqual(['Stru', 'Rand']);
-    const o = overlay(v.curves.loss!);
-    expect(o.keys).toEqual(['Stru', 'Rand']);
-    expect(o.data).toEqual([
-      { [X_KEY]: 1, Stru: 3, Rand: 3.5 },
-      { [X_KEY]: 2, Stru: 2, Rand: 2.8 },
+    expect(v.curves.loss!.map((s) => s.points)).toEqual([
+      [{ x: 1, y: 3 }, { x: 2, y: 2 }],
+      [{ x: 1, y: 3.5 }, { x: 2, y: 2.8 }],
     ]);
+    // One legend entry per line, even when two branches share a name.
+    expect(seriesKeys([...v.curves.loss!, v.curves.loss![0]!])).toEqual(['Stru', 'Rand', 'Stru (2)']);
     expect(compareView({ label: 'x', scalars: {} })).toBeNull();
     // Counts are not ranked: no "best" token count.
     const counts = compareView({ ...file, table: { columns: ['perplexity', 'tokens'], rows: file.table!.rows.map((r, i) => ({ ...r, values: { perplexity: 20 + i, tokens: 100 * (i + 1) } })) } })!;

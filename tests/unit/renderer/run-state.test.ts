@@ -1,5 +1,7 @@
 import { emptyRecipe, type EngineEvent, type Recipe } from '../../../src/shared/index';
 import { emptyRunView, formatMetric, logLines, nodeStatuses, reduceRun } from '../../../src/renderer/src/editor/run-state';
+import type { EditorSnapshot } from '../../../src/renderer/src/editor/controller';
+import { nodeDecorations } from '../../../src/renderer/src/editor/flow';
 
 const t = 1_700_000_000_000;
 const ev = (e: Record<string, unknown>): EngineEvent => ({ runId: 'r1', time: t, ...e }) as unknown as EngineEvent;
@@ -14,6 +16,22 @@ const doc: Recipe = {
 };
 
 describe('run state', () => {
+  test('a running node\'s phase is its latest info log line; the card shows it until the first step', () => {
+    const started = [ev({ type: 'run-started', recipeName: 'x', plan: ['b'], noCache: false }), ev({ type: 'node-started', node: 'b', nodeType: 'LoRA-Train', signature: 'sb' })];
+    let s = fold([...started, ev({ type: 'node-log', node: 'b', level: 'info', message: 'tokenizing the training text' })]);
+    expect(s.nodes.b!.phase).toBe('tokenizing the training text');
+    s = reduceRun(s, ev({ type: 'node-log', node: 'b', level: 'warn', message: 'slow disk' }));
+    s = reduceRun(s, ev({ type: 'node-log', node: 'b', level: 'info', message: 'compiling the training graph for ONNX Runtime' }));
+    expect(s.nodes.b!.phase).toBe('compiling the training graph for ONNX Runtime');
+    const snap = (run: typeof s) => ({ doc: { ...doc, nodes: [{ id: 'b', type: 'LoRA-Train', version: 2, params: {}, position: { x: 0, y: 0 } }] }, errors: [], statuses: { b: 'running' }, cardRun: run, historical: false, running: true }) as unknown as EditorSnapshot;
+    expect(nodeDecorations(snap(s)).get('b')).toMatchObject({ phase: 'compiling the training graph for ONNX Runtime', progress: null });
+    s = reduceRun(s, ev({ type: 'node-progress', node: 'b', step: 1, total: 60, metrics: { loss: 5 } }));
+    expect(nodeDecorations(snap(s)).get('b')).toMatchObject({ progress: { step: 1, total: 60 } });
+    // A node that is not running has no phase to show (a late log line of a finished node changes nothing).
+    s = reduceRun(s, ev({ type: 'node-finished', node: 'b', signature: 'sb', outputs: {}, metrics: {}, durationMs: 5 }));
+    expect(reduceRun(s, ev({ type: 'node-log', node: 'b', level: 'info', message: 'late' }))).toBe(s);
+  });
+
   test('events → per-node status, progress, live loss series', () => {
     const s = fold([
       ev({ type: 'run-started', recipeName: 'x', plan: ['a', 'b', 'c'], noCache: false }),

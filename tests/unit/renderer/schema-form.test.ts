@@ -1,4 +1,4 @@
-import { checkField, errorsByField, fieldFromSchema, fieldsFromSchema, fieldText, humanize, parseFieldText, rangeText } from '../../../src/renderer/src/editor/schema-form';
+import { checkField, errorsByField, fieldFromSchema, fieldsFromSchema, fieldText, humanize, parseFieldText, rangeText, typedTextError } from '../../../src/renderer/src/editor/schema-form';
 import { SPECS } from '../server/fake-engine';
 
 const spec = (t: string) => SPECS.find((s) => s.type === t)!;
@@ -57,6 +57,10 @@ describe('inspector forms from the params JSON Schema', () => {
     expect(parseFieldText(n, '1e-4')).toEqual({ ok: true, value: 1e-4 });
     expect(parseFieldText(n, '')).toEqual({ ok: true, value: undefined });
     expect(parseFieldText(n, '1e-')).toEqual({ ok: false, error: 'must be a number' });
+    // The inspector's words for it name the field and what it takes.
+    const steps = fieldFromSchema('steps', { type: 'integer', minimum: 1, maximum: 100000 }, false);
+    expect(typedTextError(steps, ' abc ', 'must be a number')).toBe('Steps: "abc" is not a number; expected a whole number 1 – 100000');
+    expect(typedTextError(n, 'x', 'must be a number')).toBe('LR: "x" is not a number; expected a number');
     const l = fieldFromSchema('c', { type: 'array', items: { type: 'string' } }, false);
     expect(parseFieldText(l, 'news, fiction ,')).toEqual({ ok: true, value: ['news', 'fiction'] });
     expect(fieldText(l, ['a', 'b'])).toBe('a, b');

@@ -1,12 +1,13 @@
-import { useEffect, useMemo, useRef, type ReactNode } from 'react';
+import { memo, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import type { MetricsFile, ValidationError } from '../../../shared';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
 import { nodeName } from '../editor/document';
 import { branchCopies } from '../editor/branches';
 import { CompareVerdict, VerdictSummary } from './CompareVerdict';
 import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, metricsOutputs, nodeScalars } from '../editor/results';
-import { formatDuration, formatMetric } from '../editor/run-state';
-import { Bars, LineOverlay } from './Charts';
+import { formatDuration, formatMetric, type LogEntry } from '../editor/run-state';
+import { LineOverlay } from './charts/LineOverlay';
+import { RankedBars } from './charts/RankedBars';
 import { Icon } from './Icon';
 
 export type BottomTab = 'problems' | 'log' | 'results' | 'compare' | 'runs';
@@ -45,6 +46,16 @@ function Problems({ snap, onSelect }: { snap: EditorSnapshot; onSelect: (node: s
   );
 }
 
+/** One line, rendered once: a long log does not re-render every line when one is added. */
+const LogLine = memo(function LogLine({ line }: { line: LogEntry }) {
+  return (
+    <div className={`log-line ${line.level}`}>
+      <span className="log-time">{new Date(line.time).toLocaleTimeString()}</span>
+      <span className="log-msg">{line.message}</span>
+    </div>
+  );
+});
+
 function Log({ snap }: { snap: EditorSnapshot }) {
   const end = useRef<HTMLDivElement>(null);
   const box = useRef<HTMLDivElement>(null);
@@ -64,19 +75,19 @@ function Log({ snap }: { snap: EditorSnapshot }) {
       }}
     >
       {snap.log.map((l) => (
-        <div key={l.seq} className={`log-line ${l.level}`}>
-          <span className="log-time">{new Date(l.time).toLocaleTimeString()}</span>
-          <span className="log-msg">{l.message}</span>
-        </div>
+        <LogLine key={l.seq} line={l} />
       ))}
       <div ref={end} />
     </div>
   );
 }
 
-function Card({ title, children, note }: { title: string; children: ReactNode; note?: string }) {
+/** Past this many branches a chart card takes the whole row, so branch names fit beside their bars. */
+const WIDE_AT = 12;
+
+function Card({ title, children, note, wide }: { title: string; children: ReactNode; note?: string; wide?: boolean }) {
   return (
-    <section className="result-card">
+    <section className={`result-card${wide ? ' wide' : ''}`}>
       <header>
         <h4>{title}</h4>
         {note && <span className="muted">{note}</span>}
@@ -112,19 +123,19 @@ function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; co
       </div>
       <VerdictSummary controller={controller} runId={run.runId} status={run.status} onOpenCompare={onOpenCompare} />
       <div className="result-cards">
-        <Card title="Training loss" note={loss.length ? undefined : 'no training node reported a loss'}>
+        <Card title="Training loss" wide={loss.length > WIDE_AT} note={loss.length ? undefined : 'no training node reported a loss'}>
           {loss.length ? <LineOverlay series={loss} yLabel="loss" testId="loss-chart" /> : <div className="chart-empty">—</div>}
         </Card>
-        <Card title="Perplexity" note={evals.perplexityKeys.length ? 'held-out, lower is better' : 'no evaluation yet'}>
-          {evals.perplexityKeys.length ? <Bars rows={evals.rows} keys={evals.perplexityKeys} testId="ppl-chart" /> : <div className="chart-empty">—</div>}
+        <Card title="Perplexity" wide={evals.rows.length > WIDE_AT} note={evals.perplexityKeys.length ? 'held-out, lower is better' : 'no evaluation yet'}>
+          {evals.perplexityKeys.length ? <RankedBars rows={evals.rows} keys={evals.perplexityKeys} testId="ppl-chart" /> : <div className="chart-empty">—</div>}
         </Card>
         {evals.accuracyKeys.length > 0 && (
-          <Card title="Accuracy" note="multiple choice, higher is better">
-            <Bars rows={evals.rows} keys={evals.accuracyKeys} testId="acc-chart" />
+          <Card title="Accuracy" wide={evals.rows.length > WIDE_AT} note="multiple choice, higher is better">
+            <RankedBars rows={evals.rows} keys={evals.accuracyKeys} testId="acc-chart" />
           </Card>
         )}
-        <Card title="Memory" note={mem.keys.length ? 'MiB · measured next to planned' : 'no memory figures yet'}>
-          {mem.keys.length ? <Bars rows={mem.rows} keys={mem.keys} unit=" MiB" testId="mem-chart" /> : <div className="chart-empty">—</div>}
+        <Card title="Memory" wide={mem.rows.length > WIDE_AT} note={mem.keys.length ? 'MiB · measured next to planned' : 'no memory figures yet'}>
+          {mem.keys.length ? <RankedBars rows={mem.rows} keys={mem.keys} unit=" MiB" testId="mem-chart" /> : <div className="chart-empty">—</div>}
         </Card>
       </div>
       <table className="grid node-results">

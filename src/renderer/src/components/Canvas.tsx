@@ -17,11 +17,12 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, typ
 import { checkConnection, type Connection } from '../../../shared';
 import { categoryColor } from '../editor/catalog';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
-import { connectionFromFlow, EMPTY_DECORATION, positionsOf, recipeToFlowEdges, recipeToFlowNodes, syncFlowNodes, type FlowNode, type NodeDecoration } from '../editor/flow';
+import { connectionFromFlow, EMPTY_DECORATION, nodeDecorations, positionsOf, recipeToFlowEdges, recipeToFlowNodes, syncFlowNodes, type FlowNode } from '../editor/flow';
 import type { Theme } from '../hooks';
 import { hiddenNodes } from '../editor/groups';
 import { GroupFrames } from './GroupFrames';
 import { NodeCard } from './NodeCard';
+import { RAISED_EDGE_Z, useHiddenEdges } from './use-hidden-edges';
 
 export const DND_MIME = 'application/x-loram-node';
 
@@ -51,31 +52,6 @@ interface Props {
   onQuickAdd: (screen: { x: number; y: number }) => void;
 }
 
-function decorations(snap: EditorSnapshot): Map<string, NodeDecoration> {
-  const out = new Map<string, NodeDecoration>();
-  const errs = new Map<string, EditorSnapshot['errors']>();
-  for (const e of [...snap.errors]) {
-    if (!e.node) continue;
-    const l = errs.get(e.node);
-    if (l) l.push(e);
-    else errs.set(e.node, [e]);
-  }
-  const showRun = !snap.historical;
-  for (const n of snap.doc.nodes) {
-    const r = showRun ? snap.cardRun.nodes[n.id] : undefined;
-    const status = snap.statuses[n.id] ?? 'idle';
-    const lossSeries = r?.series.loss;
-    out.set(n.id, {
-      status,
-      progress: status === 'running' && r?.total ? { step: r.step ?? 0, total: r.total } : null,
-      metrics: status === 'running' ? (r?.live ?? null) : status === 'done' || status === 'cached' ? (r?.metrics ?? null) : null,
-      loss: status === 'running' && lossSeries && lossSeries.length > 1 ? lossSeries.slice(-40).map((p) => p.value) : null,
-      errors: errs.get(n.id) ?? [],
-      ...(snap.running && snap.cardRun.to === n.id ? { target: true } : {}),
-    });
-  }
-  return out;
-}
 
 /** While a connection is dragged over a port that does not fit, say why, next to the pointer. */
 function ConnectionHint({ snap }: { snap: EditorSnapshot }) {
@@ -109,7 +85,7 @@ export function Canvas({ controller, snap, selection, setSelection, minimap, the
   const [nodes, setNodes] = useState<FlowNode[]>([]);
   const selNodes = useMemo(() => new Set(selection.nodes), [selection.nodes]);
   const selEdges = useMemo(() => new Set(selection.edges), [selection.edges]);
-  const decos = useMemo(() => decorations(snap), [snap.doc, snap.errors, snap.statuses, snap.cardRun, snap.historical, snap.running]);
+  const decos = useMemo(() => nodeDecorations(snap), [snap.doc, snap.errors, snap.statuses, snap.cardRun, snap.historical, snap.running]);
 
   const mapped = useMemo(
     () => {
@@ -123,8 +99,14 @@ export function Canvas({ controller, snap, selection, setSelection, minimap, the
   const invalidEdges = useMemo(() => new Set(snap.errors.filter((e) => e.edge).map((e) => e.edge!)), [snap.errors]);
   const edges = useMemo(() => {
     const running = new Set(Object.entries(snap.statuses).filter(([, s]) => s === 'running').map(([id]) => id));
-    return recipeToFlowEdges(snap.doc, snap.specs_, selEdges, invalidEdges).map((e) => (running.has(e.target) ? { ...e, animated: true } : e));
+    // A static running style, not React Flow's `animated` (a dash animation repaints the edge layer every frame:
+    // seconds of CPU per run taken from the engine on a small machine).
+    return recipeToFlowEdges(snap.doc, snap.specs_, selEdges, invalidEdges).map((e) => (running.has(e.target) ? { ...e, className: `${e.className ?? ''} edge-running`.trim() } : e));
   }, [snap.doc, snap.specs_, selEdges, invalidEdges, snap.statuses]);
+
+  // Edges that would pass behind a card that is not theirs are drawn above the cards.
+  const hiddenEdges = useHiddenEdges(nodes, edges);
+  const shownEdges = useMemo(() => (hiddenEdges.size ? edges.map((e) => (hiddenEdges.has(e.id) ? { ...e, zIndex: RAISED_EDGE_Z } : e)) : edges), [edges, hiddenEdges]);
 
   const selectionRef = useRef(selection);
   selectionRef.current = selection;
@@ -250,7 +232,7 @@ export function Canvas({ controller, snap, selection, setSelection, minimap, the
     <div className="canvas" ref={wrapper} onDragOver={onDragOver} onDrop={onDrop} onDoubleClick={onDoubleClick} data-testid="canvas">
       <ReactFlow<FlowNode>
         nodes={nodes}
-        edges={edges}
+        edges={shownEdges}
         nodeTypes={nodeTypes}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}

@@ -3,7 +3,7 @@ import { SweepSection } from './SweepSection';
 import type { NodeSpec, RecipeNode, ValidationError } from '../../../shared';
 import { categoryColor, CATEGORY_LABELS, portColor } from '../editor/catalog';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
-import { checkField, errorsByField, fieldsFromSchema, fieldText, parseFieldText, rangeText, type FieldSpec } from '../editor/schema-form';
+import { checkField, errorsByField, fieldsFromSchema, fieldText, parseFieldText, rangeText, typedTextError, type FieldSpec } from '../editor/schema-form';
 import { formatDuration, formatMetric } from '../editor/run-state';
 import { Icon } from './Icon';
 
@@ -40,7 +40,7 @@ function TextField({ field, value, onChange, onCommitEnd, id, list }: { field: F
         onBlur={() => {
           setFocused(false);
           // Text that is not a value is not dropped silently: say what was kept.
-          setParseError(parseError ? `"${text}" ${parseError}; kept ${fieldText(field, value) || 'the default'}` : null);
+          setParseError(parseError ? `${parseError}; kept ${fieldText(field, value) || 'the default'}` : null);
           setText(fieldText(field, value));
           onCommitEnd();
         }}
@@ -54,15 +54,20 @@ function TextField({ field, value, onChange, onCommitEnd, id, list }: { field: F
         onChange={(e) => {
           setText(e.target.value);
           const p = parseFieldText(field, e.target.value);
-          if (!p.ok) setParseError(p.error);
+          if (!p.ok) setParseError(typedTextError(field, e.target.value, p.error));
           else {
             setParseError(null);
             onChange(p.value);
           }
         }}
         aria-invalid={!!parseError}
+        aria-errormessage={parseError ? `${id}-typed` : undefined}
       />
-      {parseError && <div className="field-error">{parseError}</div>}
+      {parseError && (
+        <div className="field-error" id={`${id}-typed`} role="alert" data-testid="typed-error">
+          {parseError}
+        </div>
+      )}
     </>
   );
 }

@@ -96,7 +96,7 @@ function NodeCardView({ data, selected }: NodeProps<FlowNode>) {
       </div>
       {progress !== null && status === 'running' && (
         <div className="node-progress" title={`${deco.progress!.step} / ${deco.progress!.total}`}>
-          <div className="bar" style={{ width: `${(progress * 100).toFixed(1)}%` }} />
+          <div className="bar" style={{ transform: `scaleX(${progress.toFixed(3)})` }} />
         </div>
       )}
       <div className="node-ports">
@@ -149,6 +149,11 @@ function NodeCardView({ data, selected }: NodeProps<FlowNode>) {
       )}
       {status === 'running' && (
         <div className="node-live">
+          {!deco.progress && deco.phase && (
+            <span className="node-phase" title={deco.phase} data-testid={`phase-${node.id}`}>
+              {deco.phase}…
+            </span>
+          )}
           {deco.progress && (
             <span>
               step {deco.progress.step}/{deco.progress.total}

@@ -27,10 +27,14 @@ import { groupNodes, ungroup, updateGroup } from './groups';
 import { branchCopies, foldCache, foldRunView } from './branches';
 import { emptyRunView, logLines, MAX_LOG, nodeStatuses, reduceRun, type LogEntry, type NodeStatus, type RunView } from './run-state';
 
+/** What a notice is about, for the UI to react to beyond showing it (e.g. open the Problems tab). */
+export type NoticeSubject = 'run-refused';
+
 export interface Notice {
   seq: number;
   kind: 'info' | 'success' | 'error' | 'refused';
   text: string;
+  about?: NoticeSubject;
 }
 
 export interface EditorSnapshot {
@@ -75,6 +79,10 @@ export interface EditorSnapshot {
   notice: Notice | null;
   /** Unsaved work found in the recovery file at start. */
   recovery: RecoveryData | null;
+  /** The web shell lost its server (the event connection closed): nothing can run, open or save. */
+  serverDown: boolean;
+  /** The document as last written to the recovery file (null: nothing unsaved was written). */
+  keptInRecovery: Recipe | null;
   recent: string[];
 }
 
@@ -87,6 +95,9 @@ export interface ControllerOptions {
 }
 
 type Listener = () => void;
+
+/** How often, at most, progress and log lines of a run re-render the editor (ms). */
+const FLUSH_MS = 100;
 
 export function dirname(p: string, sep: string = p.includes('\\') && !p.includes('/') ? '\\' : '/'): string {
   const i = p.lastIndexOf(sep);
@@ -108,6 +119,9 @@ export class EditorController {
   private noticeSeq = 0;
   private logSeq = 0;
   private clipboard: ClipboardData | null = null;
+  /** Log lines and run progress received but not yet shown (see flushRun). */
+  private pendingLog: LogEntry[] | null = null;
+  private runFlushTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubscribe: (() => void) | null = null;
   /** Set while `run()` waits for the engine's answer: the first run-started seen then is ours. */
   private awaitingRun = false;
@@ -159,6 +173,8 @@ export class EditorController {
       runs: [],
       notice: null,
       recovery: null,
+      serverDown: false,
+      keptInRecovery: null,
       recent: [],
     };
   }
@@ -194,8 +210,8 @@ export class EditorController {
     };
   }
 
-  notify(kind: Notice['kind'], text: string): void {
-    this.set({ notice: { seq: ++this.noticeSeq, kind, text } });
+  notify(kind: Notice['kind'], text: string, about?: NoticeSubject): void {
+    this.set({ notice: { seq: ++this.noticeSeq, kind, text, ...(about ? { about } : {}) } });
   }
 
   get doc(): Recipe {
@@ -231,10 +247,19 @@ export class EditorController {
     }
   }
 
+  /** Told by the web shell's client when its connection to the server goes down or comes back. */
+  setServerConnected(connected: boolean): void {
+    if (this.snap.serverDown === !connected) return;
+    this.set({ serverDown: !connected });
+    // Back: write the recovery file at once (edits made while it was away were not written).
+    if (connected) void this.autosave();
+  }
+
   dispose(): void {
     this.unsubscribe?.();
     if (this.validateTimer) clearTimeout(this.validateTimer);
     if (this.autosaveTimer) clearTimeout(this.autosaveTimer);
+    if (this.runFlushTimer) clearTimeout(this.runFlushTimer);
   }
 
   // ---- document edits ------------------------------------------------------------------------------------------
@@ -428,11 +453,13 @@ export class EditorController {
       clearTimeout(this.autosaveTimer);
       this.autosaveTimer = null;
     }
+    const doc = this.doc;
     try {
-      if (this.snap.dirty) await this.host.writeRecovery({ savedAt: this.now(), path: this.snap.filePath, recipe: this.doc });
+      if (this.snap.dirty) await this.host.writeRecovery({ savedAt: this.now(), path: this.snap.filePath, recipe: doc });
       else await this.host.clearRecovery();
+      this.set({ keptInRecovery: this.snap.dirty ? doc : null });
     } catch {
-      // the recovery file is best effort
+      // the recovery file is best effort (what it holds is said by keptInRecovery)
     }
   }
 
@@ -549,7 +576,7 @@ export class EditorController {
     this.awaitingRun = false;
     if (!res.ok) {
       this.set({ running: false, errors: res.errors, validating: false });
-      this.notify('error', `Not run: ${res.errors.length} problem${res.errors.length === 1 ? '' : 's'} to fix first (see the nodes marked in red)`);
+      this.notify('error', `Not run: ${res.errors.length} problem${res.errors.length === 1 ? '' : 's'} to fix first (see the nodes marked in red)`, 'run-refused');
       return false;
     }
     this.myRuns.add(res.runId);
@@ -569,16 +596,17 @@ export class EditorController {
     }
   }
 
-  private appendLog(ev: EngineEvent): void {
+  /** The log with the lines `ev` adds (the same array when it adds none). */
+  private logWith(ev: EngineEvent): LogEntry[] {
     const names = (id: string) => {
       const n = findNode(this.doc, id);
       return n ? nodeName(n) : id;
     };
     const lines = logLines(ev, names);
-    if (!lines.length) return;
-    let log = [...this.snap.log, ...lines.map((l) => ({ ...l, seq: ++this.logSeq }))];
-    if (log.length > MAX_LOG) log = log.slice(log.length - MAX_LOG);
-    this.set({ log });
+    const base = this.pendingLog ?? this.snap.log;
+    if (!lines.length) return base;
+    const log = [...base, ...lines.map((l) => ({ ...l, seq: ++this.logSeq }))];
+    return log.length > MAX_LOG ? log.slice(log.length - MAX_LOG) : log;
   }
 
   private onEvent(ev: EngineEvent): void {
@@ -591,16 +619,14 @@ export class EditorController {
     }
     this.liveRun = reduceRun(this.liveRun, ev);
     if (ev.type === 'node-finished' || ev.type === 'node-cached') this.remember([[ev.node, ev.signature]]);
-    this.appendLog(ev);
+    this.pendingLog = this.logWith(ev);
+    // Progress and log lines come many a second while training: shown at most every FLUSH_MS, not one render each.
+    if (ev.type === 'node-progress' || ev.type === 'node-log') return this.scheduleRunFlush();
     const patch: Partial<EditorSnapshot> = {};
-    if (!this.snap.historical || ev.type === 'run-started') {
-      patch.run = this.liveRun;
-      patch.historical = false;
-      patch.runRecipe = null;
-    }
     if (ev.type === 'run-started') {
       patch.liveRunId = ev.runId;
-      if (!this.snap.historical || patch.historical === false) patch.files = {};
+      patch.historical = false;
+      patch.files = {};
     }
     if (ev.type === 'node-failed' && ev.error.code !== 'cancelled') this.notify('error', `${ev.node} failed: ${ev.error.message}`);
     if (ev.type === 'run-finished' || ev.type === 'run-cancelled') {
@@ -610,8 +636,23 @@ export class EditorController {
       void this.refreshRuns();
       void this.check();
     }
-    this.set(patch);
+    this.flushRun(patch);
     if (ev.type === 'node-finished' || ev.type === 'node-cached') void this.loadMetricsFiles(this.liveRun);
+  }
+
+  private scheduleRunFlush(): void {
+    this.runFlushTimer ??= setTimeout(() => this.flushRun(), FLUSH_MS);
+  }
+
+  /** Show the live run (unless a past one is shown) and the log as they are now, with `patch`: one render. */
+  private flushRun(patch: Partial<EditorSnapshot> = {}): void {
+    if (this.runFlushTimer) clearTimeout(this.runFlushTimer);
+    this.runFlushTimer = null;
+    const historical = patch.historical ?? this.snap.historical;
+    const live: Partial<EditorSnapshot> = historical ? {} : { run: this.liveRun, historical: false, runRecipe: null };
+    const log = this.pendingLog;
+    this.pendingLog = null;
+    this.set({ ...live, ...(log && log !== this.snap.log ? { log } : {}), ...patch });
   }
 
   /** Fetch the metrics files the run's metrics outputs point to (for plots and the Compare view). */

@@ -7,6 +7,7 @@ import type { Edge, Node } from '@xyflow/react';
 import type { Connection, NodeMetrics, NodeSpec, PortSpec, Recipe, RecipeEdge, RecipeNode, ValidationError } from '../../../shared';
 import { portColor, type SpecMap } from './catalog';
 import type { Position } from './document';
+import type { EditorSnapshot } from './controller';
 import type { NodeStatus } from './run-state';
 
 export const NODE_TYPE = 'loram';
@@ -20,6 +21,8 @@ export interface NodeDecoration {
   metrics: NodeMetrics | null;
   /** The last few values of the live loss, for the card's sparkline. */
   loss: number[] | null;
+  /** What a running node is doing before its first step (tokenizing, compiling…). */
+  phase: string | null;
   errors: ValidationError[];
   /** True for the target of "run to here" while a run is going on. */
   target?: boolean;
@@ -40,7 +43,7 @@ export interface EdgeData extends Record<string, unknown> {
 }
 export type FlowEdge = Edge<EdgeData>;
 
-export const EMPTY_DECORATION: NodeDecoration = { status: 'idle', progress: null, metrics: null, loss: null, errors: [] };
+export const EMPTY_DECORATION: NodeDecoration = { status: 'idle', progress: null, metrics: null, loss: null, phase: null, errors: [] };
 
 /** The ports of a node kind, or stand-ins taken from the edges when the kind is unknown (so edges still draw). */
 export function portsOf(node: RecipeNode, spec: NodeSpec | null, doc: Recipe): { inputs: PortSpec[]; outputs: PortSpec[] } {
@@ -162,4 +165,32 @@ export function syncFlowNodes(prev: readonly FlowNode[], next: readonly FlowNode
     return { ...p, position, data: n.data, selected: !!n.selected, hidden: !!n.hidden };
   });
   return changed ? out : (prev as FlowNode[]);
+}
+
+/** What each node card shows: status, progress or phase, live or final metrics, problems. */
+export function nodeDecorations(snap: EditorSnapshot): Map<string, NodeDecoration> {
+  const out = new Map<string, NodeDecoration>();
+  const errs = new Map<string, EditorSnapshot['errors']>();
+  for (const e of [...snap.errors]) {
+    if (!e.node) continue;
+    const l = errs.get(e.node);
+    if (l) l.push(e);
+    else errs.set(e.node, [e]);
+  }
+  const showRun = !snap.historical;
+  for (const n of snap.doc.nodes) {
+    const r = showRun ? snap.cardRun.nodes[n.id] : undefined;
+    const status = snap.statuses[n.id] ?? 'idle';
+    const lossSeries = r?.series.loss;
+    out.set(n.id, {
+      status,
+      progress: status === 'running' && r?.total ? { step: r.step ?? 0, total: r.total } : null,
+      metrics: status === 'running' ? (r?.live ?? null) : status === 'done' || status === 'cached' ? (r?.metrics ?? null) : null,
+      loss: status === 'running' && lossSeries && lossSeries.length > 1 ? lossSeries.slice(-40).map((p) => p.value) : null,
+      phase: status === 'running' ? (r?.phase ?? null) : null,
+      errors: errs.get(n.id) ?? [],
+      ...(snap.running && snap.cardRun.to === n.id ? { target: true } : {}),
+    });
+  }
+  return out;
 }

@@ -200,24 +200,12 @@ export function compareView(file: MetricsFile): CompareView | null {
   return { title: file.label, columns: file.table.columns, rows: file.table.rows.map((r) => ({ label: r.label, values: r.values })), curves, best };
 }
 
-/** The x column of `overlay` rows. */
-export const X_KEY = '__x';
-
-/** Series → rows keyed by x, one column per series (what a multi-line chart wants). */
-export function overlay(series: readonly Series[]): { data: Record<string, number>[]; keys: string[] } {
-  const byX = new Map<number, Record<string, number>>();
-  const keys: string[] = [];
+/** The series' names as chart keys: a repeated name gets a number ("eval (2)"), so every line has its own entry. */
+export function seriesKeys(series: readonly Series[]): string[] {
   const used = new Map<string, number>();
-  for (const s of series) {
+  return series.map((s) => {
     const n = used.get(s.name) ?? 0;
     used.set(s.name, n + 1);
-    const key = n ? `${s.name} (${n + 1})` : s.name;
-    keys.push(key);
-    for (const p of s.points) {
-      let row = byX.get(p.x);
-      if (!row) byX.set(p.x, (row = { [X_KEY]: p.x }));
-      row[key] = p.y;
-    }
-  }
-  return { data: [...byX.values()].sort((a, b) => a[X_KEY]! - b[X_KEY]!), keys };
+    return n ? `${s.name} (${n + 1})` : s.name;
+  });
 }

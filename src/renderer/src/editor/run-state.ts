@@ -20,6 +20,8 @@ export interface NodeRunView {
   total?: number;
   /** The last live metrics reported with progress. */
   live?: NodeMetrics;
+  /** What a running node last said it is doing (its latest info log line: "tokenizing the training text"). */
+  phase?: string;
   /** Live series by metric name (e.g. loss), from progress events. */
   series: Record<string, LivePoint[]>;
   metrics?: NodeMetrics;
@@ -93,13 +95,15 @@ export function reduceRun(state: RunView, ev: EngineEvent): RunView {
     case 'node-cached':
       return withNode(ev.node, { ...node(ev.node), status: 'cached', signature: ev.signature, outputs: ev.outputs, metrics: ev.metrics });
     case 'node-started':
-      return withNode(ev.node, { ...node(ev.node), status: 'running', signature: ev.signature, startedAt: ev.time, series: {} });
+      return withNode(ev.node, { ...node(ev.node), status: 'running', signature: ev.signature, startedAt: ev.time, series: {}, phase: undefined });
     case 'node-progress': {
       const n = node(ev.node);
       return withNode(ev.node, { ...n, status: 'running', step: ev.step, total: ev.total, ...(ev.metrics ? { live: ev.metrics } : {}), series: pushSeries(n.series, ev.step, ev.metrics) });
     }
-    case 'node-log':
-      return state;
+    case 'node-log': {
+      const n = state.nodes[ev.node];
+      return n?.status === 'running' && ev.level === 'info' ? withNode(ev.node, { ...n, phase: ev.message }) : state;
+    }
     case 'node-finished':
       return withNode(ev.node, { ...node(ev.node), status: 'done', signature: ev.signature, outputs: ev.outputs, metrics: ev.metrics, durationMs: ev.durationMs });
     case 'node-failed': {

@@ -189,6 +189,17 @@ export function parseFieldText(f: FieldSpec, text: string): ParsedInput {
   }
 }
 
+/**
+ * What the inspector says under a field whose text is not a value: the field, what was typed, what it takes
+ * ("Ratio: "abc" is not a number; expected a number 0 – 1").
+ */
+export function typedTextError(f: FieldSpec, text: string, error: string): string {
+  const numeric = f.kind === 'number' || f.kind === 'integer';
+  if (!numeric) return `${f.title}: ${error}`;
+  const range = rangeText(f);
+  return `${f.title}: "${text.trim()}" is not a number; expected ${f.kind === 'integer' ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}`;
+}
+
 /** How a stored value is shown in a text input. */
 export function fieldText(f: FieldSpec, value: unknown): string {
   if (value === undefined || value === null) return '';
