@@ -22,9 +22,9 @@ function usageError(io: Io, message: string): number {
   return 2;
 }
 
-function parse(argv: string[], options: Parameters<typeof parseArgs>[0]['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } | string {
+function parse(argv: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>): { values: Record<string, string | boolean | undefined>; positionals: string[] } | string {
   try {
-    const r = parseArgs({ args: argv, options: options!, allowPositionals: true, strict: true });
+    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
   } catch (e) {
     return (e as Error).message;
