@@ -5,6 +5,9 @@
  * crash, a closed laptop) is stale and taken over; the take-over itself is serialised by a second O_EXCL file
  * (<signature>.lock.takeover) so two waiters cannot both delete the lock and one of them end up without it.
  *
+ * A lock created before this machine last booted is stale too, whatever its pid: no process survives a reboot,
+ * and after one the pid may belong to an unrelated process.
+ *
  * A lock held by another host (a shared network LORAM_HOME) cannot be checked for liveness: it is waited for;
  * remove the file by hand if that host is gone for good.
  */
@@ -44,6 +47,8 @@ export interface AcquireOptions {
 const UNREADABLE_GRACE_MS = 5_000;
 /** A take-over marker older than this belongs to a process that died during a take-over. */
 const TAKEOVER_GRACE_MS = 15_000;
+/** Tolerance on the boot time (os.uptime() is coarse, clocks get adjusted). */
+const BOOT_SLACK_MS = 120_000;
 
 export function describeHolder(h: LockInfo): string {
   return `process ${h.pid}${h.host !== os.hostname() ? ` on ${h.host}` : ''}${h.note ? ` (${h.note})` : ''}, since ${new Date(h.startedAt).toISOString()}`;
@@ -71,7 +76,8 @@ export class SignatureLocks {
     try {
       const info = JSON.parse(text) as LockInfo;
       if (typeof info.pid !== 'number' || typeof info.host !== 'string') throw new Error('malformed');
-      return { info, stale: info.host === os.hostname() && !processAlive(info.pid) };
+      const bootedAt = Date.now() - os.uptime() * 1000;
+      return { info, stale: info.host === os.hostname() && (!processAlive(info.pid) || info.startedAt < bootedAt - BOOT_SLACK_MS) };
     } catch {
       // Being written right now (open 'wx' and write are two steps), or left half-written by a crash.
       return { info: null, stale: Date.now() - mtimeMs > UNREADABLE_GRACE_MS };

@@ -111,6 +111,16 @@ describe('the per-signature lock', () => {
     await l.release();
   });
 
+  test('a lock from before the last boot is stale even if its pid is in use now', async () => {
+    const dir = path.join(tempHome(), 'locks');
+    mkdirSync(dir, { recursive: true });
+    const beforeBoot = Date.now() - os.uptime() * 1000 - 3_600_000;
+    writeFileSync(path.join(dir, `${SIG}.lock`), JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: beforeBoot, signature: SIG }));
+    expect((await new SignatureLocks(dir).holder(SIG))?.stale).toBe(true);
+    writeFileSync(path.join(dir, `${SIG}.lock`), JSON.stringify({ pid: process.pid, host: 'another-host', startedAt: beforeBoot, signature: SIG }));
+    expect((await new SignatureLocks(dir).holder(SIG))?.stale).toBe(false); // another host's: cannot be checked, waited for
+  });
+
   test('a run takes over a stale lock on the signature it computes, and says so', async () => {
     const home = tempHome();
     const engine = testEngine(home);
