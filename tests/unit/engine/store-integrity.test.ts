@@ -10,6 +10,9 @@ import path from 'node:path';
 import type { EngineEvent } from '../../../src/shared';
 import { MANIFEST_FILE } from '../../../src/engine/manifest';
 import { SignatureLocks } from '../../../src/engine/store-lock';
+import { fileURLToPath } from 'node:url';
+import { Engine } from '../../../src/engine/engine';
+import { registry as diskFullRegistry } from './fixtures/disk-full-registry';
 import { cached, recipe, runCollect, started, tempHome, tempLeftovers, testEngine } from './helpers';
 
 const logs = (events: EngineEvent[]) => events.filter((e) => e.type === 'node-log').map((e) => (e as { message: string }).message);
@@ -57,6 +60,21 @@ describe('a full disk while writing an artifact', () => {
       await engine.close();
     }
   });
+});
+
+test("a node's own write failing with ENOSPC in the worker: the node fails saying the disk is full, nothing is published", async () => {
+  const home = tempHome();
+  const engine = new Engine({ home, registry: diskFullRegistry, registryModule: fileURLToPath(new URL('./fixtures/disk-full-registry.ts', import.meta.url)) });
+  try {
+    const { end, events } = await runCollect(engine, recipe([{ id: 'w', type: 'DiskFull', version: 1 }], []));
+    expect(end.type === 'run-finished' && !end.ok).toBe(true);
+    const failed = events.find((e) => e.type === 'node-failed') as Extract<EngineEvent, { type: 'node-failed' }>;
+    expect(failed.error.message).toMatch(/^the disk is full: w's result could not be written .*nothing of it was published.*\(ENOSPC: no space left on device, write\)$/);
+    expect(readdirSync(path.join(home, 'artifacts'))).toEqual([]);
+    expect(tempLeftovers(home)).toEqual([]);
+  } finally {
+    await engine.close();
+  }
 });
 
 describe('manifests', () => {
