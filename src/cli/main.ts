@@ -43,6 +43,8 @@ usage:
   loram serve [options]                     the web shell (loram serve --help lists its options)
   loram report <runId|runDir|latest> [--out DIR] [--json]
                                             Markdown + self-contained HTML report of a run
+  loram cache ls | verify [--repair] | gc [--max-gib N] [--keep-runs K]
+                                            the artifact store: list, verify, trim (loram cache help)
 
 LORAM_HOME sets where the artifact store and run history live (default ~/.cache/loram).
 `;
@@ -96,6 +98,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         return await cmdServe(rest, io);
       case 'report':
         return await (await import('./report')).cmdReport(rest, io);
+      case 'cache':
+        return await (await import('./cache')).cmdCache(rest, io);
       case 'bench':
         return await (await import('./bench')).cmdBench(rest, io);
       case 'help':

@@ -48,6 +48,7 @@ import { newRunId, RunStore, type RunLog } from './runs';
 import { nodeId, type NodeId } from '../shared/ids';
 import { signatureOf, type Signature } from './signature';
 import { ArtifactStore } from './store';
+import { SignatureLocks } from './store-lock';
 import { analyzeRecipe, type Analysis } from './validate';
 
 export interface EngineOptions {
@@ -81,6 +82,7 @@ const DEFAULT_REGISTRY_MODULE = fileURLToPath(new URL(`../nodes/index${path.extn
 export class Engine implements EngineClient {
   readonly home: string;
   readonly store: ArtifactStore;
+  readonly locks: SignatureLocks;
   readonly runs: RunStore;
   readonly registry: NodeRegistry;
   readonly executor: WorkerPool;
@@ -93,6 +95,7 @@ export class Engine implements EngineClient {
   constructor(opts: EngineOptions = {}) {
     this.home = path.resolve(opts.home ?? loramHome());
     this.store = new ArtifactStore(this.home);
+    this.locks = new SignatureLocks(path.join(this.home, 'locks'));
     this.runs = new RunStore(this.home);
     this.registry = opts.registry ?? defaultRegistry;
     this.hasher = new FileHasher(path.join(this.home, 'file-hashes.json'));
@@ -262,6 +265,32 @@ export class Engine implements EngineClient {
 
   private currentRun: string | null = null;
 
+  /**
+   * The size cap LORAM_CACHE_MAX_GIB, after each run (src/engine/cache.ts): least recently used artifacts go,
+   * never those of this run, of the LORAM_CACHE_KEEP_RUNS most recent runs or of a run in progress. Reported in
+   * the run's log; a failure to collect is a warning, not a failed run.
+   */
+  private async enforceCap(runId: string, nodes: Record<string, NodeRunSummary>, log: RunLog): Promise<void> {
+    const say = (level: 'info' | 'warn', message: string) => this.emit({ type: 'node-log', runId, time: Date.now(), node: '', level, message }, log);
+    try {
+      const cache = await import('./cache');
+      const maxBytes = cache.capFromEnv();
+      if (maxBytes === undefined) return;
+      await log.flush();
+      const protect = new Set<string>();
+      for (const n of Object.values(nodes)) {
+        if (n.signature) protect.add(n.signature);
+        if (n.outputs) cache.storeArtifactsIn(n.outputs, protect);
+      }
+      const r = await cache.gcStore(this.home, { maxBytes, protect, active: new Set(this.active.keys()) });
+      const cap = `LORAM_CACHE_MAX_GIB=${process.env.LORAM_CACHE_MAX_GIB}`;
+      if (r.removed.length) say('info', `cache: removed ${r.removed.length} least recently used artifact(s), ${cache.fmtBytes(r.before - r.after)}, to stay under ${cap}; the store holds ${cache.fmtBytes(r.after)}`);
+      if (!r.underCap) say('warn', `cache: the store holds ${cache.fmtBytes(r.after)}, over ${cap}, but what is left belongs to the ${r.keepRuns} most recent run(s) or to runs in progress (LORAM_CACHE_KEEP_RUNS)`);
+    } catch (e) {
+      say('warn', `cache: could not enforce the size cap: ${(e as Error).message}`);
+    }
+  }
+
   private emit(e: EngineEvent, log: RunLog): void {
     log.append(e);
     for (const l of this.listeners) {
@@ -276,13 +305,14 @@ export class Engine implements EngineClient {
   /** Execute a queued run (execute.ts), then close its history. */
   private async execute(run: ActiveRun, log: RunLog): Promise<RunEnd> {
     this.currentRun = run.runId;
-    const execution = new RunExecution(run, { store: this.store, executor: this.executor, hasher: this.hasher, emit: (e) => this.emit(e, log) });
+    const execution = new RunExecution(run, { store: this.store, locks: this.locks, executor: this.executor, hasher: this.hasher, emit: (e) => this.emit(e, log) });
     let end: RunEnd;
     try {
       end = await execution.execute();
     } finally {
       this.currentRun = null;
     }
+    await this.enforceCap(run.runId, execution.summaries, log);
     // The end event goes to the history before its summary is finished, then to listeners.
     log.append(end);
     await log.finish(execution.status, execution.summaries).catch(() => undefined);

@@ -1,9 +1,13 @@
 /**
  * One run's execution, as named steps. The loop starts every node whose upstream is done (plan order, up to the
  * pool size) and waits for one to end; each node then goes:
- *   gather inputs → signature → wait for a twin computing the same signature → reuse the cached artifact →
- *   compute it in the worker (published atomically by the store) → record the outcome.
- * A failed node blocks only what depends on it; a cancelled one stops the run.
+ *   gather inputs → signature → wait for a twin computing the same signature → reuse the cached artifact (its
+ *   file sizes checked against its manifest) → else take the signature's lock in the store (waiting for another
+ *   process computing it, then reusing its result) → check every input artifact byte for byte → compute it in
+ *   the worker (published atomically by the store, with its manifest) → record the outcome.
+ * A damaged artifact (found on the hit or when a node reads it) is moved aside by the store, reported as a
+ * warning in the run's log, and recomputed. A failed node blocks only what depends on it; a cancelled one stops
+ * the run.
  */
 import type { EngineEvent, NodeRunSummary, PortValue, RunCancelledEvent, RunFinishedEvent } from '../shared';
 import type { NodeInputs } from '../nodes/definition';
@@ -14,7 +18,9 @@ import type { RunLog } from './runs';
 import { nodeId, type NodeId } from '../shared/ids';
 import { fileHashesOf, signatureOf, sourcesOf, type Signature } from './signature';
 import type { ArtifactRecord, ArtifactStore } from './store';
+import { describeHolder, type HeldLock, type SignatureLocks } from './store-lock';
 import { incoming } from './graph';
+import { storeArtifactsIn } from './location';
 import type { Analysis, CheckedNode } from './validate';
 import { errorInfo } from './worker-protocol';
 
@@ -36,6 +42,7 @@ export interface PlannedRun {
 /** What the engine lends a run. */
 export interface ExecutionServices {
   store: ArtifactStore;
+  locks: SignatureLocks;
   executor: WorkerPool;
   hasher: FileHasher;
   emit(e: EngineEvent | RunEnd): void;
@@ -49,6 +56,9 @@ export class RunExecution {
   private readonly computedThisRun = new Set<Signature>();
   /** Signatures being computed right now: a second node with the same signature waits for the first. */
   private readonly computing = new Map<Signature, Promise<ArtifactRecord>>();
+  /** Artifacts checked byte for byte (or computed) in this run, and checks in progress. */
+  private readonly verified = new Set<string>();
+  private readonly verifying = new Map<string, Promise<void>>();
   private cancelledNode: NodeId | undefined;
   private failed = false;
   private stop = false;
@@ -169,11 +179,10 @@ export class RunExecution {
     claim.catch(() => undefined);
     if (cacheable) this.computing.set(sig, claim);
     try {
-      const stored = cacheable && (!this.run.noCache || this.computedThisRun.has(sig)) ? await this.services.store.read(sig) : null;
-      const rec = stored ?? (await this.compute(id, sig, inputs, started));
-      settle.resolve(rec);
-      if (!stored) this.computedThisRun.add(sig);
-      return { rec, cached: !!stored };
+      const r = cacheable ? await this.reuseOrCompute(id, sig, inputs, started) : { rec: await this.compute(id, sig, inputs, started), cached: false };
+      settle.resolve(r.rec);
+      if (!r.cached) this.computedThisRun.add(sig);
+      return r;
     } catch (e) {
       settle.reject(e);
       throw e;
@@ -182,14 +191,120 @@ export class RunExecution {
     }
   }
 
+  /**
+   * The stored artifact if it is intact by its sizes (with noCache, only one this run computed itself); else,
+   * holding the signature's lock (after waiting for another process computing it), the artifact that process
+   * published, or a fresh one computed here.
+   */
+  private async reuseOrCompute(id: NodeId, sig: Signature, inputs: NodeInputs, started: number): Promise<{ rec: ArtifactRecord; cached: boolean }> {
+    const reuse = !this.run.noCache || this.computedThisRun.has(sig);
+    if (reuse) {
+      const hit = await this.storedArtifact(id, sig, false);
+      if (hit) return { rec: hit, cached: true };
+    }
+    const lock = await this.lock(id, sig);
+    try {
+      const hit = await this.storedArtifact(id, sig, true);
+      if (hit && reuse) {
+        if (lock.waitedFor) this.ev('node-log', { node: id, level: 'info', message: `reused what ${describeHolder(lock.waitedFor)} computed meanwhile (waited)` });
+        return { rec: hit, cached: true };
+      }
+      return { rec: await this.compute(id, sig, inputs, started), cached: false };
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * The cached artifact if its files have their published sizes (a legacy one is manifested now). A damaged one
+   * is moved aside and reported when `underLock` (else left for the locked re-check, which does it).
+   */
+  private async storedArtifact(id: NodeId, sig: Signature, underLock: boolean): Promise<ArtifactRecord | null> {
+    const { store } = this.services;
+    const c = await store.check(sig, 'sizes');
+    if (c.state === 'ok') return c.rec;
+    if (c.state === 'legacy') {
+      await store.adoptLegacy(sig).then(
+        () => this.ev('node-log', { node: id, level: 'info', message: `artifact ${sig.slice(0, 12)} predates store manifests: its manifest was written from its current content` }),
+        (e: unknown) => this.ev('node-log', { node: id, level: 'warn', message: `artifact ${sig.slice(0, 12)} predates store manifests and its manifest could not be written: ${errorInfo(e).message}` }),
+      );
+      return c.rec;
+    }
+    if (c.state === 'damaged' && underLock) await this.setAside(id, sig, c.problems, 'found on a cache hit');
+    return null;
+  }
+
+  /** Move a damaged artifact aside and say so in the run's log. */
+  private async setAside(id: NodeId, sig: string, problems: string[], how: string): Promise<void> {
+    const where = await this.services.store.quarantine(sig, problems, `${how}, run ${this.run.runId}, node ${id}`);
+    this.ev('node-log', {
+      node: id,
+      level: 'warn',
+      message: `artifact ${sig.slice(0, 12)} is damaged (${how}): ${problems.join('; ')}. Moved to ${where ?? '(already gone)'}; recomputing it`,
+    });
+  }
+
+  /** The signature's lock in the store; the wait (another process computing it) is reported in the log. */
+  private lock(id: NodeId, sig: string): Promise<HeldLock> {
+    return this.services.locks.acquire(sig, {
+      note: `run ${this.run.runId}, node ${id}`,
+      onWait: (h) => this.ev('node-log', { node: id, level: 'info', message: `waiting for ${describeHolder(h)}, which is computing this node's result` }),
+      onStale: (h) => this.ev('node-log', { node: id, level: 'warn', message: `took over the store lock of ${describeHolder(h)}, which no longer runs` }),
+      checkCancelled: () => {
+        if (this.run.cancelRequested) throw new TaskError({ message: 'cancelled while waiting for another process', code: 'cancelled' }, true);
+      },
+    });
+  }
+
+  /**
+   * Check byte for byte every store artifact `id` reads (its inputs, and the artifacts they point into), once a
+   * run. A damaged or missing one is moved aside and recomputed by the node of this run that produces it.
+   */
+  private async verifyInputs(id: NodeId, inputs: NodeInputs): Promise<void> {
+    for (const sig of storeArtifactsIn(inputs)) {
+      if (this.verified.has(sig)) continue;
+      let p = this.verifying.get(sig);
+      if (!p) {
+        p = this.verifyInput(id, sig).then(() => void this.verified.add(sig));
+        const mine = p;
+        this.verifying.set(sig, mine);
+        void mine.catch(() => undefined).finally(() => this.verifying.get(sig) === mine && this.verifying.delete(sig));
+      }
+      await p;
+    }
+  }
+
+  private async verifyInput(reader: NodeId, sig: string): Promise<void> {
+    const { store } = this.services;
+    const first = await store.check(sig, 'full');
+    if (first.state === 'ok' || first.state === 'legacy') return;
+    const producer = [...this.results.entries()].find(([, r]) => r.signature === sig)?.[0];
+    const lock = await this.lock(producer ?? reader, sig);
+    try {
+      const c = await store.check(sig, 'full');
+      if (c.state === 'ok' || c.state === 'legacy') return; // repaired meanwhile by another process
+      const problems = c.state === 'damaged' ? c.problems : ['the artifact is gone (removed by `loram cache gc` or by hand)'];
+      if (c.state === 'damaged') await this.setAside(producer ?? reader, sig, problems, `found when ${reader} read it`);
+      else this.ev('node-log', { node: producer ?? reader, level: 'warn', message: `artifact ${sig.slice(0, 12)}, which ${reader} reads, is gone; recomputing it` });
+      if (!producer) throw new Error(`input artifact ${sig.slice(0, 12)} is damaged or missing (${problems.join('; ')}) and no node of this run produces it; run again`);
+      const t0 = Date.now();
+      const rec = await this.compute(producer, sig as Signature, this.gatherInputs(producer), t0);
+      this.computedThisRun.add(sig as Signature);
+      this.recordDone(producer, sig as Signature, rec, Date.now() - t0);
+    } finally {
+      await lock.release();
+    }
+  }
+
   /** Run the node in a worker; the store publishes its directory only if it succeeds. */
   private async compute(id: NodeId, sig: Signature, inputs: NodeInputs, started: number): Promise<ArtifactRecord> {
     const { run, services } = this;
     const c = this.checked(id);
     const type = c.def.type;
+    await this.verifyInputs(id, inputs);
     this.ev('node-started', { node: id, nodeType: type, signature: sig });
     const fileHashes = await fileHashesOf(c, run.baseDir, services.hasher);
-    return services.store.produce(sig, async (tmp) => {
+    const rec = await services.store.produce(sig, async (tmp) => {
       const r = await services.executor.run(
         { nodeId: id, type, params: c.params!, inputs, outDir: tmp, signature: sig, baseDir: run.baseDir, fileHashes, sources: sourcesOf(run.analysis, id) },
         {
@@ -203,7 +318,11 @@ export class RunExecution {
         metrics: r.metrics ?? {},
         meta: { type, version: c.def.version, params: c.params, node: id, runId: run.runId, createdAt: Date.now(), durationMs: Date.now() - started },
       };
+    }).catch((e: unknown) => {
+      throw diskFull(e) ? new DiskFullError(id, services.store.dir, e) : e;
     });
+    this.verified.add(sig);
+    return rec;
   }
 
   private recordCached(id: NodeId, sig: Signature, rec: ArtifactRecord): void {
@@ -253,6 +372,23 @@ export class RunExecution {
 
   get summaries(): Record<string, NodeRunSummary> {
     return this.nodes;
+  }
+}
+
+function diskFull(e: unknown): boolean {
+  const info = e instanceof TaskError ? e.info : errorInfo(e);
+  return info.code === 'ENOSPC' || info.code === 'EDQUOT' || /\bENOSPC\b|no space left on device/i.test(info.message);
+}
+
+/** A node whose artifact could not be written because the disk is full: nothing of it was published. */
+export class DiskFullError extends Error {
+  readonly code = 'ENOSPC';
+  constructor(node: string, storeDir: string, cause: unknown) {
+    super(
+      `the disk is full: ${node}'s result could not be written to the artifact store (${storeDir}); nothing of it was published and its partial files were removed. ` +
+        `Free some space (\`loram cache gc --max-gib N\` trims the store) and run again. (${(cause instanceof TaskError ? cause.info : errorInfo(cause)).message})`,
+    );
+    this.name = 'DiskFullError';
   }
 }
 

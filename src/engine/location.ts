@@ -20,3 +20,14 @@ export function resolveLocation(storeDir: string, loc: Location): string {
   if (p !== base && !p.startsWith(base + path.sep)) throw new Error(`artifact path "${loc.path}" leaves its artifact`);
   return p;
 }
+
+/** Every store artifact a value refers to (its own location, and those inside it: a prune plan in a lineage). */
+export function storeArtifactsIn(value: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) storeArtifactsIn(v, out);
+  else if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if (o.kind === 'store' && typeof o.artifact === 'string') out.add(o.artifact);
+    else for (const v of Object.values(o)) storeArtifactsIn(v, out);
+  }
+  return out;
+}
