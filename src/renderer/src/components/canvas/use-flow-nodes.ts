@@ -11,7 +11,7 @@ export function useFlowNodes(snap: EditorSnapshot, selectedNodes: readonly strin
   const [nodes, setNodes] = useState<FlowNode[]>([]);
   const selected = useMemo(() => new Set(selectedNodes), [selectedNodes]);
   // Only what a card shows: a snapshot that changes nothing on the cards does not rebuild them.
-  const decos = useMemo(() => nodeDecorations(snap), [snap.doc, snap.errors, snap.statuses, snap.cardRun, snap.historical, snap.running]); // eslint-disable-line react-hooks/exhaustive-deps
+  const decos = useMemo(() => nodeDecorations(snap), [snap.doc, snap.errors, snap.statuses, snap.cardRun, snap.historical, snap.running]);
   const mapped = useMemo(() => {
     const hidden = hiddenNodes(snap.doc);
     return recipeToFlowNodes(snap.doc, snap.specs_, (id) => decos.get(id) ?? EMPTY_DECORATION).map((n) => ({ ...n, selected: selected.has(n.id), hidden: hidden.has(n.id) }));
