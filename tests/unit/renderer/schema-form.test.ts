@@ -1,4 +1,4 @@
-import { checkField, errorsByField, fieldFromSchema, fieldsFromSchema, fieldText, humanize, parseFieldText, rangeText, typedTextError } from '../../../src/renderer/src/editor/schema-form';
+import { checkField, errorsByField, errorsOutsideFields, fieldErrors, fieldFromSchema, fieldsFromSchema, fieldText, humanize, isDefaultValue, paramKeyOf, parseFieldText, rangeText, toggleChoice, typedTextError } from '../../../src/renderer/src/editor/schema-form';
 import { SPECS } from '../server/fake-engine';
 
 const spec = (t: string) => SPECS.find((s) => s.type === t)!;
@@ -86,5 +86,42 @@ describe('inspector forms from the params JSON Schema', () => {
     expect(m.get('ratio')).toEqual(['too big']);
     expect(m.get('inputs.model')).toEqual(['connect a model']);
     expect(m.size).toBe(2);
+  });
+
+  test('the parameter an error points into', () => {
+    expect(paramKeyOf('params.ratio')).toBe('ratio');
+    expect(paramKeyOf('params.targets[2]')).toBe('targets');
+    expect(paramKeyOf('params.sweep.values')).toBe('sweep');
+    expect(paramKeyOf('inputs.model')).toBeNull();
+    expect(paramKeyOf(undefined)).toBeNull();
+  });
+
+  test('errors outside the fields: other nodes and errors a field shows are left out', () => {
+    const fields = fieldsFromSchema(spec('Prune').params);
+    const errors = [
+      { code: 'invalid-param', node: 'p', field: 'params.ratio', message: 'too big' },
+      { code: 'invalid-param', node: 'p', field: 'params.unknownKey', message: 'unknown' },
+      { code: 'missing-input', node: 'p', field: 'inputs.model', message: 'connect a model' },
+      { code: 'missing-input', node: 'p', message: 'no field' },
+      { code: 'invalid-param', node: 'q', field: 'inputs.model', message: 'other node' },
+    ] as Parameters<typeof errorsOutsideFields>[0];
+    expect(errorsOutsideFields(errors, 'p', fields).map((e) => e.message)).toEqual(['unknown', 'connect a model', 'no field']);
+  });
+
+  test('field errors: the local check first, else the engine\'s without repeats', () => {
+    const ratio = fieldsFromSchema(spec('Prune').params).find((f) => f.key === 'ratio')!;
+    expect(fieldErrors(ratio, 5, ['engine says'])).toEqual([checkField(ratio, 5)]);
+    expect(fieldErrors(ratio, 0.5, ['a', 'a', 'b'])).toEqual(['a', 'b']);
+    expect(fieldErrors(ratio, 0.5, [])).toEqual([]);
+  });
+
+  test('default values and enum-list toggles', () => {
+    const ratio = fieldsFromSchema(spec('Prune').params).find((f) => f.key === 'ratio')!;
+    expect(isDefaultValue(ratio, undefined)).toBe(true);
+    expect(isDefaultValue(ratio, 0.5)).toBe(true);
+    expect(isDefaultValue(ratio, 0.4)).toBe(false);
+    const options = ['q', 'k', 'v', 'o'];
+    expect(toggleChoice(options, ['o', 'q'], 'k')).toEqual(['q', 'k', 'o']);
+    expect(toggleChoice(options, ['q', 'k'], 'q')).toEqual(['k']);
   });
 });

@@ -1,5 +1,6 @@
 /** The App's modal layer: quick add, the unsaved-changes question, the in-app file dialog, the shortcuts help. */
-import { ConfirmDiscard, FileDialog, ShortcutsHelp } from '../components/Dialogs';
+import { ConfirmDiscard, ShortcutsHelp } from '../components/Dialogs';
+import { FileDialog } from '../components/FileDialog';
 import { QuickAdd } from '../components/QuickAdd';
 import { basename, type EditorController, type EditorSnapshot } from '../editor/controller';
 import { suggestedFileName, type FileActions } from './use-file-actions';

@@ -25,9 +25,12 @@ export interface WebClientOptions {
   onConnection?: (connected: boolean) => void;
 }
 
-export function createWebBridge(opts: WebClientOptions): LoramBridge & { close(): void } {
+type Call = (kind: 'engine' | 'host', op: string, args: unknown[]) => Promise<unknown>;
+
+/** One POST per call; every failure (network, token, a non-JSON answer, the op's own error) becomes a RemoteError. */
+function httpCaller(opts: WebClientOptions): Call {
   const f = opts.fetch ?? fetch.bind(globalThis);
-  async function call(kind: 'engine' | 'host', op: string, args: unknown[]): Promise<unknown> {
+  return async (kind, op, args) => {
     let res: Response;
     try {
       res = await f(`${opts.origin}/api/${kind}/${op}`, {
@@ -47,71 +50,92 @@ export function createWebBridge(opts: WebClientOptions): LoramBridge & { close()
     }
     if (!body.ok) throw new RemoteError(body.error.message, body.error.code);
     return body.value;
-  }
+  };
+}
 
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 5000;
+
+/**
+ * The engine's events over one WebSocket, opened by the first subscriber. A dropped socket is reopened with a
+ * doubling delay while anyone listens (the server restarting must not leave the editor deaf).
+ */
+function eventSocket(opts: WebClientOptions): { subscribe(listener: EngineListener): () => void; close(): void } {
   const listeners = new Set<EngineListener>();
+  const WS = opts.WebSocket ?? globalThis.WebSocket;
   let ws: WebSocket | null = null;
   let closed = false;
-  let retry = 250;
+  let retry = FIRST_RETRY_MS;
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const WS = opts.WebSocket ?? globalThis.WebSocket;
+
+  function deliver(data: unknown): void {
+    let ev: { type: string };
+    try {
+      ev = JSON.parse(String(data)) as { type: string };
+    } catch {
+      return;
+    }
+    if (ev.type === 'hello') return; // the server's greeting, not an engine event
+    for (const l of [...listeners]) l(ev as EngineEvent);
+  }
 
   function connect(): void {
     if (closed || ws || !WS) return;
-    const url = `${opts.origin.replace(/^http/, 'ws')}/api/events?token=${encodeURIComponent(opts.token)}`;
-    const sock = new WS(url);
+    const sock = new WS(`${opts.origin.replace(/^http/, 'ws')}/api/events?token=${encodeURIComponent(opts.token)}`);
     ws = sock;
     sock.onopen = () => {
-      retry = 250;
+      retry = FIRST_RETRY_MS;
       opts.onConnection?.(true);
     };
-    sock.onmessage = (m) => {
-      let ev: { type: string };
-      try {
-        ev = JSON.parse(String(m.data)) as { type: string };
-      } catch {
-        return;
-      }
-      if (ev.type === 'hello') return;
-      for (const l of [...listeners]) l(ev as EngineEvent);
-    };
+    sock.onmessage = (m) => deliver(m.data);
     sock.onclose = () => {
       ws = null;
       opts.onConnection?.(false);
       if (!closed && listeners.size > 0) {
         timer = setTimeout(connect, retry);
-        retry = Math.min(retry * 2, 5000);
+        retry = Math.min(retry * 2, MAX_RETRY_MS);
       }
     };
     sock.onerror = () => sock.close();
   }
 
-  const engine = {} as Record<string, unknown>;
-  for (const op of ENGINE_OPS) engine[op] = (...args: unknown[]) => call('engine', op, args);
-  engine.subscribe = (listener: EngineListener) => {
-    listeners.add(listener);
-    connect();
-    return () => {
-      listeners.delete(listener);
-    };
-  };
-
-  const host = {} as Record<string, unknown>;
-  for (const op of HOST_OPS) host[op] = (...args: unknown[]) => call('host', op, args);
-  host.setTitle = async (title: string, dirty: boolean) => {
-    if (typeof document !== 'undefined') document.title = `${dirty ? '● ' : ''}${title}`;
-  };
-  host.onCommand = () => () => undefined;
-
   return {
-    engine: engine as unknown as EngineClient,
-    host: host as unknown as HostApi,
+    subscribe(listener) {
+      listeners.add(listener);
+      connect();
+      return () => {
+        listeners.delete(listener);
+      };
+    },
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
       ws?.close();
     },
   };
+}
+
+/** Every op of the shell contract as a remote call, built from the contract's op lists so none is missed. */
+function remoteOps(call: Call, kind: 'engine' | 'host', ops: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const op of ops) out[op] = (...args: unknown[]) => call(kind, op, args);
+  return out;
+}
+
+export function createWebBridge(opts: WebClientOptions): LoramBridge & { close(): void } {
+  const call = httpCaller(opts);
+  const events = eventSocket(opts);
+  const engine = { ...remoteOps(call, 'engine', ENGINE_OPS), subscribe: events.subscribe };
+  const host = {
+    ...remoteOps(call, 'host', HOST_OPS),
+    // The browser's tab title stands in for the window title.
+    setTitle: async (title: string, dirty: boolean) => {
+      if (typeof document !== 'undefined') document.title = `${dirty ? '● ' : ''}${title}`;
+    },
+    // No application menu in a browser: no commands to listen for.
+    onCommand: () => () => undefined,
+  };
+  return { engine: engine as unknown as EngineClient, host: host as unknown as HostApi, close: events.close };
 }
 
 export type { EngineOp, HostOp };

@@ -209,14 +209,45 @@ export function fieldText(f: FieldSpec, value: unknown): string {
 }
 
 /** Engine validation errors of one node, by param key (`params.ratio` → `ratio`); other fields under their name. */
+/** The parameter an error's field path points into ("params.targets[2]" → "targets"); null when it is not a parameter. */
+export function paramKeyOf(fieldPath: string | null | undefined): string | null {
+  return fieldPath?.startsWith('params.') ? fieldPath.slice('params.'.length).split(/[.[]/)[0]! : null;
+}
+
 export function errorsByField(errors: readonly ValidationError[], nodeId: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const e of errors) {
     if (e.node !== nodeId) continue;
-    const key = e.field?.startsWith('params.') ? e.field.slice('params.'.length).split(/[.[]/)[0]! : (e.field ?? '');
+    const key = paramKeyOf(e.field) ?? e.field ?? '';
     const list = out.get(key);
     if (list) list.push(e.message);
     else out.set(key, [e.message]);
   }
   return out;
+}
+
+/** A node's errors that no parameter field shows (cross-port rules, unknown keys), for the inspector's top. */
+export function errorsOutsideFields(errors: readonly ValidationError[], nodeId: string, fields: readonly FieldSpec[]): ValidationError[] {
+  const keys = new Set(fields.map((f) => f.key));
+  return errors.filter((e) => {
+    if (e.node !== nodeId) return false;
+    const key = paramKeyOf(e.field);
+    return key === null || !keys.has(key);
+  });
+}
+
+/** The errors shown under a field: the local check words range/type errors best, the engine's cover the rest. */
+export function fieldErrors(f: FieldSpec, value: unknown, engineErrors: readonly string[]): string[] {
+  const local = checkField(f, value);
+  return local ? [local] : [...new Set(engineErrors)];
+}
+
+/** Is the field at its default (unset counts as the default)? */
+export function isDefaultValue(f: FieldSpec, value: unknown): boolean {
+  return value === undefined || JSON.stringify(value) === JSON.stringify(f.default);
+}
+
+/** An enum-list after toggling one choice; kept in the order of the choices, not the order of clicks. */
+export function toggleChoice(options: readonly (string | number)[], current: readonly (string | number)[], choice: string | number): (string | number)[] {
+  return current.includes(choice) ? current.filter((x) => x !== choice) : options.filter((x) => current.includes(x) || x === choice);
 }
