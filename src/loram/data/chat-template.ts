@@ -46,14 +46,12 @@ export function chatTemplate(template: string | null, tokens: TemplateTokens): C
   return {
     source,
     render(messages, addGenerationPrompt) {
+      // raise_exception is the library's own (it throws with the template's message).
       return compiled.render({
         messages,
         add_generation_prompt: addGenerationPrompt,
         bos_token: tokens.bosToken ?? '',
         eos_token: tokens.eosToken ?? '',
-        raise_exception: (msg: string) => {
-          throw new Error(`the chat template (${source}) refused the conversation: ${msg}`);
-        },
       });
     },
   };
