@@ -73,19 +73,23 @@ function commonPrefix(a: string, b: string): number {
 
 /** Where the reply `msgs[i]` ends in `full`: its content, then the template's text up to the first special token. */
 function replyEnd(t: ChatTemplate, msgs: readonly ChatMessage[], i: number, full: string, specials: readonly string[]): number {
-  const marked = t.render([...msgs.slice(0, i), { ...msgs[i]!, content: msgs[i]!.content + SENTINEL }], false);
-  const k = marked.indexOf(SENTINEL);
-  if (k < 0) throw new Error(`the chat template (${t.source}) does not print the assistant's content`);
-  const post = marked.slice(0, k) + marked.slice(k + SENTINEL.length);
-  const common = commonPrefix(post, full);
-  if (common < k) throw new Error(`the chat template (${t.source}) renders turn ${i} differently inside the whole conversation`);
-  const tail = full.slice(k, common);
-  let cut = tail.length;
-  for (const s of specials) {
-    const j = s ? tail.indexOf(s) : -1;
-    if (j >= 0) cut = Math.min(cut, j + s.length);
+  // The content is marked by a sentinel after it; a template that trims the content is matched by the trimmed form.
+  for (const content of [msgs[i]!.content, msgs[i]!.content.trimEnd()]) {
+    const marked = t.render([...msgs.slice(0, i), { ...msgs[i]!, content: content + SENTINEL }], false);
+    const k = marked.indexOf(SENTINEL);
+    if (k < 0) throw new Error(`the chat template (${t.source}) does not print the assistant's content`);
+    const post = marked.slice(0, k) + marked.slice(k + SENTINEL.length);
+    const common = commonPrefix(post, full);
+    if (common < k) continue;
+    const tail = full.slice(k, common);
+    let cut = tail.length;
+    for (const s of specials) {
+      const j = s ? tail.indexOf(s) : -1;
+      if (j >= 0) cut = Math.min(cut, j + s.length);
+    }
+    return k + cut;
   }
-  return k + cut;
+  throw new Error(`the chat template (${t.source}) renders turn ${i} differently inside the whole conversation`);
 }
 
 /** The conversation as masked / trained segments whose texts concatenate to its full rendering. */
