@@ -12,9 +12,30 @@ import type { DatasetSplitInfo } from '../shared';
 import { resolvePath } from './sources';
 import { defineNode, type NodeContext, type NodeResult } from './definition';
 import { NodeInputError } from './errors';
-import { FIELD_KEYS } from '../loram/data/instruct-records';
+import { FIELD_KEYS, type FieldKey, type FieldMap } from '../loram/data/instruct-records';
 
 export const DATASET_SOURCES = ['sotu', 'moby-dick', 'brown', 'file', 'arithmetic'] as const;
+
+const FIELD_DOC: Record<FieldKey, string> = {
+  prompt: 'prompt/completion: the prompt field (default "prompt")',
+  completion: 'prompt/completion: the completion field (default "completion")',
+  instruction: 'Alpaca: the instruction field (default "instruction")',
+  input: 'Alpaca: the optional input field (default "input")',
+  output: 'Alpaca: the output field (default "output")',
+  system: 'Alpaca: an optional system-prompt field (default "system")',
+  messages: 'chat: the list of messages (default "messages", or ShareGPT\'s "conversations")',
+  role: 'chat: a message\'s role field (default "role", or "from")',
+  content: 'chat: a message\'s text field (default "content", or "value")',
+};
+
+/** Instruction data: one optional text field per name a format reads (`promptField`, …), for the inspector. */
+function fieldMappingParams() {
+  return Object.fromEntries(FIELD_KEYS.map((k) => [`${k}Field`, z.string().min(1).optional().describe(`Instruction data, field mapping — ${FIELD_DOC[k]}`)])) as Record<`${FieldKey}Field`, z.ZodOptional<z.ZodString>>;
+}
+
+function fieldMap(p: Partial<Record<`${FieldKey}Field`, string>>): FieldMap {
+  return Object.fromEntries(FIELD_KEYS.filter((k) => p[`${k}Field`] !== undefined).map((k) => [k, p[`${k}Field`]!]));
+}
 
 export const datasetParams = z
   .strictObject({
@@ -34,10 +55,7 @@ export const datasetParams = z
     maxDocumentChars: z.number().int().min(200).optional().describe('Cut every document at the last sentence end within this many characters (the split is unchanged)'),
     format: z.enum(['documents', 'multiple-choice', 'instruction']).optional().describe('documents (default): text for training and perplexity; multiple-choice: a true-continuation test built from each split\'s documents; instruction: prompt/completion, Alpaca or chat records for supervised fine-tuning and exact match (the default of source "arithmetic")'),
     instructFormat: z.enum(['auto', 'prompt-completion', 'alpaca', 'chat']).optional().describe('Instruction data: the record shape of the .jsonl (default auto: detected from the first record)'),
-    fields: z
-      .record(z.enum(FIELD_KEYS), z.string().min(1))
-      .optional()
-      .describe('Instruction data: the file\'s names for the fields a format reads, e.g. {"prompt": "question", "completion": "answer"}; chat: "messages", "role", "content" (ShareGPT\'s conversations/from/value are recognised)'),
+    ...fieldMappingParams(),
     skipInvalid: z.boolean().optional().describe('Instruction data: skip malformed lines and count them instead of failing at the first (default false)'),
     mcChoices: z.number().int().min(2).max(8).optional().describe('Multiple choice: choices per item, the true continuation included (default 4)'),
     mcGeneralDistractors: z.number().int().min(0).max(7).optional().describe('Multiple choice: distractors taken from a general corpus; the others come from other documents of the same split (default 1)'),
@@ -63,12 +81,13 @@ export const datasetParams = z
 
 type Doc = { id: string; text: string };
 
-function checkInstructionParams(p: { source: string; path?: string; format?: string; instructFormat?: string; fields?: object; skipInvalid?: boolean }, ctx: z.RefinementCtx) {
+
+function checkInstructionParams(p: { source: string; path?: string; format?: string; instructFormat?: string; skipInvalid?: boolean } & Partial<Record<`${FieldKey}Field`, string>>, ctx: z.RefinementCtx) {
   const instruction = p.format === 'instruction' || (p.source === 'arithmetic' && p.format === undefined);
   if (p.source === 'arithmetic' && !instruction) ctx.addIssue({ code: 'custom', path: ['format'], message: 'the arithmetic task is instruction data: format must be "instruction" (or unset)' });
   if (instruction && !['file', 'arithmetic'].includes(p.source)) ctx.addIssue({ code: 'custom', path: ['source'], message: 'instruction data comes from "file" (a .jsonl) or the built-in "arithmetic" task' });
   if (instruction && p.source === 'file' && p.path && !/\.jsonl$/i.test(p.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: 'instruction data must be a .jsonl file' });
-  const fileOnly = ['instructFormat', 'fields', 'skipInvalid'] as const;
+  const fileOnly = ['instructFormat', 'skipInvalid', ...FIELD_KEYS.map((k) => `${k}Field` as const)] as const;
   for (const k of fileOnly) {
     if (p[k] === undefined) continue;
     if (!instruction) ctx.addIssue({ code: 'custom', path: [k], message: 'only used with format "instruction"' });
@@ -118,7 +137,7 @@ export const datasetNode = defineNode({
     if (p.format === 'instruction' || p.source === 'arithmetic') {
       const { instructionDataset } = await import('./instruct-dataset');
       const file = p.source === 'file' ? resolvePath(p.path!, ctx.baseDir) : null;
-      return instructionDataset(ctx, { ...p, file, instructFormat: p.instructFormat ?? 'auto', fields: p.fields ?? {}, skipInvalid: p.skipInvalid ?? false });
+      return instructionDataset(ctx, { ...p, file, instructFormat: p.instructFormat ?? 'auto', fields: fieldMap(p), skipInvalid: p.skipInvalid ?? false });
     }
     const { loadCorpus, splitDocuments, normalizeText } = await import('../loram/data/corpora');
     let docs: Doc[];

@@ -62,3 +62,14 @@ test('a broken line in an instruction JSONL: the CLI names the node, file and li
   expect(r.code).not.toBe(0);
   expect(r.out).toContain(`chat: FAILED: ${data}:3: invalid JSON`);
 }, 120_000);
+
+test('field mapping from the inspector: an Alpaca-shaped file with its own field names', async () => {
+  const data = path.join(tmp, 'alpaca.jsonl');
+  writeFileSync(data, [1, 2, 3, 4].map((i) => JSON.stringify({ task: `Say ${i}`, answer: String(i) })).join('\n'));
+  const recipe = { format: 'loram-recipe', version: 2, name: 'mapped', nodes: [{ id: 'alp', type: 'Dataset', version: 1, params: { source: 'file', path: data, format: 'instruction', instructFormat: 'alpaca', instructionField: 'task', outputField: 'answer', valFraction: 0.25, testFraction: 0.25 } }], edges: [] };
+  const file = path.join(tmp, 'mapped.json');
+  writeFileSync(file, JSON.stringify(recipe));
+  const r = await loram(path.join(tmp, 'home-mapped'), file);
+  expect(r.out).toContain(`alp: file ${data} (alpaca): 4 records → train 2, val 1, test 1`);
+  expect(r.code).toBe(0);
+}, 120_000);
