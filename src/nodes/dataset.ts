@@ -12,15 +12,37 @@ import type { DatasetSplitInfo } from '../shared';
 import { resolvePath } from './sources';
 import { defineNode, type NodeContext, type NodeResult } from './definition';
 import { NodeInputError } from './errors';
+import { FIELD_KEYS, type FieldKey, type FieldMap } from '../loram/data/instruct-records';
 
-export const DATASET_SOURCES = ['sotu', 'moby-dick', 'brown', 'file'] as const;
+export const DATASET_SOURCES = ['sotu', 'moby-dick', 'brown', 'file', 'arithmetic'] as const;
+
+const FIELD_DOC: Record<FieldKey, string> = {
+  prompt: 'prompt/completion: the prompt field (default "prompt")',
+  completion: 'prompt/completion: the completion field (default "completion")',
+  instruction: 'Alpaca: the instruction field (default "instruction")',
+  input: 'Alpaca: the optional input field (default "input")',
+  output: 'Alpaca: the output field (default "output")',
+  system: 'Alpaca: an optional system-prompt field (default "system")',
+  messages: 'chat: the list of messages (default "messages", or ShareGPT\'s "conversations")',
+  role: 'chat: a message\'s role field (default "role", or "from")',
+  content: 'chat: a message\'s text field (default "content", or "value")',
+};
+
+/** Instruction data: one optional text field per name a format reads (`promptField`, …), for the inspector. */
+function fieldMappingParams() {
+  return Object.fromEntries(FIELD_KEYS.map((k) => [`${k}Field`, z.string().min(1).optional().describe(`Instruction data, field mapping — ${FIELD_DOC[k]}`)])) as Record<`${FieldKey}Field`, z.ZodOptional<z.ZodString>>;
+}
+
+function fieldMap(p: Partial<Record<`${FieldKey}Field`, string>>): FieldMap {
+  return Object.fromEntries(FIELD_KEYS.filter((k) => p[`${k}Field`] !== undefined).map((k) => [k, p[`${k}Field`]!]));
+}
 
 export const datasetParams = z
   .strictObject({
     source: z
       .enum(DATASET_SOURCES)
       .default('sotu')
-      .describe('A packaged corpus (State of the Union addresses, Moby Dick, the Brown corpus) or "file" for a local .txt/.jsonl'),
+      .describe('A packaged corpus (State of the Union addresses, Moby Dick, the Brown corpus), "file" for a local .txt/.jsonl, or "arithmetic": the built-in instruction task (single-digit addition, exact match)'),
     path: z.string().optional().describe('With source "file": a .txt file (documents separated by blank lines) or a .jsonl file (one JSON object per line)'),
     textField: z.string().min(1).default('text').describe('With a .jsonl file: the field that holds the text'),
     categories: z.array(z.string().min(1)).optional().describe('Brown only: keep these categories (e.g. news, fiction)'),
@@ -31,7 +53,10 @@ export const datasetParams = z
     seed: z.number().int().min(0).default(0).describe('Seed of the document shuffle that assigns splits'),
     // The fields below are optional without defaults so that text datasets keep their cache signatures.
     maxDocumentChars: z.number().int().min(200).optional().describe('Cut every document at the last sentence end within this many characters (the split is unchanged)'),
-    format: z.enum(['documents', 'multiple-choice']).optional().describe('documents (default): text for training and perplexity; multiple-choice: a true-continuation test built from each split\'s documents'),
+    format: z.enum(['documents', 'multiple-choice', 'instruction']).optional().describe('documents (default): text for training and perplexity; multiple-choice: a true-continuation test built from each split\'s documents; instruction: prompt/completion, Alpaca or chat records for supervised fine-tuning and exact match (the default of source "arithmetic")'),
+    instructFormat: z.enum(['auto', 'prompt-completion', 'alpaca', 'chat']).optional().describe('Instruction data: the record shape of the .jsonl (default auto: detected from the first record)'),
+    ...fieldMappingParams(),
+    skipInvalid: z.boolean().optional().describe('Instruction data: skip malformed lines and count them instead of failing at the first (default false)'),
     mcChoices: z.number().int().min(2).max(8).optional().describe('Multiple choice: choices per item, the true continuation included (default 4)'),
     mcGeneralDistractors: z.number().int().min(0).max(7).optional().describe('Multiple choice: distractors taken from a general corpus; the others come from other documents of the same split (default 1)'),
     mcGeneralCorpus: z.enum(['brown', 'moby-dick']).optional().describe('Multiple choice: the general corpus of those distractors (default brown)'),
@@ -43,6 +68,7 @@ export const datasetParams = z
   .superRefine((p, ctx) => {
     if (p.source === 'file' && !p.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'source "file" needs a path' });
     if (p.source === 'file' && p.path && !/\.(txt|jsonl)$/i.test(p.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: 'must end in .txt or .jsonl' });
+    checkInstructionParams(p, ctx);
     if (p.categories && p.source !== 'brown') ctx.addIssue({ code: 'custom', path: ['categories'], message: 'only the brown corpus has categories' });
     if (p.valFraction + p.testFraction >= 1) ctx.addIssue({ code: 'custom', path: ['valFraction'], message: 'valFraction + testFraction must be below 1' });
     const mcKeys = ['mcChoices', 'mcGeneralDistractors', 'mcGeneralCorpus', 'mcContextWords', 'mcContinuationWords', 'mcItemsPerDocument', 'mcMaxItems'] as const;
@@ -54,6 +80,20 @@ export const datasetParams = z
   });
 
 type Doc = { id: string; text: string };
+
+
+function checkInstructionParams(p: { source: string; path?: string; format?: string; instructFormat?: string; skipInvalid?: boolean } & Partial<Record<`${FieldKey}Field`, string>>, ctx: z.RefinementCtx) {
+  const instruction = p.format === 'instruction' || (p.source === 'arithmetic' && p.format === undefined);
+  if (p.source === 'arithmetic' && !instruction) ctx.addIssue({ code: 'custom', path: ['format'], message: 'the arithmetic task is instruction data: format must be "instruction" (or unset)' });
+  if (instruction && !['file', 'arithmetic'].includes(p.source)) ctx.addIssue({ code: 'custom', path: ['source'], message: 'instruction data comes from "file" (a .jsonl) or the built-in "arithmetic" task' });
+  if (instruction && p.source === 'file' && p.path && !/\.jsonl$/i.test(p.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: 'instruction data must be a .jsonl file' });
+  const fileOnly = ['instructFormat', 'skipInvalid', ...FIELD_KEYS.map((k) => `${k}Field` as const)] as const;
+  for (const k of fileOnly) {
+    if (p[k] === undefined) continue;
+    if (!instruction) ctx.addIssue({ code: 'custom', path: [k], message: 'only used with format "instruction"' });
+    else if (p.source !== 'file') ctx.addIssue({ code: 'custom', path: [k], message: 'only used with an instruction .jsonl file (source "file")' });
+  }
+}
 
 async function readFileDocs(file: string, textField: string): Promise<Doc[]> {
   const text = await fsp.readFile(file, 'utf8');
@@ -94,6 +134,11 @@ export const datasetNode = defineNode({
   files: (p, { baseDir }) => (p.source === 'file' && p.path ? [{ field: 'path', path: resolvePath(p.path, baseDir), kind: 'file' }] : []),
   staticOutputs: () => ({ dataset: { type: 'dataset' } }),
   async run(ctx, _inputs, p) {
+    if (p.format === 'instruction' || p.source === 'arithmetic') {
+      const { instructionDataset } = await import('./instruct-dataset');
+      const file = p.source === 'file' ? resolvePath(p.path!, ctx.baseDir) : null;
+      return instructionDataset(ctx, { ...p, file, instructFormat: p.instructFormat ?? 'auto', fields: fieldMap(p), skipInvalid: p.skipInvalid ?? false });
+    }
     const { loadCorpus, splitDocuments, normalizeText } = await import('../loram/data/corpora');
     let docs: Doc[];
     let source: string;

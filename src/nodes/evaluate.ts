@@ -11,6 +11,16 @@ import { defineNode } from './definition';
 import { optionalInput, requireInput } from './inputs';
 import { adapterFitsModel, describeModel, quantizeOf, stepOf } from './lineage';
 import { ensureBackend, loadAdapterValue, loadModelTokenizer, loadModelWeights } from './model-files';
+import type { GenerationEvaluation } from './evaluate-generation';
+import type { NodeContext } from './definition';
+import type { DatasetValue, ModelValue } from '../shared';
+import type { LoadedTokenizer } from '../loram/tokenizer/tokenizer';
+
+/** An instruction dataset as text for perplexity: each record rendered through the model's chat template. */
+async function instructionTexts(ctx: NodeContext, m: ModelValue, tok: LoadedTokenizer, ds: DatasetValue, split: 'train' | 'val' | 'test') {
+  const { modelTemplate, renderedTexts } = await import('./instruct-data');
+  return renderedTexts(ctx, ds, split, await modelTemplate(ctx, m, tok));
+}
 
 export const evaluateParams = z.strictObject({
   label: z.string().default('').describe('Name of this branch in comparisons (default: the node\'s label or id)'),
@@ -20,6 +30,13 @@ export const evaluateParams = z.strictObject({
   stride: z.number().int().min(1).max(8192).optional().describe('Window stride for perplexity (default: seqLen, non-overlapping)'),
   batchSize: z.number().int().min(1).max(1024).default(8).describe('Sequences per forward pass'),
   maxTokens: z.number().int().positive().optional().describe('Stop adding documents of the split once this many tokens are collected (the last one is kept whole)'),
+  // Generation (exact match) on the `generation` input; optional without defaults so existing recipes keep their signatures.
+  answerPreset: z.enum(['gsm8k', 'first-number', 'none']).optional().describe('Generation: how the answer is taken from the text: GSM8K\'s "#### 42", the first number, or the whole text (default first-number)'),
+  answerRegex: z.string().optional().describe('Generation: a regex whose first match (group 1 if any) is the answer; overrides answerPreset'),
+  nShot: z.number().int().min(0).max(32).optional().describe('Generation: examples from the train split before each question (default 0)'),
+  fewShotSeed: z.number().int().min(0).optional().describe('Generation: seed of the few-shot draw (default 1234)'),
+  maxNewTokens: z.number().int().min(1).max(2048).optional().describe('Generation: most tokens generated per answer (greedy; default 16)'),
+  maxItems: z.number().int().min(1).optional().describe('Generation: score at most this many items of the split'),
 });
 
 export const evaluateNode = defineNode({
@@ -33,6 +50,7 @@ export const evaluateNode = defineNode({
     { name: 'adapter', type: 'adapter', title: 'Adapter', optional: true },
     { name: 'dataset', type: 'dataset', title: 'Held-out text' },
     { name: 'choices', type: 'dataset', title: 'Multiple choice', optional: true, doc: 'A multiple-choice dataset for accuracy' },
+    { name: 'generation', type: 'dataset', title: 'Generation task', optional: true, doc: 'An instruction dataset: greedy answers scored by exact match' },
   ],
   outputs: [{ name: 'metrics', type: 'metrics', title: 'Metrics' }],
   params: evaluateParams,
@@ -43,6 +61,7 @@ export const evaluateNode = defineNode({
     const a = optionalInput(inputs, 'adapter', 'adapter');
     const ds = requireInput(inputs, 'dataset', 'dataset');
     const mc = optionalInput(inputs, 'choices', 'dataset');
+    const genDs = optionalInput(inputs, 'generation', 'dataset');
     await ensureBackend(ctx);
     const { openCausalLM, evaluatePerplexity, evaluateMultipleChoice } = await import('../loram/eval/index');
     const { nf4RoundTrip } = await import('../loram/quant/nf4-weights');
@@ -68,17 +87,18 @@ export const evaluateNode = defineNode({
       model: modelName,
       ...(adapter ? { adapter, adapterId } : {}),
       cacheDir: path.join(ctx.cacheDir, 'onnx'),
-      kinds: ['logits'],
+      kinds: genDs ? ['logits', 'kv'] : ['logits'],
     });
     if (a && !adapter) Object.assign(describe, { adapter: 'merged', adapterId });
     try {
-      let docs = await readDocuments(ctx, ds, p.split);
+      let docs = ds.format === 'instruction' ? await instructionTexts(ctx, m, tok, ds, p.split) : await readDocuments(ctx, ds, p.split);
       if (p.maxTokens !== undefined) {
         let n = 0;
         docs = docs.filter((d) => (n < p.maxTokens! ? ((n += tok.encode(d).length), true) : false));
       }
       const hasMc = !!mc;
-      const progress = (phase: number) => (done: number, total: number) => void ctx.progress(phase * total + done, total * (hasMc ? 2 : 1)).catch(() => undefined);
+      const phases = 1 + (hasMc ? 1 : 0) + (genDs ? 1 : 0);
+      const progress = (phase: number) => (done: number, total: number) => void ctx.progress(phase * total + done, total * phases).catch(() => undefined);
       const ppl = await evaluatePerplexity(lm, tok, { kind: 'lm', source: ds.source, format: 'jsonl', skipped: 0, invalid: [], documents: docs }, describe, {
         contextLength: p.seqLen,
         stride: p.stride,
@@ -93,12 +113,19 @@ export const evaluateNode = defineNode({
         mcResult = await evaluateMultipleChoice(lm, tok, { source: mc.source, items }, describe, { batchSize: p.batchSize, perItem: false, onProgress: progress(1) });
         Object.assign(scalars, { accuracy: mcResult.acc, accuracyNorm: mcResult.accNorm, accuracyStderr: mcResult.accStderr, items: mcResult.n });
       }
-      ctx.log(`${modelName}${adapterId ? ` + ${adapterId}` : ''}: perplexity ${ppl.perplexity.toFixed(3)} on ${ppl.tokens} tokens (${lm.runtime}/${lm.backend})${mcResult ? `, accuracy ${(mcResult.acc * 100).toFixed(1)}%` : ''}`);
+      let em: GenerationEvaluation | undefined;
+      if (genDs) {
+        const { evaluateGeneration } = await import('./evaluate-generation');
+        em = await evaluateGeneration(ctx, lm, tok, m, genDs, describe, p);
+        Object.assign(scalars, { exactMatch: em.exactMatch, exactMatchStderr: em.stderr, generationItems: em.n, nShot: em.nShot });
+      }
+      const emText = em ? `, exact match ${(em.exactMatch * 100).toFixed(1)}% ± ${(em.stderr * 100).toFixed(1)} on ${em.n} items (${em.nShot}-shot)` : '';
+      ctx.log(`${modelName}${adapterId ? ` + ${adapterId}` : ''}: perplexity ${ppl.perplexity.toFixed(3)} on ${ppl.tokens} tokens (${lm.runtime}/${lm.backend})${mcResult ? `, accuracy ${(mcResult.acc * 100).toFixed(1)}%` : ''}${emText}`);
       const location = await writeMetricsFile(ctx, 'metrics.json', {
         label: p.label,
         scalars: { ...scalars, runtime: lm.runtime, backend: lm.backend, model: modelName, adapter: adapterId ?? 'none' },
       });
-      await fsp.writeFile(path.join(ctx.outDir, 'results.json'), JSON.stringify({ perplexity: ppl, multipleChoice: mcResult ?? null }, null, 2) + '\n');
+      await fsp.writeFile(path.join(ctx.outDir, 'results.json'), JSON.stringify({ perplexity: ppl, multipleChoice: mcResult ?? null, ...(em ? { generation: em } : {}) }, null, 2) + '\n');
       return { outputs: { metrics: { type: 'metrics', location, label: p.label, summary: scalars } }, metrics: scalars };
     } finally {
       await lm.dispose();

@@ -85,6 +85,7 @@ export const loraTrainNode = defineNode({
       steps: result.steps,
       trainBackend: engine,
       trainEngine: trained.engineDetail,
+      ...(data.sft ? { sftExamples: data.sft.examples, sftTruncated: data.sft.truncated, sftDropped: data.sft.dropped, sftTargetTokens: data.sft.targetTokens } : {}),
     };
     const location = await writeMetricsFile(ctx, 'metrics.json', {
       label: '',
@@ -105,9 +106,13 @@ type LoraParams = z.output<typeof loraTrainParams>;
 type ModelInput = ReturnType<typeof requireInput<'model'>>;
 type Curve = { x: number[]; y: number[] };
 
+/** Training data as both engines take it: batches by row index, and the validation batches. */
 interface LoraData {
-  train: Int32Array[];
-  val: Int32Array[];
+  trainCount: number;
+  trainBatch(rows: readonly number[]): LmBatch;
+  val: LmBatch[];
+  /** Supervised fine-tuning on instruction data: what was trained on, truncation counted. */
+  sft?: { examples: number; truncated: number; dropped: number; targetTokens: number };
 }
 
 interface Trained {
@@ -124,11 +129,30 @@ interface Trained {
 }
 
 async function loraData(ctx: NodeContext, m: ModelInput, ds: ReturnType<typeof requireInput<'dataset'>>, p: LoraParams): Promise<LoraData> {
+  if (ds.format === 'instruction') return sftData(ctx, m, ds, p);
+  const { windowsBatch } = await import('../loram/data/lm-data');
   const tok = await loadModelTokenizer(ctx, m);
   const train = await tokenWindows(tok, await readDocuments(ctx, ds, 'train'), p.seqLen);
   if (train.length < p.batchSize) throw new NodeInputError(`the training split of ${ds.source} has ${train.length} sequences of ${p.seqLen} tokens; need at least batchSize = ${p.batchSize}`);
   const val = (await tokenWindows(tok, await readDocuments(ctx, ds, 'val'), p.seqLen)).slice(0, 64);
-  return { train, val };
+  return { trainCount: train.length, trainBatch: (rows) => windowsBatch(rows.map((i) => train[i]!), p.seqLen), val: batchesOf(val, p.batchSize, p.seqLen, windowsBatch) };
+}
+
+/** Instruction data: one right-padded row per example, the loss on completions / assistant replies only. */
+async function sftData(ctx: NodeContext, m: ModelInput, ds: ReturnType<typeof requireInput<'dataset'>>, p: LoraParams): Promise<LoraData> {
+  const { modelTemplate, sftSplit } = await import('./instruct-data');
+  const { sftBatch } = await import('../loram/data/sft');
+  const tok = await loadModelTokenizer(ctx, m);
+  const t = await modelTemplate(ctx, m, tok);
+  const train = await sftSplit(ctx, ds, 'train', tok, t, p.seqLen);
+  const val = await sftSplit(ctx, ds, 'val', tok, t, p.seqLen);
+  if (train.rows.length < p.batchSize) throw new NodeInputError(`the training split of ${ds.source} has ${train.rows.length} examples with completion tokens within seqLen = ${p.seqLen}; need at least batchSize = ${p.batchSize}`);
+  ctx.log(`supervised fine-tuning on ${train.rows.length} examples (${t.template.source} chat template), loss on ${train.targetTokens} completion tokens; ${train.truncated} truncated to seqLen ${p.seqLen + 1} tokens, ${train.dropped} dropped (no completion token left)`);
+  if (train.truncated) ctx.log(`${train.truncated} of ${train.rows.length + train.dropped} training examples were longer than seqLen + 1 = ${p.seqLen + 1} tokens and were cut`, 'warn');
+  const valRows = val.rows.slice(0, 64);
+  const valBatches: LmBatch[] = [];
+  for (let i = 0; i < valRows.length; i += p.batchSize) valBatches.push(sftBatch(valRows.slice(i, i + p.batchSize), p.seqLen));
+  return { trainCount: train.rows.length, trainBatch: (rows) => sftBatch(rows.map((i) => train.rows[i]!), p.seqLen), val: valBatches, sft: { truncated: train.truncated, dropped: train.dropped, examples: train.rows.length, targetTokens: train.targetTokens } };
 }
 
 /** The step callback both engines share: curve, optional validation loss, progress (the cancellation point). */
@@ -154,7 +178,7 @@ function loraSpec(p: LoraParams) {
 async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: LoraParams): Promise<Trained> {
   const { OrtLoraRun } = await import('../loram/ort-train/trainer');
   const { basesFor } = await import('../loram/ort-train/base-linears');
-  const { windowsBatch, WindowSampler } = await import('../loram/data/lm-data');
+  const { WindowSampler } = await import('../loram/data/lm-data');
   const { lmTrainConfig } = await import('../loram/train/lm-objective');
   const { LORA_TRAIN_DEFAULTS } = await import('../loram/lora/train');
   const { trackPeakRss } = await import('../loram/util/peak-rss');
@@ -171,16 +195,16 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
     }));
     try {
       const engineDetail = run.engine;
-      ctx.log(`training ${run.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.train.length} sequences) with ${engineDetail}${bases.summary ? `; ${bases.summary}` : ''}`);
+      ctx.log(`training ${run.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.trainCount} ${data.sft ? 'examples' : 'sequences'}) with ${engineDetail}${bases.summary ? `; ${bases.summary}` : ''}`);
       const trainConfig = lmTrainConfig(p.steps, { ...optimiserSettings(p), seed: p.seed }, LORA_TRAIN_DEFAULTS);
       const ckpt = await nodeCheckpoints(ctx, p.steps);
-      const sampler = new WindowSampler(data.train.length, p.seed);
+      const sampler = new WindowSampler(data.trainCount, p.seed);
       skipDraws(sampler, ckpt.resume, trainConfig.gradAccum, p.batchSize);
-      const valBatches = batchesOf(data.val, p.batchSize, p.seqLen, windowsBatch);
+      const valBatches = data.val;
       const curve: Curve = curveBefore(ckpt.resume);
       const valCurve: Curve = { x: [], y: [] };
       const result = await run.train({
-        batches: () => windowsBatch(sampler.next(p.batchSize).map((i) => data.train[i]!), p.seqLen),
+        batches: () => data.trainBatch(sampler.next(p.batchSize)),
         config: trainConfig,
         signal: ctx.signal,
         onStep: stepReporter(ctx, p, valBatches.length ? () => run.evalLoss(valBatches) : null, curve, valCurve),
@@ -224,7 +248,7 @@ async function trainOnTfjs(ctx: NodeContext, m: ModelInput, data: LoraData, p: L
   const { attachLora, trainLora } = await import('../loram/lora/index');
   const { lmTrainConfig } = await import('../loram/train/lm-objective');
   const { LORA_TRAIN_DEFAULTS } = await import('../loram/lora/train');
-  const { WindowSampler, windowsBatch, evalLoss } = await import('../loram/data/lm-data');
+  const { WindowSampler, evalBatchesLoss } = await import('../loram/data/lm-data');
   const { quantizeModel } = await import('../loram/quant/nf4-linear');
   const { config, weights } = await loadModelWeights(ctx, m);
   const bytesBeforeModel = tf.memory().numBytes;
@@ -241,15 +265,15 @@ async function trainOnTfjs(ctx: NodeContext, m: ModelInput, data: LoraData, p: L
     }
     const lora = attachLora(model, loraSpec(p));
     const ckpt = await nodeCheckpoints(ctx, p.steps);
-    const sampler = new WindowSampler(data.train.length, p.seed);
+    const sampler = new WindowSampler(data.trainCount, p.seed);
     skipDraws(sampler, ckpt.resume, lmTrainConfig(p.steps, optimiserSettings(p), LORA_TRAIN_DEFAULTS).gradAccum, p.batchSize);
     const curve: Curve = curveBefore(ckpt.resume);
     const valCurve: Curve = { x: [], y: [] };
     tracker = trackPeakTensorBytes(tf);
-    ctx.log(`training ${lora.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.train.length} sequences) with TensorFlow.js ${backend}`);
-    const valLossNow = data.val.length ? async () => evalLoss(model, data.val, p.seqLen).loss : null;
+    ctx.log(`training ${lora.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.trainCount} ${data.sft ? 'examples' : 'sequences'}) with TensorFlow.js ${backend}`);
+    const valLossNow = data.val.length ? async () => evalBatchesLoss(model, data.val).loss : null;
     const result = await trainLora(model, lora, {
-      batches: () => windowsBatch(sampler.next(p.batchSize).map((i) => data.train[i]!), p.seqLen),
+      batches: () => data.trainBatch(sampler.next(p.batchSize)),
       ...optimiserSettings(p),
       seed: p.seed,
       signal: ctx.signal,
@@ -261,7 +285,7 @@ async function trainOnTfjs(ctx: NodeContext, m: ModelInput, data: LoraData, p: L
     const peakTensorBytes = tracker.peak() - bytesBeforeModel;
     tracker.stop();
     tracker = null;
-    const valLoss = data.val.length ? evalLoss(model, data.val, p.seqLen).loss : null;
+    const valLoss = data.val.length ? evalBatchesLoss(model, data.val).loss : null;
     const adapter = lora.export(describeModel(m.lineage));
     lora.detach();
     // Measured: the peak of live tfjs tensor bytes during training (base weights, LoRA, AdamW states, activations and

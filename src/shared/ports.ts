@@ -85,7 +85,9 @@ export interface AdapterValue {
 export interface DatasetSplitInfo {
   /**
    * Relative to the dataset location: a JSONL file. `documents` format: one `{"id", "text"}` per line;
-   * `multiple-choice` format: one `{"id", "context", "choices": string[], "answer": number}` per line.
+   * `multiple-choice` format: one `{"id", "context", "choices": string[], "answer": number}` per line;
+   * `instruction` format: one `{"id", "kind": "chat", "messages"}` or `{"id", "kind": "completion", "prompt",
+   * "completion"}` per line (src/loram/data/instruct-records.ts).
    */
   path: string;
   documents: number;
@@ -95,7 +97,7 @@ export interface DatasetSplitInfo {
 export interface DatasetValue {
   type: 'dataset';
   location: Location;
-  format: 'documents' | 'multiple-choice';
+  format: 'documents' | 'multiple-choice' | 'instruction';
   /** Human-readable origin, e.g. "corpus sotu" or "file /data/x.jsonl". */
   source: string;
   splits: { train: DatasetSplitInfo; val: DatasetSplitInfo; test: DatasetSplitInfo };

@@ -80,10 +80,16 @@ export class WindowSampler {
 
 /** Token-weighted mean loss of a model over windows (no gradients), and perplexity = exp(loss). */
 export function evalLoss(model: LlamaModel, windows: readonly Int32Array[], seqLen: number, batchSize = 8): { loss: number; tokens: number; perplexity: number } {
+  const batches: LmBatch[] = [];
+  for (let i = 0; i < windows.length; i += batchSize) batches.push(windowsBatch(windows.slice(i, i + batchSize), seqLen));
+  return evalBatchesLoss(model, batches);
+}
+
+/** Token-weighted mean loss over batches whose labels may be masked (no gradients). */
+export function evalBatchesLoss(model: LlamaModel, batches: readonly LmBatch[]): { loss: number; tokens: number; perplexity: number } {
   let sum = 0;
   let tokens = 0;
-  for (let i = 0; i < windows.length; i += batchSize) {
-    const b = windowsBatch(windows.slice(i, i + batchSize), seqLen);
+  for (const b of batches) {
     const l = tf.tidy(() => {
       const { loss, count } = lmLoss(model, b);
       return { v: loss.dataSync()[0]!, count };
