@@ -12,6 +12,7 @@ import type { DatasetSplitInfo } from '../shared';
 import { resolvePath } from './sources';
 import { defineNode, type NodeContext, type NodeResult } from './definition';
 import { NodeInputError } from './errors';
+import { checkMcBenchmarkParams, mcBenchmarkDataset, mcBenchmarkParams } from './mc-benchmark-dataset';
 import { FIELD_KEYS, type FieldKey, type FieldMap } from '../loram/data/instruct-records';
 
 export const DATASET_SOURCES = ['sotu', 'moby-dick', 'brown', 'file', 'arithmetic'] as const;
@@ -64,17 +65,19 @@ export const datasetParams = z
     mcContinuationWords: z.number().int().min(2).max(100).optional().describe('Multiple choice: words in every choice (default 10)'),
     mcItemsPerDocument: z.number().int().min(1).max(1000).optional().describe('Multiple choice: at most this many items from one document (default 8)'),
     mcMaxItems: z.number().int().min(1).max(100000).optional().describe('Multiple choice: at most this many items per split (default 200)'),
+    ...mcBenchmarkParams,
   })
   .superRefine((p, ctx) => {
     if (p.source === 'file' && !p.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'source "file" needs a path' });
     if (p.source === 'file' && p.path && !/\.(txt|jsonl)$/i.test(p.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: 'must end in .txt or .jsonl' });
     checkInstructionParams(p, ctx);
+    checkMcBenchmarkParams(p, ctx);
     if (p.categories && p.source !== 'brown') ctx.addIssue({ code: 'custom', path: ['categories'], message: 'only the brown corpus has categories' });
     if (p.valFraction + p.testFraction >= 1) ctx.addIssue({ code: 'custom', path: ['valFraction'], message: 'valFraction + testFraction must be below 1' });
     const mcKeys = ['mcChoices', 'mcGeneralDistractors', 'mcGeneralCorpus', 'mcContextWords', 'mcContinuationWords', 'mcItemsPerDocument', 'mcMaxItems'] as const;
     if (p.format !== 'multiple-choice') {
       for (const k of mcKeys) if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'only used with format "multiple-choice"' });
-    } else if ((p.mcGeneralDistractors ?? 1) > (p.mcChoices ?? 4) - 1) {
+    } else if (p.mcShape === undefined && (p.mcGeneralDistractors ?? 1) > (p.mcChoices ?? 4) - 1) {
       ctx.addIssue({ code: 'custom', path: ['mcGeneralDistractors'], message: 'must be at most mcChoices − 1' });
     }
   });
@@ -82,14 +85,14 @@ export const datasetParams = z
 type Doc = { id: string; text: string };
 
 
-function checkInstructionParams(p: { source: string; path?: string; format?: string; instructFormat?: string; skipInvalid?: boolean } & Partial<Record<`${FieldKey}Field`, string>>, ctx: z.RefinementCtx) {
+function checkInstructionParams(p: { source: string; path?: string; format?: string; instructFormat?: string; skipInvalid?: boolean; mcShape?: string } & Partial<Record<`${FieldKey}Field`, string>>, ctx: z.RefinementCtx) {
   const instruction = p.format === 'instruction' || (p.source === 'arithmetic' && p.format === undefined);
   if (p.source === 'arithmetic' && !instruction) ctx.addIssue({ code: 'custom', path: ['format'], message: 'the arithmetic task is instruction data: format must be "instruction" (or unset)' });
   if (instruction && !['file', 'arithmetic'].includes(p.source)) ctx.addIssue({ code: 'custom', path: ['source'], message: 'instruction data comes from "file" (a .jsonl) or the built-in "arithmetic" task' });
   if (instruction && p.source === 'file' && p.path && !/\.jsonl$/i.test(p.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: 'instruction data must be a .jsonl file' });
   const fileOnly = ['instructFormat', 'skipInvalid', ...FIELD_KEYS.map((k) => `${k}Field` as const)] as const;
   for (const k of fileOnly) {
-    if (p[k] === undefined) continue;
+    if (p[k] === undefined || (k === 'skipInvalid' && p.mcShape !== undefined)) continue;
     if (!instruction) ctx.addIssue({ code: 'custom', path: [k], message: 'only used with format "instruction"' });
     else if (p.source !== 'file') ctx.addIssue({ code: 'custom', path: [k], message: 'only used with an instruction .jsonl file (source "file")' });
   }
@@ -139,6 +142,7 @@ export const datasetNode = defineNode({
       const file = p.source === 'file' ? resolvePath(p.path!, ctx.baseDir) : null;
       return instructionDataset(ctx, { ...p, file, instructFormat: p.instructFormat ?? 'auto', fields: fieldMap(p), skipInvalid: p.skipInvalid ?? false });
     }
+    if (p.mcShape !== undefined) return mcBenchmarkDataset(ctx, { ...p, mcShape: p.mcShape, file: resolvePath(p.path!, ctx.baseDir) });
     const { loadCorpus, splitDocuments, normalizeText } = await import('../loram/data/corpora');
     let docs: Doc[];
     let source: string;
