@@ -52,7 +52,14 @@ interface Meta {
   tensors: number;
 }
 
-export async function saveTrainState(dir: string, owner: string, s: TrainState): Promise<void> {
+/** How the tensors are written (tests put a failing writer here to stand for a full disk). */
+export interface TrainStateIo {
+  writeTensors(file: string, tensors: [string, { shape: number[]; data: Float32Array }][]): Promise<unknown>;
+}
+
+const DEFAULT_IO: TrainStateIo = { writeTensors: (file, tensors) => writeSafetensorsFile(file, tensors) };
+
+export async function saveTrainState(dir: string, owner: string, s: TrainState, io: TrainStateIo = DEFAULT_IO): Promise<void> {
   const o = s.optimizer;
   const tensors: [string, { shape: number[]; data: Float32Array }][] = [];
   o.params.forEach((p, i) => {
@@ -60,7 +67,7 @@ export async function saveTrainState(dir: string, owner: string, s: TrainState):
   });
   const meta: Meta = { format: FORMAT, owner, loop: s.loop, optimizerStep: o.step, tensors: o.params.length };
   await atomicWriteDir(dir, async (tmp) => {
-    await writeSafetensorsFile(path.join(tmp, TENSORS), tensors);
+    await io.writeTensors(path.join(tmp, TENSORS), tensors);
     await atomicWriteFile(path.join(tmp, META), JSON.stringify(meta));
   });
 }

@@ -4,7 +4,7 @@
  * on ONNX Runtime (LoRA and full weight) and on TensorFlow.js (LoRA). Dropout is on and gradients accumulate over
  * two micro-batches, so the masks, data order and optimizer moments all have to come back exactly.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '../../../src/loram/backend/backend';
@@ -105,4 +105,19 @@ test('a damaged checkpoint is refused with the way out, a mismatched one is refu
   } finally {
     await run.release();
   }
+});
+
+test('a checkpoint write that fails midway (disk full) leaves the previous checkpoint intact and nothing partial', async () => {
+  const state = (step: number) => ({ loop: { step, losses: [3, 2, 1], lrs: [0.1, 0.1, 0.1], tokens: 9, positions: 9 }, optimizer: { step, params: [Float32Array.of(step, 2)], m: [Float32Array.of(3, 4)], v: [Float32Array.of(5, 6)] } });
+  await saveTrainState(dir, OWNER, state(3));
+  // The tensor file is half written when the disk fills up.
+  const fullDisk = async (file: string) => {
+    writeFileSync(file, Buffer.alloc(40));
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  };
+  await expect(saveTrainState(dir, OWNER, state(6), { writeTensors: fullDisk })).rejects.toThrow(/ENOSPC/);
+  const kept = await loadTrainState(dir, OWNER);
+  expect(kept?.loop.step).toBe(3);
+  expect(Array.from(kept!.optimizer.params[0]!)).toEqual([3, 2]);
+  expect(readdirSync(path.dirname(dir)).filter((f) => f.includes('loram-tmp'))).toEqual([]);
 });
