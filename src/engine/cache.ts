@@ -20,6 +20,7 @@ export { storeArtifactsIn };
 import { RunStore } from './runs';
 import { ArtifactStore, duBytes } from './store';
 import { SignatureLocks } from './store-lock';
+import type { StoreSummary } from '../shared/api';
 
 export const DEFAULT_KEEP_RUNS = 5;
 export const GIB = 2 ** 30;
@@ -184,6 +185,28 @@ export async function verifyStore(home: string, opts: { repair?: boolean; onProg
   }
   opts.onProgress?.(sigs.length, sigs.length, '');
   return r;
+}
+
+/** The store in a few numbers, for the editor's Runs tab (the settings that bound it included). */
+export async function storeSummaryOf(home: string, active: ReadonlySet<string> = new Set()): Promise<StoreSummary> {
+  const l = await listStore(home, await runUses(home, active));
+  const unused = l.artifacts.filter((a) => a.runs === 0);
+  let capBytes: number | null = null;
+  try {
+    capBytes = capFromEnv() ?? null;
+  } catch {
+    capBytes = null; // a bad setting is reported by the run that enforces it
+  }
+  return {
+    dir: l.storeDir,
+    bytes: l.totalBytes,
+    artifacts: l.artifacts.length,
+    unusedArtifacts: unused.length,
+    unusedBytes: unused.reduce((a, x) => a + x.bytes, 0),
+    damaged: l.damaged,
+    capBytes,
+    keepRuns: keepRunsFromEnv(),
+  };
 }
 
 export interface GcOptions {

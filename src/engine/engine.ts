@@ -18,6 +18,8 @@ import {
   serializeRecipe,
   type ArtifactContent,
   type CacheStatus,
+  type StoreCleanup,
+  type StoreSummary,
   type EngineClient,
   type EngineEvent,
   type EngineListener,
@@ -197,6 +199,19 @@ export class Engine implements EngineClient {
 
   async getRun(runId: string): Promise<RunRecord | null> {
     return this.runs.get(runId, new Set(this.active.keys()));
+  }
+
+  async storeSummary(): Promise<StoreSummary> {
+    await this.open();
+    const { storeSummaryOf } = await import('./cache');
+    return storeSummaryOf(this.home, new Set(this.active.keys()));
+  }
+
+  async cleanStore(opts: { maxGib?: number; keepRuns?: number } = {}): Promise<StoreCleanup> {
+    await this.open();
+    const { gcStore, GIB } = await import('./cache');
+    const r = await gcStore(this.home, { ...(opts.maxGib !== undefined ? { maxBytes: opts.maxGib * GIB } : {}), ...(opts.keepRuns !== undefined ? { keepRuns: opts.keepRuns } : {}), active: new Set(this.active.keys()) });
+    return { removed: r.removed.length, freedBytes: r.before - r.after, bytes: r.after, underCap: r.underCap };
   }
 
   async cacheStatus(recipe: unknown, opts: { baseDir?: string } = {}): Promise<CacheStatus> {

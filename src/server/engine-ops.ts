@@ -30,6 +30,8 @@ export const ENGINE_OP_ARGS = {
   listRuns: z.tuple([]),
   getRun: z.tuple([runId]),
   cacheStatus: z.tuple([anyRecipe, cacheOpts.optional()]),
+  storeSummary: z.tuple([]),
+  cleanStore: z.tuple([z.strictObject({ maxGib: z.number().min(0).max(1e6).optional(), keepRuns: z.number().int().min(0).max(10000).optional() }).optional()]),
   readArtifact: z.tuple([location]),
   readMetrics: z.tuple([runId]),
   reportModel: z.tuple([runId]),

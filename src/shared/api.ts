@@ -69,6 +69,26 @@ export type ArtifactContent = { kind: 'json'; value: unknown } | { kind: 'text';
 
 export type EngineListener = (event: EngineEvent) => void;
 
+export interface StoreSummary {
+  dir: string;
+  bytes: number;
+  artifacts: number;
+  /** Artifacts no run in the history used (what a clean-up without a cap removes). */
+  unusedArtifacts: number;
+  unusedBytes: number;
+  damaged: { count: number; bytes: number; dir: string };
+  /** LORAM_CACHE_MAX_GIB, if set. */
+  capBytes: number | null;
+  keepRuns: number;
+}
+
+export interface StoreCleanup {
+  removed: number;
+  freedBytes: number;
+  bytes: number;
+  underCap: boolean;
+}
+
 export interface EngineClient {
   /** The node catalogue. */
   listNodes(): Promise<NodeSpec[]>;
@@ -85,6 +105,10 @@ export interface EngineClient {
   getRun(runId: string): Promise<RunRecord | null>;
   /** Which nodes of a recipe would be reused from the cache. */
   cacheStatus(recipe: unknown, opts?: { baseDir?: string }): Promise<CacheStatus>;
+  /** The artifact store's size, artifacts and damaged ones kept aside (what `loram cache ls` sums up). */
+  storeSummary(): Promise<StoreSummary>;
+  /** `loram cache gc`: remove least recently used artifacts, never those of the `keepRuns` newest or running runs. */
+  cleanStore(opts?: { maxGib?: number; keepRuns?: number }): Promise<StoreCleanup>;
   /** Read a (small, text or JSON) file of an artifact in the store, e.g. a metrics file. */
   readArtifact(location: Location): Promise<ArtifactContent>;
   /** The per-node metrics of a run (its metrics.json). */

@@ -4,6 +4,8 @@ import type {
   ReportModel,
   ArtifactContent,
   CacheStatus,
+  StoreCleanup,
+  StoreSummary,
   EngineClient,
   EngineEvent,
   EngineListener,
@@ -73,6 +75,17 @@ export class FakeEngine implements EngineClient {
   async cacheStatus(recipe: unknown, opts?: unknown): Promise<CacheStatus> {
     this.log('cacheStatus', [recipe, opts]);
     return this.cache;
+  }
+  store: StoreSummary = { dir: '/home/store', bytes: 3 * 2 ** 20, artifacts: 4, unusedArtifacts: 1, unusedBytes: 2 ** 20, damaged: { count: 0, bytes: 0, dir: '/home/damaged' }, capBytes: null, keepRuns: 5 };
+  async storeSummary(): Promise<StoreSummary> {
+    this.log('storeSummary', []);
+    return this.store;
+  }
+  async cleanStore(opts?: { maxGib?: number; keepRuns?: number }): Promise<StoreCleanup> {
+    this.log('cleanStore', [opts]);
+    const freed = this.store.unusedBytes;
+    this.store = { ...this.store, bytes: this.store.bytes - freed, artifacts: this.store.artifacts - this.store.unusedArtifacts, unusedArtifacts: 0, unusedBytes: 0 };
+    return { removed: freed ? 1 : 0, freedBytes: freed, bytes: this.store.bytes, underCap: true };
   }
   async readArtifact(location: Location): Promise<ArtifactContent> {
     this.log('readArtifact', [location]);

@@ -9,6 +9,7 @@ import { formatDuration, formatMetric, type LogEntry } from '../editor/run-state
 import { LineOverlay } from './charts/LineOverlay';
 import { RankedBars } from './charts/RankedBars';
 import { Icon } from './Icon';
+import { StoreBar } from './StoreBar';
 
 export type BottomTab = 'problems' | 'log' | 'results' | 'compare' | 'runs';
 
@@ -239,6 +240,15 @@ function Runs({ snap, controller, onShow }: { snap: EditorSnapshot; controller: 
     void controller.refreshRuns();
   }, [controller]);
   if (!snap.runs.length) return <div className="empty">No runs yet.</div>;
+  return (
+    <>
+      <StoreBar snap={snap} controller={controller} />
+      <RunsTable snap={snap} controller={controller} onShow={onShow} />
+    </>
+  );
+}
+
+function RunsTable({ snap, controller, onShow }: { snap: EditorSnapshot; controller: EditorController; onShow: () => void }) {
   return (
     <table className="grid runs" data-testid="runs">
       <thead>

@@ -14,8 +14,10 @@ import {
   type NodeSpec,
   type Recipe,
   type RunSummary,
+  type StoreSummary,
   type ValidationError,
 } from '../../../shared';
+import { formatBytes } from './store-summary';
 import type { HostApi, HostInfo, RecoveryData } from '../../../shared/shell-contract';
 import { specMap } from './catalog';
 import { copyNodes, duplicateNodes, pasteNodes, type ClipboardData, type PasteResult } from './clipboard';
@@ -76,6 +78,8 @@ export interface EditorSnapshot {
   /** Metrics files of the shown run's metrics outputs, by location key. */
   files: Record<string, MetricsFile>;
   runs: RunSummary[];
+  /** The artifact store's size (Runs tab); null until read. */
+  store: StoreSummary | null;
   notice: Notice | null;
   /** Unsaved work found in the recovery file at start. */
   recovery: RecoveryData | null;
@@ -171,6 +175,7 @@ export class EditorController {
       statuses: {},
       files: {},
       runs: [],
+      store: null,
       notice: null,
       recovery: null,
       serverDown: false,
@@ -675,6 +680,26 @@ export class EditorController {
     } catch {
       // keep the old list
     }
+    await this.refreshStore();
+  }
+
+  async refreshStore(): Promise<void> {
+    try {
+      this.set({ store: await this.engine.storeSummary() });
+    } catch {
+      // keep the old numbers
+    }
+  }
+
+  /** `loram cache gc` from the Runs tab: artifacts no run used (or, with a cap set, the oldest beyond it) go. */
+  async cleanStore(): Promise<void> {
+    try {
+      const r = await this.engine.cleanStore();
+      this.notify('success', r.removed ? `Removed ${r.removed} artifact${r.removed === 1 ? '' : 's'} (${formatBytes(r.freedBytes)}); the store holds ${formatBytes(r.bytes)}` : `Nothing to remove: every artifact belongs to a run in the history${r.underCap ? '' : ' (still over LORAM_CACHE_MAX_GIB: what is left belongs to kept or running runs)'}`);
+    } catch (e) {
+      this.notify('error', `Clean-up failed: ${(e as Error).message}`);
+    }
+    await this.refreshStore();
   }
 
   /** Show a past run (its per-node results, log and plots) from the history. */
