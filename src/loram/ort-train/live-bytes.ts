@@ -112,16 +112,19 @@ function inferShapes(op: string, ins: number[][], attrs: Record<string, Attr>, k
   }
 }
 
-function outputType(op: string, attrs: Record<string, Attr>, inType: number): number {
+function outputType(op: string, attrs: Record<string, Attr>, inType: number, whereType?: number): number {
   if (op === 'Cast') return intAttr(attrs.to, DataType.FLOAT);
   if (op === 'IsNaN') return DataType.BOOL;
   if (op === 'Shape') return DataType.INT64;
   if (op === 'Gather' || op === 'GatherElements') return inType;
-  return op === 'Where' ? DataType.FLOAT : inType;
+  return op === 'Where' ? (whereType ?? DataType.FLOAT) : inType;
 }
 
-/** Sizes of every value and the peak of live bytes over the node order. */
-export function graphMemory(g: GraphBuilder): GraphMemory {
+/**
+ * Sizes of every value and the peak of live bytes over the node order (`order`: node indices in the order they
+ * run, default the order they were built in).
+ */
+export function graphMemory(g: GraphBuilder, order?: readonly number[]): GraphMemory {
   const info = new Map<string, Info & { type: DataTypeCode | number }>();
   let initializerBytes = 0;
   for (const t of g.initializers) {
@@ -136,16 +139,18 @@ export function graphMemory(g: GraphBuilder): GraphMemory {
     inputBytes += bytes;
   }
   const persistent = new Set([...g.initializers.map((t) => t.name), ...g.inputs.map((i) => i.name)]);
+  const seq = order ?? g.nodeInfo.map((_, k) => k);
   const lastUse = new Map<string, number>();
-  g.nodeInfo.forEach((n, k) => n.inputs.forEach((v) => v && lastUse.set(v, k)));
+  seq.forEach((i, k) => g.nodeInfo[i]!.inputs.forEach((v) => v && lastUse.set(v, k)));
   const outputs = new Set(g.outputs.map((o) => o.name));
   let live = initializerBytes + inputBytes;
   let peak = live;
-  g.nodeInfo.forEach((n, k) => {
+  seq.forEach((i, k) => {
+    const n = g.nodeInfo[i]!;
     const ins = n.inputs.map((v) => info.get(v)?.shape ?? []);
     const inType = info.get(n.inputs[0] ?? '')?.type ?? DataType.FLOAT;
     const shapes = inferShapes(n.op, ins, n.attrs, (i) => g.i64Values.get(n.inputs[i] ?? ''));
-    const type = outputType(n.op, n.attrs, inType);
+    const type = outputType(n.op, n.attrs, inType, info.get(n.inputs[1] ?? '')?.type);
     n.outputs.forEach((o, j) => {
       const shape = shapes[j] ?? shapes[0]!;
       const bytes = numel(shape) * (BYTES[type] ?? 4);
@@ -161,3 +166,4 @@ export function graphMemory(g: GraphBuilder): GraphMemory {
   });
   return { initializerBytes, inputBytes, peakBytes: peak };
 }
+

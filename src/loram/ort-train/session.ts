@@ -88,7 +88,8 @@ export class OrtTrainSession {
           layout = c.layout;
           return c.model;
         },
-        { ...opts, sessionConfig: { ...spec.bases.sessionConfig, ...opts.sessionConfig } },
+        // No memory pattern: it would hold a training step's intermediates twice (onnx/runtime.ts).
+        { memPattern: false, ...opts, sessionConfig: { ...spec.bases.sessionConfig, ...opts.sessionConfig } },
       );
       return new OrtTrainSession(ort, session, info, layout!);
     } finally {

@@ -1,0 +1,142 @@
+/**
+ * The training-step peak of LoRA / LoRAM / QLoRAM on LoRAM Studio's own runtime (ONNX Runtime, CPU provider, host
+ * AdamW), predicted by building the very training graph the trainer runs — on placeholder weights that hold no
+ * data (initializers are sized from their shapes and never serialized) — and replaying its live bytes
+ * (ort-train/live-bytes.ts) in node order, plus what lives outside the session:
+ *
+ *   session:   frozen weights as stored (f32; NF4 codes + double-quantized absmax, f16 embedding / lm_head),
+ *              the fed batch, LoRA weights and dropout masks, and the peak of intermediates (activations the
+ *              backward keeps, attention probabilities, logits and their gradient, NF4 dequantization buffers,
+ *              recomputation under checkpointing, gradients);
+ *   host:      AdamW (train/host-adamw.ts): gradient accumulator + m + v = 12 B per trainable value beyond the
+ *              working copy the graph is fed (counted in the session), plus the run's own arrays (4 B);
+ *   runtime:   ORT's fixed cost above a warm, idle process (graph, kernels, arena slack), measured once by
+ *              bench/loram-memory (ORT_RUNTIME_OVERHEAD_BYTES).
+ *
+ * bench/loram-memory checks it against the resident size of real training steps. ORT runs nodes in its own
+ * topological order; the graph holds data edges (tape.ts gateOn) that make that order keep what this one keeps.
+ */
+import { expectedShapes, LORA_TARGETS, type LlamaConfig, type LoraTarget } from '../model/config';
+import { DenseBases, Nf4Bases } from '../ort-train/base-linears';
+import { buildTrainGraph } from '../ort-train/llama-graph';
+import { graphMemory } from '../ort-train/live-bytes';
+import { NF4_DEFAULT_BLOCK_SIZE, NF4_NESTED_BLOCK_SIZE, type Nf4Options, type Nf4Tensor } from '../quant/nf4';
+import { numel, type HostTensor, type WeightMap } from '../util/tensor';
+import { defaultLayerRange, isStructured, keptLayerSizes, resolveConfig, type LayerRange, type PruneStrategy, type QuantMode } from './planner';
+import type { PresetName } from './presets';
+
+/**
+ * ORT's resident cost beyond the bytes the graph accounts for: the session's graph, kernels and execution plan,
+ * the arena's rounding, and V8/allocator slack of the training loop — measured by bench/loram-memory on
+ * SmolLM2-135M (42–70 MiB over 16 rows, median taken) and stated, not fitted per row.
+ */
+export const ORT_RUNTIME_OVERHEAD_BYTES = 56 * 2 ** 20;
+
+/** Host AdamW beyond the working copy the session is fed: accumulator + m + v (HostAdamW), and the run's arrays. */
+export const HOST_BYTES_PER_TRAINABLE = 16;
+
+export interface OrtPlanInput {
+  model: PresetName | LlamaConfig | Record<string, unknown>;
+  strategy: PruneStrategy;
+  ratio?: number;
+  layerRange?: LayerRange;
+  quant?: QuantMode;
+  lora?: { rank?: number; alpha?: number; targets?: readonly LoraTarget[]; dropout?: number };
+  batch?: number;
+  seqLen?: number;
+  checkpointing?: boolean;
+}
+
+export interface OrtPlan {
+  runtime: 'ort';
+  /** The config the session is built on (pruned sizes for structured strategies). */
+  config: LlamaConfig;
+  trainableParams: number;
+  bytes: {
+    /** Frozen weights as stored in the session. */
+    weights: number;
+    /** Fed every step: token batch, LoRA weights (the optimizer's working copy), dropout masks. */
+    fed: number;
+    /** Peak of the step's intermediates on top of weights and feeds (activations, logits, gradients, buffers). */
+    activations: number;
+    /** Host AdamW state and the run's arrays (HOST_BYTES_PER_TRAINABLE per trainable value). */
+    optimizer: number;
+    /** ORT_RUNTIME_OVERHEAD_BYTES. */
+    runtime: number;
+    total: number;
+  };
+  assumptions: string[];
+}
+
+/** Shape-only NF4 "quantization": sizes right, no codes (the planner's graph is never serialized). */
+function shapeOnlyNf4(w: HostTensor, opts: Nf4Options): Nf4Tensor {
+  const n = numel(w.shape);
+  const blockSize = opts.blockSize ?? NF4_DEFAULT_BLOCK_SIZE;
+  const nb = Math.ceil(n / blockSize);
+  const lazy = (length: number) => ({ length, byteLength: length, produce: (): Uint8Array => { throw new Error('planner graph: placeholder NF4 codes are never serialized'); } }) as unknown as Uint8Array;
+  return {
+    shape: [...w.shape],
+    numel: n,
+    blockSize,
+    packed: lazy(Math.ceil(n / 2)),
+    doubleQuant: true,
+    absmaxQ: lazy(nb),
+    absmaxScale: new Float32Array(Math.ceil(nb / NF4_NESTED_BLOCK_SIZE)),
+    absmaxOffset: 0,
+    nestedBlockSize: NF4_NESTED_BLOCK_SIZE,
+  };
+}
+
+/** The model config a plan trains: structured strategies shrink the pruned layers; semi/unst store zeros densely. */
+export function plannedConfig(cfg: LlamaConfig, strategy: PruneStrategy, ratio: number, layerRange?: LayerRange): LlamaConfig {
+  if (strategy === 'none' || !isStructured(strategy)) return { ...cfg, layers: cfg.layers.map((l) => ({ ...l })) };
+  return { ...cfg, layers: keptLayerSizes(cfg, ratio, layerRange ?? defaultLayerRange(strategy, cfg.numLayers)) };
+}
+
+export function planOrtTraining(input: OrtPlanInput): OrtPlan {
+  const original = resolveConfig(input.model);
+  const ratio = input.strategy === 'none' ? 0 : (input.ratio ?? 0);
+  const cfg = plannedConfig(original, input.strategy, ratio, input.layerRange);
+  const quant = input.quant ?? 'none';
+  const batch = input.batch ?? 1;
+  const seqLen = input.seqLen ?? 256;
+  for (const [k, v] of [['batch', batch], ['seqLen', seqLen]] as const) if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a positive integer, got ${v}`);
+  const rank = input.lora?.rank ?? 8;
+  const targets = [...(input.lora?.targets ?? LORA_TARGETS)];
+  const dropout = input.lora?.dropout ?? 0;
+  // Placeholder weights: shapes only; the bases size initializers from the shapes and never read the data.
+  const weights: WeightMap = new Map([...expectedShapes(cfg)].map(([name, shape]) => [name, { shape, data: new Float32Array(0) }]));
+  const nf4 = { blockSize: NF4_DEFAULT_BLOCK_SIZE, doubleQuant: true };
+  const bases = quant === 'nf4' ? new Nf4Bases(nf4, 'cpu', new Map(), shapeOnlyNf4) : new DenseBases();
+  const graph = buildTrainGraph({
+    config: { ...cfg, maxPositionEmbeddings: Math.max(cfg.maxPositionEmbeddings, seqLen) },
+    weights,
+    bases,
+    mode: { kind: 'lora', lora: { r: rank, alpha: input.lora?.alpha ?? 2 * rank, dropout, targets } },
+    batch,
+    seqLen,
+    checkpoint: input.checkpointing ?? false,
+  });
+  const mem = graphMemory(graph.tape.g);
+  const trainableParams = [...graph.trainables, ...graph.offPathTrainables].reduce((n, f) => n + numel(f.shape), 0);
+  const fed = mem.inputBytes;
+  const weightsBytes = mem.initializerBytes;
+  const activations = mem.peakBytes - weightsBytes - fed;
+  const optimizer = trainableParams * HOST_BYTES_PER_TRAINABLE;
+  const runtime = ORT_RUNTIME_OVERHEAD_BYTES;
+  return {
+    runtime: 'ort',
+    config: cfg,
+    trainableParams,
+    bytes: { weights: weightsBytes, fed, activations, optimizer, runtime, total: weightsBytes + fed + activations + optimizer + runtime },
+    assumptions: [
+      'runtime: ONNX Runtime CPU provider (the trainer LoRA-Train runs), f32 compute; peak of one training step',
+      quant === 'nf4'
+        ? `base: decoder linears NF4 block ${nf4.blockSize} + double quantization, embedding / lm_head f16, norms f32; each linear dequantized to f32 only for its backward`
+        : 'base: every frozen weight f32',
+      `LoRA r=${rank} on ${targets.join(', ')}, dropout ${dropout}; batch ${batch} × ${seqLen} tokens; ${input.checkpointing ? 'each decoder layer recomputed in the backward (checkpointing)' : 'no checkpointing'}`,
+      'activations: the training graph\'s live bytes in node order (every intermediate freed after its last reader)',
+      `host: AdamW accumulator + m + v and the run's arrays, ${HOST_BYTES_PER_TRAINABLE} B per trainable value; runtime overhead ${ORT_RUNTIME_OVERHEAD_BYTES / 2 ** 20} MiB (measured, bench/loram-memory)`,
+    ],
+  };
+}
