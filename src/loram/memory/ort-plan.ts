@@ -68,6 +68,8 @@ export interface OrtPlan {
   assumptions: string[];
 }
 
+let placeholderCount = 0;
+
 /** Shape-only NF4 "quantization": sizes right, no codes (the planner's graph is never serialized). */
 function shapeOnlyNf4(w: HostTensor, opts: Nf4Options): Nf4Tensor {
   const n = numel(w.shape);
@@ -82,7 +84,8 @@ function shapeOnlyNf4(w: HostTensor, opts: Nf4Options): Nf4Tensor {
     doubleQuant: true,
     absmaxQ: lazy(nb),
     absmaxScale: new Float32Array(Math.ceil(nb / NF4_NESTED_BLOCK_SIZE)),
-    absmaxOffset: 0,
+    // Distinct per tensor as real offsets are: the graph's scalar constants are shared by value.
+    absmaxOffset: 1 + ++placeholderCount,
     nestedBlockSize: NF4_NESTED_BLOCK_SIZE,
   };
 }

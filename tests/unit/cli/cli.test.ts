@@ -167,12 +167,12 @@ describe('loram CLI', () => {
   test('plan: the memory planner, as text and JSON', async () => {
     const r = await loram(['plan', '--model', 'llama-3.1-70b', '--strategy', 'stru', '--ratio', '0.85', '--quant', 'nf4', '--gpu-gib', '20', '--json']);
     expect(r.code).toBe(0);
-    const p = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(p.originalParams).toBe(70553706496);
-    expect(p.prunedParams).toBe(17849982976);
-    expect((p.reduction as number).toFixed(2)).toBe('15.81');
-    expect((p.hbmGiB as number).toFixed(2)).toBe('8.31');
-    expect((p.bytes as { total: number }).total).toBeGreaterThan(0);
+    const p = JSON.parse(r.stdout) as { paper: Record<string, number>; totalBytes: number; fits: unknown };
+    expect(p.paper.originalParams).toBe(70553706496);
+    expect(p.paper.prunedParams).toBe(17849982976);
+    expect(p.paper.reduction.toFixed(2)).toBe('15.81');
+    expect(p.paper.hbmGiB.toFixed(2)).toBe('8.31');
+    expect(p.totalBytes).toBeGreaterThan(0);
     expect(typeof p.fits).toBe('boolean');
     const text = await loram(['plan', '--model', 'llama-2-13b', '--strategy', 'stru', '--ratio', '0.65']);
     expect(text.code).toBe(0);
