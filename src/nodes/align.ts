@@ -9,6 +9,7 @@ import { describeModel, modelOf, stepOf, withStep } from './lineage';
 import { ensureBackend, loadModelTokenizer, loadModelWeights, readPrunePlan } from './model-files';
 import type { NodeContext } from './definition';
 import { optimiserFields, optimiserSettings } from './training-params';
+import { nodeCheckpoints, skipDraws } from './train-checkpoints';
 import { ortTrainOptions, resolveTrainBackend } from './train-backend';
 import type { AlignResult } from '../loram/align/align';
 import type { LlamaConfig } from '../loram/model/config';
@@ -85,13 +86,18 @@ async function alignOnOrt(ctx: NodeContext, config: LlamaConfig, weights: Weight
   try {
     const engineDetail = run.engine;
     ctx.log(`aligning ${run.numParams().toLocaleString('en-US')} parameters with ${engineDetail}`);
+    const trainConfig = lmTrainConfig(p.steps, { ...optimiserSettings(p), seed: p.seed }, ALIGN_DEFAULTS);
+    const ckpt = await nodeCheckpoints(ctx, p.steps);
     const sampler = new WindowSampler(train.length, p.seed);
+    skipDraws(sampler, ckpt.resume, trainConfig.gradAccum, p.batchSize);
     const evalLosses: { step: number; loss: number }[] = [];
     const every = evalEveryOf(p);
     const r = await run.train({
       batches: () => windowsBatch(sampler.next(p.batchSize).map((i) => train[i]!), p.seqLen),
-      config: lmTrainConfig(p.steps, { ...optimiserSettings(p), seed: p.seed }, ALIGN_DEFAULTS),
+      config: trainConfig,
       signal: ctx.signal,
+      resume: ckpt.resume,
+      checkpoint: ckpt.policy,
       onStep: async (info) => {
         let valLoss: number | undefined;
         if (evalBatches.length && (info.step % every === 0 || info.step === info.totalSteps)) {
@@ -101,6 +107,7 @@ async function alignOnOrt(ctx: NodeContext, config: LlamaConfig, weights: Weight
         await ctx.progress(info.step, info.totalSteps, { loss: info.loss, lr: info.lr, ...(valLoss !== undefined ? { valLoss } : {}) });
       },
     });
+    await ckpt.finished();
     return { ...r, evalLosses, trainedParams: run.numParams(), weights, engineDetail };
   } finally {
     await run.release();
@@ -110,12 +117,17 @@ async function alignOnOrt(ctx: NodeContext, config: LlamaConfig, weights: Weight
 async function alignOnTfjs(ctx: NodeContext, config: LlamaConfig, weights: WeightMap, train: Int32Array[], evalBatches: LmBatch[], p: AlignParams): Promise<Aligned> {
   const backend = await ensureBackend(ctx);
   const { LlamaModel } = await import('../loram/model/llama');
-  const { alignModel } = await import('../loram/align/index');
+  const { alignModel, ALIGN_DEFAULTS } = await import('../loram/align/index');
+  const { lmTrainConfig } = await import('../loram/train/lm-objective');
   const { WindowSampler, windowsBatch } = await import('../loram/data/lm-data');
   const model = LlamaModel.fromWeights(config, weights, { trainable: true });
   try {
+    const ckpt = await nodeCheckpoints(ctx, p.steps);
     const sampler = new WindowSampler(train.length, p.seed);
+    skipDraws(sampler, ckpt.resume, lmTrainConfig(p.steps, optimiserSettings(p), ALIGN_DEFAULTS).gradAccum, p.batchSize);
     const r = await alignModel(model, {
+      resume: ckpt.resume,
+      checkpoint: ckpt.policy,
       batches: () => windowsBatch(sampler.next(p.batchSize).map((i) => train[i]!), p.seqLen),
       ...optimiserSettings(p),
       seed: p.seed,
@@ -123,6 +135,7 @@ async function alignOnTfjs(ctx: NodeContext, config: LlamaConfig, weights: Weigh
       signal: ctx.signal,
       onStep: (info) => ctx.progress(info.step, info.totalSteps, { loss: info.loss, lr: info.lr, ...(info.evalLoss !== undefined ? { valLoss: info.evalLoss } : {}) }),
     });
+    await ckpt.finished();
     return { ...r, weights: model.toWeights(), engineDetail: `TensorFlow.js ${backend}` };
   } finally {
     model.dispose();

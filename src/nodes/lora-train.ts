@@ -12,6 +12,7 @@ import type { NodeContext } from './definition';
 import { ensureBackend, loadModelTokenizer, loadModelWeights } from './model-files';
 import { optimiserFields, optimiserSettings } from './training-params';
 import { ortTrainOptions, resolveTrainBackend } from './train-backend';
+import { curveBefore, nodeCheckpoints, skipDraws } from './train-checkpoints';
 import { trackPeakTensorBytes } from '../loram/util/peak-bytes';
 import type { PeakTracker } from '../loram/util/peak-bytes';
 import type { LmBatch } from '../loram/model/loss';
@@ -170,16 +171,22 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
     try {
       const engineDetail = run.engine;
       ctx.log(`training ${run.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.train.length} sequences) with ${engineDetail}${bases.summary ? `; ${bases.summary}` : ''}`);
+      const trainConfig = lmTrainConfig(p.steps, { ...optimiserSettings(p), seed: p.seed }, LORA_TRAIN_DEFAULTS);
+      const ckpt = await nodeCheckpoints(ctx, p.steps);
       const sampler = new WindowSampler(data.train.length, p.seed);
+      skipDraws(sampler, ckpt.resume, trainConfig.gradAccum, p.batchSize);
       const valBatches = batchesOf(data.val, p.batchSize, p.seqLen, windowsBatch);
-      const curve: Curve = { x: [], y: [] };
+      const curve: Curve = curveBefore(ckpt.resume);
       const valCurve: Curve = { x: [], y: [] };
       const result = await run.train({
         batches: () => windowsBatch(sampler.next(p.batchSize).map((i) => data.train[i]!), p.seqLen),
-        config: lmTrainConfig(p.steps, { ...optimiserSettings(p), seed: p.seed }, LORA_TRAIN_DEFAULTS),
+        config: trainConfig,
         signal: ctx.signal,
         onStep: stepReporter(ctx, p, valBatches.length ? () => run.evalLoss(valBatches) : null, curve, valCurve),
+        resume: ckpt.resume,
+        checkpoint: ckpt.policy,
       });
+      await ckpt.finished();
       const peakRss = rss.stop();
       const valLoss = valBatches.length ? await run.evalLoss(valBatches) : null;
       const memory = {
@@ -214,6 +221,8 @@ async function trainOnTfjs(ctx: NodeContext, m: ModelInput, data: LoraData, p: L
   const { tf } = await import('../loram/backend/tf');
   const { LlamaModel } = await import('../loram/model/llama');
   const { attachLora, trainLora } = await import('../loram/lora/index');
+  const { lmTrainConfig } = await import('../loram/train/lm-objective');
+  const { LORA_TRAIN_DEFAULTS } = await import('../loram/lora/train');
   const { WindowSampler, windowsBatch, evalLoss } = await import('../loram/data/lm-data');
   const { quantizeModel } = await import('../loram/quant/nf4-linear');
   const { config, weights } = await loadModelWeights(ctx, m);
@@ -230,8 +239,10 @@ async function trainOnTfjs(ctx: NodeContext, m: ModelInput, data: LoraData, p: L
       ctx.log(`NF4 base: ${s.linears} linears, ${((s.bytes * 8) / s.params).toFixed(3)} bits per weight`);
     }
     const lora = attachLora(model, loraSpec(p));
+    const ckpt = await nodeCheckpoints(ctx, p.steps);
     const sampler = new WindowSampler(data.train.length, p.seed);
-    const curve: Curve = { x: [], y: [] };
+    skipDraws(sampler, ckpt.resume, lmTrainConfig(p.steps, optimiserSettings(p), LORA_TRAIN_DEFAULTS).gradAccum, p.batchSize);
+    const curve: Curve = curveBefore(ckpt.resume);
     const valCurve: Curve = { x: [], y: [] };
     tracker = trackPeakTensorBytes(tf);
     ctx.log(`training ${lora.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.train.length} sequences) with TensorFlow.js ${backend}`);
@@ -242,7 +253,10 @@ async function trainOnTfjs(ctx: NodeContext, m: ModelInput, data: LoraData, p: L
       seed: p.seed,
       signal: ctx.signal,
       onStep: stepReporter(ctx, p, valLossNow, curve, valCurve),
+      resume: ckpt.resume,
+      checkpoint: ckpt.policy,
     });
+    await ckpt.finished();
     const peakTensorBytes = tracker.peak() - bytesBeforeModel;
     tracker.stop();
     tracker = null;

@@ -1,7 +1,8 @@
 /**
  * Child-process half of tests/unit/ort-train/webgpu.test.ts: the Vulkan loader and driver are chosen from the
  * environment at process start, so the WebGPU session runs in a process started with them. Prints one JSON line:
- * the provider each session got and the largest relative gradient error against tfjs, for LoRA and full training.
+ * the provider each session got and the largest relative gradient error against tfjs, for LoRA and full training,
+ * with the gradients written into pre-allocated arrays as the trainer has them.
  */
 import { initBackend } from '../../src/loram/backend/backend';
 import { makeConfig } from '../../src/loram/model/config';
@@ -16,8 +17,10 @@ import { relMaxError, tfjsFullReference, tfjsLoraReference, type Reference } fro
 async function worst(mode: TrainMode, ref: Reference, seed: number) {
   const s = await OrtTrainSession.create({ config: cfg, weights, bases: new DenseBases(), mode, batch: 2, seqLen: 8 }, { provider: 'webgpu' });
   try {
-    const r = await s.step(batch, s.trainables.map((f) => ref.params.get(f.name)!), seed);
-    const errs = s.trainables.map((f, i) => relMaxError(r.grads[i]!, ref.grads.get(f.name)!));
+    // Gradients written into the caller's arrays (pre-allocated outputs), as the trainer has them written.
+    const into = s.trainables.map((f) => new Float32Array(f.shape.reduce((a, b) => a * b, 1)));
+    const r = await s.step(batch, s.trainables.map((f) => ref.params.get(f.name)!), seed, into);
+    const errs = s.trainables.map((f, i) => relMaxError(into[i]!, ref.grads.get(f.name)!));
     return { provider: s.provider, loss: Math.abs(r.lossSum - ref.lossSum) / Math.abs(ref.lossSum), grad: Math.max(...errs) };
   } finally {
     await s.release();

@@ -12,11 +12,11 @@ import type { LlamaModel } from '../model/llama';
 import { lmLoss } from '../model/loss';
 import type { LmBatch } from '../model/loss';
 import { train } from '../train/trainer';
-import type { StepInfo, TrainResult } from '../train/trainer';
+import type { ResumeOptions, StepInfo, TrainResult } from '../train/trainer';
 import { lmMicroLoss, lmTrainConfig } from '../train/lm-objective';
 import type { BatchSource, OptimiserSettings } from '../train/lm-objective';
 
-export interface AlignOptions extends OptimiserSettings {
+export interface AlignOptions extends OptimiserSettings, ResumeOptions {
   /** Token batches of the general corpus. */
   batches: BatchSource;
   steps?: number;
@@ -87,6 +87,8 @@ export async function alignModel(model: LlamaModel, opts: AlignOptions): Promise
       await opts.onStep?.({ ...info, evalLoss });
     },
     signal: opts.signal,
+    resume: opts.resume,
+    checkpoint: opts.checkpoint,
   });
   return { ...r, evalLosses, trainedParams: params.reduce((n, v) => n + v.size, 0) };
 }

@@ -6,10 +6,10 @@ import type { LlamaModel } from '../model/llama';
 import { lmMicroLoss, lmTrainConfig } from '../train/lm-objective';
 import type { BatchSource, OptimiserSettings } from '../train/lm-objective';
 import { train } from '../train/trainer';
-import type { StepInfo, TrainResult } from '../train/trainer';
+import type { ResumeOptions, StepInfo, TrainResult } from '../train/trainer';
 import type { LoraHandle } from './attach';
 
-export interface FinetuneOptions extends OptimiserSettings {
+export interface FinetuneOptions extends OptimiserSettings, ResumeOptions {
   batches: BatchSource;
   steps: number;
   onStep?: (info: StepInfo) => void | Promise<void>;
@@ -32,5 +32,7 @@ export async function trainLora(model: LlamaModel, lora: LoraHandle, opts: Finet
     microLoss: lmMicroLoss(model, opts.batches, config.gradAccum, opts.gradientCheckpointing),
     onStep: opts.onStep,
     signal: opts.signal,
+    resume: opts.resume,
+    checkpoint: opts.checkpoint,
   });
 }

@@ -11,8 +11,9 @@ import type { LoraSpec } from '../lora/attach';
 import { freshLoraWeights, loraModuleSlots, type LoraModuleSlot } from '../lora/modules';
 import { DEFAULT_ADAMW } from '../train/adamw';
 import { HostAdamW } from '../train/host-adamw';
+import type { OptimizerState } from '../train/train-state';
 import { batchAt, type BatchSource } from '../train/lm-objective';
-import { runTraining, type StepBackend, type TrainConfig, type TrainOptions, type TrainResult } from '../train/trainer';
+import { runTraining, type ResumeOptions, type StepBackend, type TrainConfig, type TrainOptions, type TrainResult } from '../train/trainer';
 import type { WeightMap } from '../util/tensor';
 import type { BaseLinears } from './base-linears';
 import { loraAName, loraBName, type TrainMode } from './llama-graph';
@@ -71,13 +72,25 @@ class OrtStepBackend implements StepBackend {
     this.opt.step(lr, gradScale);
   }
 
+  get sizes(): number[] {
+    return this.params.map((p) => p.length);
+  }
+
+  saveState(): OptimizerState {
+    return this.opt.saveState();
+  }
+
+  loadState(s: OptimizerState): void {
+    this.opt.loadState(s);
+  }
+
   /** The trained weights back into the run's arrays (also after a cancel: the steps taken are kept). */
   dispose(): void {
     this.opt.params.forEach((p, i) => this.params[i]!.set(p));
   }
 }
 
-export interface OrtRunOptions {
+export interface OrtRunOptions extends ResumeOptions {
   batches: BatchSource;
   config: TrainConfig;
   onStep?: TrainOptions['onStep'];

@@ -3,6 +3,7 @@
  * folds decay into the gradient (L2), which is a different optimiser, so we keep our own state.
  */
 import { tf } from '../backend/tf';
+import type { OptimizerState } from './train-state';
 
 export interface AdamWConfig {
   beta1: number;
@@ -52,6 +53,20 @@ export class AdamW {
 
   get stepCount(): number {
     return this.t;
+  }
+
+  /** Copies of weights, moments and step, for a checkpoint. */
+  saveState(): OptimizerState {
+    const read = (vs: tf.Variable[]) => vs.map((x) => Float32Array.from(x.dataSync() as Float32Array));
+    return { step: this.t, params: read(this.params), m: read(this.m), v: read(this.v) };
+  }
+
+  loadState(s: OptimizerState): void {
+    this.t = s.step;
+    const write = (vs: tf.Variable[], data: Float32Array[]) => vs.forEach((x, i) => tf.tidy(() => x.assign(tf.tensor(data[i]!, x.shape, 'float32'))));
+    write(this.params, s.params);
+    write(this.m, s.m);
+    write(this.v, s.v);
   }
 
   dispose(): void {

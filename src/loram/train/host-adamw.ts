@@ -10,6 +10,7 @@
  * below, which are also the reference the SIMD kernels are tested against.
  */
 import type { AdamWConfig } from './adamw';
+import type { OptimizerState } from './train-state';
 import { createSlab, SLAB_LIMIT_BYTES, slabBytesFor, type SlabTensor } from './wasm-slab';
 
 export type HostKernel = 'wasm' | 'js';
@@ -82,6 +83,20 @@ export class HostAdamW {
 
   get stepCount(): number {
     return this.t;
+  }
+
+  /** Copies of weights, moments and step, for a checkpoint. */
+  saveState(): OptimizerState {
+    return { step: this.t, params: this.homes.map((h) => h.p.slice()), m: this.homes.map((h) => h.m.slice()), v: this.homes.map((h) => h.v.slice()) };
+  }
+
+  loadState(s: OptimizerState): void {
+    this.t = s.step;
+    this.homes.forEach((h, i) => {
+      h.p.set(s.params[i]!);
+      h.m.set(s.m[i]!);
+      h.v.set(s.v[i]!);
+    });
   }
 
   /** How many tensors run on each kernel (the JS loops serve tensors too large for a slab). */

@@ -8,6 +8,7 @@ import { tf } from '../backend/tf';
 import { AdamW, DEFAULT_ADAMW } from './adamw';
 import type { AdamWConfig } from './adamw';
 import { lrAt } from './schedule';
+import { checkResumable, type CheckpointPolicy, type LoopState, type OptimizerState, type TrainState } from './train-state';
 import type { ScheduleKind } from './schedule';
 
 export interface TrainConfig {
@@ -42,7 +43,7 @@ export interface MicroBatchLoss {
   positions: number;
 }
 
-export interface TrainOptions {
+export interface TrainOptions extends ResumeOptions {
   params: tf.Variable[];
   config: TrainConfig;
   /** Loss of micro-batch `micro` of optimiser step `step` (0-based); `seed` is for dropout. */
@@ -75,7 +76,19 @@ export interface StepBackend {
   accumulate(step: number, micro: number, seed: number): Promise<{ lossSum: number; count: number; positions: number }>;
   gradNorm(denom: number): number;
   update(lr: number, gradScale: number): void;
+  /** Copies of the trainable tensors and the optimizer's moments and step (for a checkpoint). */
+  saveState(): OptimizerState;
+  /** Put a checkpoint's tensors and moments back (sizes checked by the caller against `sizes`). */
+  loadState(s: OptimizerState): void;
+  /** Values in each trainable tensor, in state order. */
+  readonly sizes: number[];
   dispose(): void;
+}
+
+/** Resume from a saved state, and/or save one now and then (train-state.ts). */
+export interface ResumeOptions {
+  resume?: TrainState | null;
+  checkpoint?: CheckpointPolicy;
 }
 
 /** Seed of micro-batch `micro` of step `step` (dropout masks are drawn from it). */
@@ -89,41 +102,66 @@ function checkConfig(c: TrainConfig, nParams: number): void {
   if (!(c.gradAccum >= 1)) throw new Error(`gradAccum must be at least 1, got ${c.gradAccum}`);
 }
 
-/** The loop itself, for any backend: accumulation, schedule, clipping, divergence check, progress, cancel. */
-export async function runTraining(backend: StepBackend, c: TrainConfig, opts: Pick<TrainOptions, 'onStep' | 'signal'>): Promise<TrainResult> {
-  const losses: number[] = [];
-  const lrs: number[] = [];
-  let tokensTotal = 0;
-  let positionsTotal = 0;
+/** The loop itself, for any backend: accumulation, schedule, clipping, divergence check, progress, cancel, resume. */
+export async function runTraining(backend: StepBackend, c: TrainConfig, opts: Pick<TrainOptions, 'onStep' | 'signal'> & ResumeOptions): Promise<TrainResult> {
+  const loop: LoopState = opts.resume ? structuredClone(opts.resume.loop) : { step: 0, losses: [], lrs: [], tokens: 0, positions: 0 };
+  if (opts.resume) {
+    checkResumable(opts.resume, backend.sizes, c.steps);
+    backend.loadState(opts.resume.optimizer);
+  }
+  const saver = checkpointer(backend, loop, opts.checkpoint);
   const start = performance.now();
-  for (let step = 0; step < c.steps; step++) {
+  for (let step = loop.step; step < c.steps; step++) {
     if (opts.signal?.aborted) throw new CancelledError();
     const t0 = performance.now();
-    let lossSum = 0;
-    let count = 0;
-    let positions = 0;
-    for (let micro = 0; micro < c.gradAccum; micro++) {
-      const r = await backend.accumulate(step, micro, microSeed(c.seed, step, micro));
-      lossSum += r.lossSum;
-      count += r.count;
-      positions += r.positions;
-    }
-    const denom = Math.max(1, count);
-    const lr = lrAt({ kind: c.schedule, peakLr: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps, minLrRatio: c.minLrRatio }, step);
-    const norm = backend.gradNorm(denom);
-    if (!Number.isFinite(norm)) throw new Error(`training diverged at step ${step + 1}: gradient norm is ${norm} (loss ${lossSum / denom}); lower the learning rate`);
-    const factor = c.maxGradNorm > 0 && norm > c.maxGradNorm ? c.maxGradNorm / (norm + 1e-6) : 1;
-    backend.update(lr, factor / denom);
-    const loss = lossSum / denom;
-    losses.push(loss);
-    lrs.push(lr);
-    tokensTotal += count;
-    positionsTotal += positions;
+    const r = await optimiserStep(backend, c, step);
+    loop.step = step + 1;
+    loop.losses.push(r.loss);
+    loop.lrs.push(r.lr);
+    loop.tokens += r.count;
+    loop.positions += r.positions;
+    await saver.maybeSave(step + 1 === c.steps);
     const dt = performance.now() - t0;
-    await opts.onStep?.({ step: step + 1, totalSteps: c.steps, loss, lr, gradNorm: norm, tokens: count, tokensPerSec: (positions / dt) * 1000, elapsedMs: performance.now() - start });
+    await opts.onStep?.({ step: step + 1, totalSteps: c.steps, loss: r.loss, lr: r.lr, gradNorm: r.norm, tokens: r.count, tokensPerSec: (r.positions / dt) * 1000, elapsedMs: performance.now() - start });
   }
   const elapsedMs = performance.now() - start;
-  return { steps: losses.length, losses, lrs, finalLoss: losses[losses.length - 1] ?? NaN, tokens: tokensTotal, elapsedMs, tokensPerSec: (positionsTotal / elapsedMs) * 1000 };
+  const { losses, lrs } = loop;
+  return { steps: losses.length, losses, lrs, finalLoss: losses[losses.length - 1] ?? NaN, tokens: loop.tokens, elapsedMs, tokensPerSec: (loop.positions / elapsedMs) * 1000 };
+}
+
+/** One optimiser step: its micro-batches, the clipped update, and what the loop records of it. */
+async function optimiserStep(backend: StepBackend, c: TrainConfig, step: number) {
+  let lossSum = 0;
+  let count = 0;
+  let positions = 0;
+  for (let micro = 0; micro < c.gradAccum; micro++) {
+    const r = await backend.accumulate(step, micro, microSeed(c.seed, step, micro));
+    lossSum += r.lossSum;
+    count += r.count;
+    positions += r.positions;
+  }
+  const denom = Math.max(1, count);
+  const lr = lrAt({ kind: c.schedule, peakLr: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps, minLrRatio: c.minLrRatio }, step);
+  const norm = backend.gradNorm(denom);
+  if (!Number.isFinite(norm)) throw new Error(`training diverged at step ${step + 1}: gradient norm is ${norm} (loss ${lossSum / denom}); lower the learning rate`);
+  const factor = c.maxGradNorm > 0 && norm > c.maxGradNorm ? c.maxGradNorm / (norm + 1e-6) : 1;
+  backend.update(lr, factor / denom);
+  return { loss: lossSum / denom, lr, norm, count, positions };
+}
+
+/** Saves the state every N steps and/or M milliseconds (not after the last step: the result is published then). */
+function checkpointer(backend: StepBackend, loop: LoopState, policy: CheckpointPolicy | undefined) {
+  let last = performance.now();
+  return {
+    async maybeSave(finished: boolean): Promise<void> {
+      if (!policy || finished) return;
+      const bySteps = policy.everySteps > 0 && loop.step % policy.everySteps === 0;
+      const byTime = policy.everyMs > 0 && performance.now() - last >= policy.everyMs;
+      if (!bySteps && !byTime) return;
+      await policy.save({ loop: structuredClone(loop), optimizer: backend.saveState() });
+      last = performance.now();
+    },
+  };
 }
 
 /** tfjs: gradients by autodiff of `microLoss`, accumulated and updated as tensors. */
@@ -170,6 +208,18 @@ class TfjsStepBackend implements StepBackend {
     tf.dispose(acc);
     this.opt.step(scaled, lr);
     tf.dispose(scaled);
+  }
+
+  get sizes(): number[] {
+    return this.opts.params.map((p) => p.size);
+  }
+
+  saveState(): OptimizerState {
+    return this.opt.saveState();
+  }
+
+  loadState(s: OptimizerState): void {
+    this.opt.loadState(s);
   }
 
   dispose(): void {
