@@ -33,7 +33,7 @@ const { benchRowConfig, BENCH_MEMORY_LORA, parseRowArgs } = await import('./rows
 import type { WeightMap } from '../../src/loram/util/tensor';
 import type { ChildRow } from './rows';
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { shape: { type: 'string' }, variant: { type: 'string' }, ratio: { type: 'string' }, quant: { type: 'string' }, checkpointing: { type: 'boolean' }, batch: { type: 'string' }, seq: { type: 'string' }, rank: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' } } });
+const { values } = parseArgs({ args: process.argv.slice(2), options: { shape: { type: 'string' }, variant: { type: 'string' }, ratio: { type: 'string' }, quant: { type: 'string' }, checkpointing: { type: 'boolean' }, batch: { type: 'string' }, seq: { type: 'string' }, rank: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' }, 'no-arena': { type: 'boolean' }, profile: { type: 'string' } } });
 const row = parseRowArgs(values);
 
 const rss = () => process.memoryUsage.rss();
@@ -88,7 +88,7 @@ const baseline = await settle();
 const t0 = performance.now();
 let weights: WeightMap | null = randomWeights(expectedShapes(cfg));
 const bases = row.quant === 'nf4' ? new Nf4Bases({ blockSize: 64, doubleQuant: true }) : new DenseBases();
-const run = await OrtLoraRun.start({ config: cfg, weights, bases }, { ...BENCH_MEMORY_LORA, r: row.rank }, { batch: row.batch, seqLen: row.seq, checkpoint: row.checkpointing }, { provider: 'cpu', threads: row.threads });
+const run = await OrtLoraRun.start({ config: cfg, weights, bases }, { ...BENCH_MEMORY_LORA, r: row.rank }, { batch: row.batch, seqLen: row.seq, checkpoint: row.checkpointing }, { provider: 'cpu', threads: row.threads, ...(values['no-arena'] ? { cpuArena: false } : {}), ...(values.profile ? { profilePrefix: values.profile } : {}) });
 weights = null;
 const buildMs = performance.now() - t0;
 const afterBuild = (await settle()) - baseline;

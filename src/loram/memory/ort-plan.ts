@@ -5,11 +5,14 @@
  * (ort-train/live-bytes.ts) in node order, plus what lives outside the session:
  *
  *   session:   frozen weights as stored (f32; NF4 codes + double-quantized absmax, f16 embedding / lm_head),
- *              the fed batch, LoRA weights and dropout masks, and the peak of intermediates (activations the
- *              backward keeps, attention probabilities, logits and their gradient, NF4 dequantization buffers,
- *              recomputation under checkpointing, gradients);
- *   host:      AdamW (train/host-adamw.ts): gradient accumulator + m + v = 12 B per trainable value beyond the
- *              working copy the graph is fed (counted in the session), plus the run's own arrays (4 B);
+ *              the fed batch and dropout masks, and the peak of intermediates (activations the backward keeps,
+ *              attention probabilities, logits and their gradient, NF4 dequantization buffers, recomputation
+ *              under checkpointing, gradients on their way out);
+ *   host:      AdamW (train/host-adamw.ts) keeps, per trainable tensor, the working copy the session is fed in
+ *              place, m, v and the gradient accumulator the session writes into (16 B per trainable value; 20 B
+ *              with a receive buffer for gradient accumulation), plus the run's own arrays the trained weights are
+ *              written back to (4 B). The fed trainables and their gradient outputs are therefore left out of the
+ *              session's bytes (ort-train/llama-graph.ts hostOwnedValues);
  *   runtime:   ORT's fixed cost above a warm, idle process (graph, kernels, arena slack), measured once by
  *              bench/loram-memory (ORT_RUNTIME_OVERHEAD_BYTES).
  *
@@ -18,7 +21,7 @@
  */
 import { expectedShapes, LORA_TARGETS, type LlamaConfig, type LoraTarget } from '../model/config';
 import { DenseBases, Nf4Bases } from '../ort-train/base-linears';
-import { buildTrainGraph } from '../ort-train/llama-graph';
+import { buildTrainGraph, hostOwnedValues, type TrainGraph } from '../ort-train/llama-graph';
 import { graphMemory } from '../ort-train/live-bytes';
 import { NF4_DEFAULT_BLOCK_SIZE, NF4_NESTED_BLOCK_SIZE, type Nf4Options, type Nf4Tensor } from '../quant/nf4';
 import { numel, type HostTensor, type WeightMap } from '../util/tensor';
@@ -32,8 +35,12 @@ import type { PresetName } from './presets';
  */
 export const ORT_RUNTIME_OVERHEAD_BYTES = 56 * 2 ** 20;
 
-/** Host AdamW beyond the working copy the session is fed: accumulator + m + v (HostAdamW), and the run's arrays. */
-export const HOST_BYTES_PER_TRAINABLE = 16;
+/**
+ * Host bytes per trainable value: HostAdamW's working copy, m, v and gradient accumulator (4 × 4 B), and the run's
+ * own array (4 B); a receive buffer adds 4 B when gradients are accumulated over micro-batches.
+ */
+export const HOST_BYTES_PER_TRAINABLE = 20;
+export const HOST_RECEIVE_BYTES_PER_TRAINABLE = 4;
 
 export interface OrtPlanInput {
   model: PresetName | LlamaConfig | Record<string, unknown>;
@@ -45,6 +52,8 @@ export interface OrtPlanInput {
   batch?: number;
   seqLen?: number;
   checkpointing?: boolean;
+  /** Micro-batches per optimizer step (default 1); above 1 the host optimizer keeps a receive buffer. */
+  gradAccum?: number;
 }
 
 export interface OrtPlan {
@@ -55,11 +64,11 @@ export interface OrtPlan {
   bytes: {
     /** Frozen weights as stored in the session. */
     weights: number;
-    /** Fed every step: token batch, LoRA weights (the optimizer's working copy), dropout masks. */
+    /** Fed every step from the runtime's side: token batch, dropout masks (the LoRA weights are the host's). */
     fed: number;
     /** Peak of the step's intermediates on top of weights and feeds (activations, logits, gradients, buffers). */
     activations: number;
-    /** Host AdamW state and the run's arrays (HOST_BYTES_PER_TRAINABLE per trainable value). */
+    /** Host AdamW (working copy, m, v, gradient accumulator[, receive buffer]) and the run's arrays. */
     optimizer: number;
     /** ORT_RUNTIME_OVERHEAD_BYTES. */
     runtime: number;
@@ -96,36 +105,50 @@ export function plannedConfig(cfg: LlamaConfig, strategy: PruneStrategy, ratio: 
   return { ...cfg, layers: keptLayerSizes(cfg, ratio, layerRange ?? defaultLayerRange(strategy, cfg.numLayers)) };
 }
 
-export function planOrtTraining(input: OrtPlanInput): OrtPlan {
+/** The training graph the trainer would build for `input`, on placeholder weights (shapes only, never serialized). */
+export function planGraph(input: OrtPlanInput): { config: LlamaConfig; graph: TrainGraph } {
   const original = resolveConfig(input.model);
   const ratio = input.strategy === 'none' ? 0 : (input.ratio ?? 0);
   const cfg = plannedConfig(original, input.strategy, ratio, input.layerRange);
-  const quant = input.quant ?? 'none';
   const batch = input.batch ?? 1;
   const seqLen = input.seqLen ?? 256;
   for (const [k, v] of [['batch', batch], ['seqLen', seqLen]] as const) if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a positive integer, got ${v}`);
   const rank = input.lora?.rank ?? 8;
-  const targets = [...(input.lora?.targets ?? LORA_TARGETS)];
-  const dropout = input.lora?.dropout ?? 0;
   // Placeholder weights: shapes only; the bases size initializers from the shapes and never read the data.
   const weights: WeightMap = new Map([...expectedShapes(cfg)].map(([name, shape]) => [name, { shape, data: new Float32Array(0) }]));
-  const nf4 = { blockSize: NF4_DEFAULT_BLOCK_SIZE, doubleQuant: true };
-  const bases = quant === 'nf4' ? new Nf4Bases(nf4, 'cpu', new Map(), shapeOnlyNf4) : new DenseBases();
+  const bases = input.quant === 'nf4' ? new Nf4Bases(PLAN_NF4, 'cpu', new Map(), shapeOnlyNf4) : new DenseBases();
   const graph = buildTrainGraph({
     config: { ...cfg, maxPositionEmbeddings: Math.max(cfg.maxPositionEmbeddings, seqLen) },
     weights,
     bases,
-    mode: { kind: 'lora', lora: { r: rank, alpha: input.lora?.alpha ?? 2 * rank, dropout, targets } },
+    mode: { kind: 'lora', lora: { r: rank, alpha: input.lora?.alpha ?? 2 * rank, dropout: input.lora?.dropout ?? 0, targets: [...(input.lora?.targets ?? LORA_TARGETS)] } },
     batch,
     seqLen,
     checkpoint: input.checkpointing ?? false,
   });
-  const mem = graphMemory(graph.tape.g);
+  return { config: cfg, graph };
+}
+
+const PLAN_NF4 = { blockSize: NF4_DEFAULT_BLOCK_SIZE, doubleQuant: true };
+
+export function planOrtTraining(input: OrtPlanInput): OrtPlan {
+  const { config: cfg, graph } = planGraph(input);
+  const quant = input.quant ?? 'none';
+  const batch = input.batch ?? 1;
+  const seqLen = input.seqLen ?? 256;
+  const rank = input.lora?.rank ?? 8;
+  const targets = [...(input.lora?.targets ?? LORA_TARGETS)];
+  const dropout = input.lora?.dropout ?? 0;
+  const nf4 = PLAN_NF4;
+  const gradAccum = input.gradAccum ?? 1;
+  if (!Number.isInteger(gradAccum) || gradAccum < 1) throw new Error(`gradAccum must be a positive integer, got ${gradAccum}`);
+  const mem = graphMemory(graph.tape.g, { external: hostOwnedValues(graph) });
   const trainableParams = [...graph.trainables, ...graph.offPathTrainables].reduce((n, f) => n + numel(f.shape), 0);
   const fed = mem.inputBytes;
   const weightsBytes = mem.initializerBytes;
   const activations = mem.peakBytes - weightsBytes - fed;
-  const optimizer = trainableParams * HOST_BYTES_PER_TRAINABLE;
+  const hostPerValue = HOST_BYTES_PER_TRAINABLE + (gradAccum > 1 ? HOST_RECEIVE_BYTES_PER_TRAINABLE : 0);
+  const optimizer = trainableParams * hostPerValue;
   const runtime = ORT_RUNTIME_OVERHEAD_BYTES;
   return {
     runtime: 'ort',
@@ -139,7 +162,7 @@ export function planOrtTraining(input: OrtPlanInput): OrtPlan {
         : 'base: every frozen weight f32',
       `LoRA r=${rank} on ${targets.join(', ')}, dropout ${dropout}; batch ${batch} × ${seqLen} tokens; ${input.checkpointing ? 'each decoder layer recomputed in the backward (checkpointing)' : 'no checkpointing'}`,
       'activations: the training graph\'s live bytes in node order (every intermediate freed after its last reader)',
-      `host: AdamW accumulator + m + v and the run's arrays, ${HOST_BYTES_PER_TRAINABLE} B per trainable value; runtime overhead ${ORT_RUNTIME_OVERHEAD_BYTES / 2 ** 20} MiB (measured, bench/loram-memory)`,
+      `host: AdamW working copy + m + v + gradient accumulator${gradAccum > 1 ? ' + receive buffer' : ''} and the run's arrays, ${hostPerValue} B per trainable value; runtime overhead ${ORT_RUNTIME_OVERHEAD_BYTES / 2 ** 20} MiB (measured, bench/loram-memory)`,
     ],
   };
 }

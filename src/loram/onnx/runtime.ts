@@ -41,6 +41,10 @@ export interface OrtOptions {
    * steps). Training sessions turn it off.
    */
   memPattern?: boolean;
+  /** ORT's CPU arena (default on). Off, every tensor is its own malloc and goes back to the allocator when freed. */
+  cpuArena?: boolean;
+  /** Write ORT's profile (each node's start, in the order it ran) to a file with this prefix. */
+  profilePrefix?: string;
 }
 
 /** A model for a session: a file, bytes, or bytes built for the provider being tried (ops differ per provider). */
@@ -163,6 +167,8 @@ export async function createSession(model: SessionModel, opts: OrtOptions = {}):
     logSeverityLevel: opts.logSeverityLevel ?? 3,
     extra: sessionExtra(opts),
     ...(opts.memPattern === false ? { enableMemPattern: false } : {}),
+    ...(opts.cpuArena === false ? { enableCpuMemArena: false } : {}),
+    ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
   };
   const ortVersion = ort.env.versions?.node ?? 'unknown';
   const skipped: string[] = [];

@@ -19,6 +19,22 @@ export interface GraphMemory {
   inputBytes: number;
   /** Peak of everything alive at once while the graph runs, initializers and inputs included. */
   peakBytes: number;
+  /** Bytes of the `external` values (inputs and outputs in the caller's own arrays), left out of the figures above. */
+  externalBytes: number;
+  /** With `trace`: the intermediates alive at the peak (value, bytes, index of the node that made it). */
+  liveAtPeak?: { value: string; bytes: number; node: number }[];
+}
+
+export interface GraphMemoryOptions {
+  /** Node indices in the order they run (default: the order they were built in). */
+  order?: readonly number[];
+  /**
+   * Inputs fed from, and outputs written into, arrays the caller owns (a trainer's optimizer slabs: the trainable
+   * tensors and their gradients): not allocated by the runtime, so not counted here.
+   */
+  external?: ReadonlySet<string>;
+  /** Report what is alive at the peak (liveAtPeak). */
+  trace?: boolean;
 }
 
 const BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.UINT8]: 1, [DataType.INT32]: 4, [DataType.INT64]: 8, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2 };
@@ -120,11 +136,10 @@ function outputType(op: string, attrs: Record<string, Attr>, inType: number, whe
   return op === 'Where' ? (whereType ?? DataType.FLOAT) : inType;
 }
 
-/**
- * Sizes of every value and the peak of live bytes over the node order (`order`: node indices in the order they
- * run, default the order they were built in).
- */
-export function graphMemory(g: GraphBuilder, order?: readonly number[]): GraphMemory {
+/** Sizes of every value and the peak of live bytes over the node order. */
+export function graphMemory(g: GraphBuilder, opts: GraphMemoryOptions = {}): GraphMemory {
+  const { order, external = new Set<string>() } = opts;
+  let externalBytes = 0;
   const info = new Map<string, Info & { type: DataTypeCode | number }>();
   let initializerBytes = 0;
   for (const t of g.initializers) {
@@ -136,7 +151,8 @@ export function graphMemory(g: GraphBuilder, order?: readonly number[]): GraphMe
     const shape = i.dims.map((d) => (typeof d === 'number' ? d : 1));
     const bytes = numel(shape) * (BYTES[i.elemType] ?? 4);
     info.set(i.name, { shape, bytes, type: i.elemType });
-    inputBytes += bytes;
+    if (external.has(i.name)) externalBytes += bytes;
+    else inputBytes += bytes;
   }
   const persistent = new Set([...g.initializers.map((t) => t.name), ...g.inputs.map((i) => i.name)]);
   const seq = order ?? g.nodeInfo.map((_, k) => k);
@@ -145,6 +161,8 @@ export function graphMemory(g: GraphBuilder, order?: readonly number[]): GraphMe
   const outputs = new Set(g.outputs.map((o) => o.name));
   let live = initializerBytes + inputBytes;
   let peak = live;
+  const alive = opts.trace ? new Map<string, number>() : null;
+  let liveAtPeak: GraphMemory['liveAtPeak'];
   seq.forEach((i, k) => {
     const n = g.nodeInfo[i]!;
     const ins = n.inputs.map((v) => info.get(v)?.shape ?? []);
@@ -155,15 +173,25 @@ export function graphMemory(g: GraphBuilder, order?: readonly number[]): GraphMe
       const shape = shapes[j] ?? shapes[0]!;
       const bytes = numel(shape) * (BYTES[type] ?? 4);
       info.set(o, { shape, bytes, type });
-      live += bytes;
+      if (external.has(o)) externalBytes += bytes;
+      else {
+        live += bytes;
+        alive?.set(o, i);
+      }
     });
-    peak = Math.max(peak, live);
+    if (live > peak) {
+      peak = live;
+      if (alive) liveAtPeak = [...alive].map(([value, node]) => ({ value, bytes: info.get(value)!.bytes, node }));
+    }
     // Free each intermediate after its last reader (one never read, right away); weights, inputs and graph outputs stay.
     for (const v of new Set([...n.inputs, ...n.outputs])) {
-      if (persistent.has(v) || outputs.has(v)) continue;
-      if ((lastUse.get(v) ?? -1) <= k) live -= info.get(v)?.bytes ?? 0;
+      if (persistent.has(v) || outputs.has(v) || external.has(v)) continue;
+      if ((lastUse.get(v) ?? -1) <= k) {
+        live -= info.get(v)?.bytes ?? 0;
+        alive?.delete(v);
+      }
     }
   });
-  return { initializerBytes, inputBytes, peakBytes: peak };
+  return { initializerBytes, inputBytes, peakBytes: peak, externalBytes, ...(opts.trace ? { liveAtPeak: liveAtPeak ?? [] } : {}) };
 }
 

@@ -91,7 +91,9 @@ export class Tape {
    */
   backward(loss: Val, wrt: readonly Val[]): Map<string, string> {
     if (loss.shape.length !== 0) throw new Error(`backward needs a scalar loss, got shape [${loss.shape.join(', ')}]`);
-    return this.backwardFrom(loss, this.g.f32([1], []), wrt);
+    // The backward waits for the loss: ONNX Runtime would otherwise finish the loss last and keep what it reads
+    // (the log-probabilities, [tokens, vocab]) alive through the whole backward pass.
+    return this.backwardFrom(loss, gateOn(this.g, this.g.f32([1], []), loss.name), wrt);
   }
 
   /** The backward pass from `out` with incoming gradient `dOut`, to each of `wrt` (zeros where none arrives). */

@@ -4,9 +4,9 @@
  */
 import { expectedShapes, LORA_TARGETS, makeConfig } from '../../../src/loram/model/config';
 import { keptLayerSizes } from '../../../src/loram/memory/planner';
-import { HOST_BYTES_PER_TRAINABLE, ORT_RUNTIME_OVERHEAD_BYTES, planOrtTraining } from '../../../src/loram/memory/ort-plan';
+import { HOST_BYTES_PER_TRAINABLE, HOST_RECEIVE_BYTES_PER_TRAINABLE, ORT_RUNTIME_OVERHEAD_BYTES, planOrtTraining } from '../../../src/loram/memory/ort-plan';
 import { DenseBases, Nf4Bases } from '../../../src/loram/ort-train/base-linears';
-import { buildTrainGraph } from '../../../src/loram/ort-train/llama-graph';
+import { buildTrainGraph, hostOwnedValues } from '../../../src/loram/ort-train/llama-graph';
 import { graphMemory } from '../../../src/loram/ort-train/live-bytes';
 import { nf4StorageBytesFor } from '../../../src/loram/quant/nf4';
 import type { WeightMap } from '../../../src/loram/util/tensor';
@@ -33,14 +33,26 @@ describe('planOrtTraining', () => {
     expect(plan.config.layers).toEqual(cfg.layers);
     const bases = quant === 'nf4' ? new Nf4Bases({ blockSize: 64, doubleQuant: true }) : new DenseBases();
     const g = buildTrainGraph({ config: cfg, weights: realWeights(cfg), bases, mode: { kind: 'lora', lora: { r: 4, alpha: 8, dropout: 0.1, targets: LORA_TARGETS } }, batch: 2, seqLen: 16, checkpoint: checkpointing });
-    const real = graphMemory(g.tape.g);
+    // The trainables and their gradients live in the host optimizer's arrays (fed in place, written in place).
+    const real = graphMemory(g.tape.g, { external: hostOwnedValues(g) });
+    const n = [...g.trainables, ...g.offPathTrainables].reduce((a, f) => a + f.shape.reduce((x, y) => x * y, 1), 0);
+    const onPath = g.trainables.reduce((a, f) => a + f.shape.reduce((x, y) => x * y, 1), 0);
+    expect(real.externalBytes).toBe(2 * 4 * onPath);
     expect(plan.bytes.weights).toBe(real.initializerBytes);
     expect(plan.bytes.fed).toBe(real.inputBytes);
     expect(plan.bytes.weights + plan.bytes.fed + plan.bytes.activations).toBe(real.peakBytes);
-    const n = [...g.trainables, ...g.offPathTrainables].reduce((a, f) => a + f.shape.reduce((x, y) => x * y, 1), 0);
     expect(plan.trainableParams).toBe(n);
     expect(plan.bytes.optimizer).toBe(n * HOST_BYTES_PER_TRAINABLE);
     expect(plan.bytes.total).toBe(real.peakBytes + n * HOST_BYTES_PER_TRAINABLE + ORT_RUNTIME_OVERHEAD_BYTES);
+  });
+
+  test('host term: working copy, m, v, gradient accumulator and the run\'s arrays (20 B); a receive buffer with accumulation (24 B)', () => {
+    const one = planOrtTraining({ model: base, strategy: 'none', batch: 1, seqLen: 16 });
+    const acc = planOrtTraining({ model: base, strategy: 'none', batch: 1, seqLen: 16, gradAccum: 4 });
+    expect(HOST_BYTES_PER_TRAINABLE).toBe(20);
+    expect(one.bytes.optimizer).toBe(20 * one.trainableParams);
+    expect(acc.bytes.optimizer).toBe((HOST_BYTES_PER_TRAINABLE + HOST_RECEIVE_BYTES_PER_TRAINABLE) * one.trainableParams);
+    expect(acc.bytes.total - one.bytes.total).toBe(4 * one.trainableParams);
   });
 
   test('NF4 stores decoder linears at 4.127 bits (+ f16 embedding and lm_head); checkpointing lowers the peak', () => {
