@@ -65,6 +65,11 @@ export const ROWS: readonly { key: string; variant: RowSpec['variant']; ratio: n
   { key: 'qloram-stru-0.85', variant: 'stru', ratio: 0.85, quant: 'nf4' },
 ];
 
+/** Every key `only` accepts: each row's, and each row's checkpointed half alone (KEY+ckpt). */
+export function rowKeys(): string[] {
+  return ROWS.flatMap((r) => [r.key, `${r.key}+ckpt`]);
+}
+
 async function child(spec: RowSpec): Promise<ChildRow> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
