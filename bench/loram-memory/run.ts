@@ -141,16 +141,27 @@ export function tableLine(r: MemoryRow): string {
   return `| ${r.variant} | ${r.ratio || '—'} | ${r.quant} | ${r.checkpointing ? 'yes' : 'no'} | ${(r.plannedBytes / MIB).toFixed(0)} | ${(r.measuredPeakBytes / MIB).toFixed(0)} | ${(r.error * 100).toFixed(1)}% | ${r.stepMs} |\n`;
 }
 
-/** bench/results/loram-memory.json: one entry per shape, the latest run of each. */
+/**
+ * bench/results/loram-memory.json: one entry per shape. A run with the same batch, sequence length, steps and
+ * threads as the stored entry replaces only the rows it measured (so a shape's table can be filled in a few runs,
+ * `--only`); any other run replaces the entry.
+ */
 export function writeMemoryResults(b: MemoryBench, file = RESULTS_FILE): void {
-  let all: { shapes?: Record<string, unknown> } = {};
+  let all: { shapes?: Record<string, MemoryBench & { when?: string; commands?: string[] }> } = {};
   try {
-    const prev = JSON.parse(fs.readFileSync(file, 'utf8')) as { shapes?: Record<string, unknown> };
+    const prev = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof all;
     if (prev.shapes) all = prev;
   } catch {
     // first run, or the old tfjs format: start over
   }
-  const shapes = { ...(all.shapes ?? {}), [b.shape]: { ...b, when: new Date().toISOString() } };
+  const prev = all.shapes?.[b.shape];
+  const same = prev && prev.batch === b.batch && prev.seq === b.seq && prev.steps === b.steps && prev.threads === b.threads;
+  const key = (r: MemoryRow) => `${r.variant}|${r.ratio}|${r.quant}|${r.checkpointing}`;
+  const order = (r: MemoryRow) => ROWS.findIndex((x) => rowName({ variant: x.variant, ratio: x.ratio, quant: x.quant }) === r.variant && x.ratio === r.ratio && x.quant === r.quant) * 2 + (r.checkpointing ? 1 : 0);
+  const fresh = new Set(b.rows.map(key));
+  const rows = same ? [...prev.rows.filter((r) => !fresh.has(key(r))), ...b.rows].sort((x, y) => order(x) - order(y)) : b.rows;
+  const commands = same ? [...new Set([...(prev.commands ?? [prev.command]), b.command])] : [b.command];
+  const shapes = { ...(all.shapes ?? {}), [b.shape]: { ...b, rows, commands, when: new Date().toISOString() } };
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify({ note: 'measuredPeakBytes: VmHWM during the training steps − RSS of the warm idle process (bench/loram-memory/child.ts); plannedBytes: src/loram/memory/ort-plan.ts', shapes }, null, 2) + '\n');
 }
