@@ -13,6 +13,8 @@
  *
  *   node --import tsx bench/loram-memory/child.ts --shape smollm2-135m --variant stru --ratio 0.85 [--quant nf4]
  *        [--checkpointing] [--batch 1] [--seq 256] [--rank 8] [--steps 2] [--threads 2]
+ *        [--arena]            ORT's CPU arena on (training sessions run without it)
+ *        [--profile PREFIX]   ORT's profile of the run, for replay-profile.ts
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -33,7 +35,7 @@ const { benchRowConfig, BENCH_MEMORY_LORA, parseRowArgs } = await import('./rows
 import type { WeightMap } from '../../src/loram/util/tensor';
 import type { ChildRow } from './rows';
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { shape: { type: 'string' }, variant: { type: 'string' }, ratio: { type: 'string' }, quant: { type: 'string' }, checkpointing: { type: 'boolean' }, batch: { type: 'string' }, seq: { type: 'string' }, rank: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' }, 'no-arena': { type: 'boolean' }, profile: { type: 'string' } } });
+const { values } = parseArgs({ args: process.argv.slice(2), options: { shape: { type: 'string' }, variant: { type: 'string' }, ratio: { type: 'string' }, quant: { type: 'string' }, checkpointing: { type: 'boolean' }, batch: { type: 'string' }, seq: { type: 'string' }, rank: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' }, arena: { type: 'boolean' }, profile: { type: 'string' } } });
 const row = parseRowArgs(values);
 
 const rss = () => process.memoryUsage.rss();
@@ -88,7 +90,7 @@ const baseline = await settle();
 const t0 = performance.now();
 let weights: WeightMap | null = randomWeights(expectedShapes(cfg));
 const bases = row.quant === 'nf4' ? new Nf4Bases({ blockSize: 64, doubleQuant: true }) : new DenseBases();
-const run = await OrtLoraRun.start({ config: cfg, weights, bases }, { ...BENCH_MEMORY_LORA, r: row.rank }, { batch: row.batch, seqLen: row.seq, checkpoint: row.checkpointing }, { provider: 'cpu', threads: row.threads, ...(values['no-arena'] ? { cpuArena: false } : {}), ...(values.profile ? { profilePrefix: values.profile } : {}) });
+const run = await OrtLoraRun.start({ config: cfg, weights, bases }, { ...BENCH_MEMORY_LORA, r: row.rank }, { batch: row.batch, seqLen: row.seq, checkpoint: row.checkpointing }, { provider: 'cpu', threads: row.threads, ...(values.arena ? { cpuArena: true } : {}), ...(values.profile ? { profilePrefix: values.profile } : {}) });
 weights = null;
 const buildMs = performance.now() - t0;
 const afterBuild = (await settle()) - baseline;

@@ -132,3 +132,9 @@ if (process.env.REPLAY_CHAIN) {
   };
   walk(Number(process.env.REPLAY_CHAIN), 0);
 }
+if (process.env.REPLAY_UNSEEN) {
+  // Nodes ORT did not run as themselves (fused into another, or folded into a constant at load), by op.
+  const by = new Map<string, number>();
+  g.nodeInfo.forEach((nd, i) => !rank.has(i) && by.set(nd.op, (by.get(nd.op) ?? 0) + 1));
+  console.log('not run as themselves:', [...by].sort((a, b) => b[1] - a[1]).map(([op, c]) => `${op} ${c}`).join(', '));
+}

@@ -91,8 +91,9 @@ export class OrtTrainSession {
           layout = c.layout;
           return c.model;
         },
-        // No memory pattern: it would hold a training step's intermediates twice (onnx/runtime.ts).
-        { memPattern: false, ...opts, sessionConfig: { ...spec.bases.sessionConfig, ...opts.sessionConfig } },
+        // No memory pattern: it would hold a training step's intermediates twice; no CPU arena: its chunks, kept
+        // and split across a step's interleaved allocations, hold more than the step needs (onnx/runtime.ts).
+        { memPattern: false, cpuArena: false, ...opts, sessionConfig: { ...spec.bases.sessionConfig, ...opts.sessionConfig } },
       );
       return new OrtTrainSession(ort, session, info, layout!);
     } finally {
