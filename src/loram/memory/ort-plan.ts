@@ -29,9 +29,10 @@ import { defaultLayerRange, isStructured, keptLayerSizes, resolveConfig, type La
 import type { PresetName } from './presets';
 
 /**
- * ORT's resident cost beyond the bytes the graph accounts for: the session's graph, kernels and execution plan,
- * the arena's rounding, and V8/allocator slack of the training loop — measured by bench/loram-memory on
- * SmolLM2-135M (42–70 MiB over 16 rows, median taken) and stated, not fitted per row.
+ * ORT's resident cost beyond the bytes the graph accounts for (kernels' scratch, allocator rounding, V8 and libc
+ * slack of the training loop), stated once, not fitted per row: bench/loram-memory on SmolLM2-135M (batch 1 × 256,
+ * 16 rows, CPU arena off) puts measured − (graph live bytes + host optimizer) at −9…+39 MiB without checkpointing
+ * and +70…+96 MiB with it, median 54 MiB (docs/memory.md). The split by checkpointing is not yet attributed.
  */
 export const ORT_RUNTIME_OVERHEAD_BYTES = 56 * 2 ** 20;
 

@@ -45,8 +45,9 @@ export interface OrtOptions {
    * ORT's CPU arena (default on). Off, every tensor is its own malloc and goes back to the allocator when freed.
    * Training sessions turn it off: the arena grows in doubling regions and keeps freed chunks, which a training
    * step's interleaved lifetimes (checkpointed recomputation, NF4 dequantization) fragment — bench/loram-memory,
-   * SmolLM2-135M batch 1 × 256, checkpointed: QLoRAM-Stru p 0.85 527 MiB with it, 449 without; LoRA 835 / 801 MiB;
-   * same step time.
+   * SmolLM2-135M batch 1 × 256: QLoRAM-Stru p 0.85 checkpointed 526 MiB with it, 447 without; LoRA 1226 / 1188
+   * MiB. The price is the allocator's: with the bench's MALLOC_MMAP_THRESHOLD_ every large tensor is a fresh
+   * mapping, about 0.5 s more system time per checkpointed SmolLM2-135M step on 2 threads.
    */
   cpuArena?: boolean;
   /** Write ORT's profile (each node's start, in the order it ran) to a file with this prefix. */
