@@ -56,7 +56,7 @@ async function figure(runtime: PlanRuntime, model: Model, s: PlanSettings): Prom
     const { planOrtTraining } = await import('../loram/memory/ort-plan');
     const p = planOrtTraining({ model: model as never, strategy: s.strategy as never, ratio: s.ratio, quant: s.quant, lora: { rank: s.rank, targets: s.targets as never }, batch: s.batch, seqLen: s.seq, checkpointing: s.checkpointing });
     const b = p.bytes;
-    return { total: b.total, parts: [['frozen weights (as stored)', b.weights], ['fed tensors (batch, LoRA weights)', b.fed], ['activations + gradients (peak)', b.activations], ['host AdamW + run arrays', b.optimizer], ['runtime overhead', b.runtime]] };
+    return { total: b.total, parts: [['frozen weights (as stored)', b.weights], ['fed tensors (token batch, masks)', b.fed], ['activations + gradients (peak)', b.activations], ['host AdamW (w, m, v, grad) + run', b.optimizer], ['runtime overhead', b.runtime]] };
   }
   const p = planner.planMemory({ model: model as never, strategy: s.strategy as never, ratio: s.ratio, quant: s.quant, lora: { rank: s.rank, targets: s.targets as never }, batch: s.batch, seqLen: s.seq, gradientCheckpointing: s.checkpointing });
   if (runtime === 'paper') return { total: p.hbmGiB * GIB, parts: [["parameters (paper's accounting)", p.hbmGiB * GIB]] };
