@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/loram-memory/run.ts --shape smollm2-135m [--batch 1] [--seq 256] [--steps 2]
  *        [--threads 2] [--only lora,stru-0.85,qloram-stru-0.85] [--no-write]
+ *   node --import tsx bench/loram-memory/run.ts --replan   (stored rows' plans recomputed with the current planner)
  *   npx loram bench memory --shape NAME [--json]
  * Prints a table; writes bench/results/loram-memory.json (rows of earlier runs of other shapes are kept).
  */
@@ -166,10 +167,31 @@ export function writeMemoryResults(b: MemoryBench, file = RESULTS_FILE): void {
   fs.writeFileSync(file, JSON.stringify({ note: 'measuredPeakBytes: VmHWM during the training steps − RSS of the warm idle process (bench/loram-memory/child.ts); plannedBytes: src/loram/memory/ort-plan.ts', shapes }, null, 2) + '\n');
 }
 
+/**
+ * The stored rows' plannedBytes and error recomputed with the current planner (the measurements do not depend on
+ * it): after a planner change, `run.ts --replan` updates bench/results/loram-memory.json without re-measuring.
+ */
+export function replanResults(file = RESULTS_FILE): MemoryBench[] {
+  const all = JSON.parse(fs.readFileSync(file, 'utf8')) as { note: string; shapes: Record<string, MemoryBench> };
+  for (const b of Object.values(all.shapes)) {
+    for (const r of b.rows) {
+      const variant = r.variant.includes('Rand') ? 'rand' : r.variant.includes('Stru') ? 'stru' : 'lora';
+      r.plannedBytes = plannedBytesFor({ shape: b.shape, variant, ratio: r.ratio, quant: r.quant, checkpointing: r.checkpointing, batch: b.batch, seq: b.seq, rank: BENCH_MEMORY_LORA.r });
+      r.error = (r.plannedBytes - r.measuredPeakBytes) / r.measuredPeakBytes;
+    }
+  }
+  fs.writeFileSync(file, JSON.stringify(all, null, 2) + '\n');
+  return Object.values(all.shapes);
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { parseArgs } = await import('node:util');
-  const { values } = parseArgs({ options: { shape: { type: 'string', default: 'smollm2-135m' }, batch: { type: 'string' }, seq: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' }, only: { type: 'string' }, 'no-write': { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { replan: { type: 'boolean' }, shape: { type: 'string', default: 'smollm2-135m' }, batch: { type: 'string' }, seq: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' }, only: { type: 'string' }, 'no-write': { type: 'boolean' } } });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  if (values.replan) {
+    for (const b of replanResults()) process.stdout.write(`${b.shape}\n${tableHeader()}${b.rows.map(tableLine).join('')}`);
+    process.exit(0);
+  }
   process.stdout.write(`${values.shape}\n${tableHeader()}`);
   const b = await runMemoryBench(values.shape as PresetName, { batch: num(values.batch), seq: num(values.seq), steps: num(values.steps), threads: num(values.threads), only: values.only?.split(','), onRow: (r) => process.stdout.write(tableLine(r)) });
   process.stdout.write(`${b.engine}\n${b.command}\n`);

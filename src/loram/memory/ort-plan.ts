@@ -30,11 +30,11 @@ import type { PresetName } from './presets';
 
 /**
  * ORT's resident cost beyond the bytes the graph accounts for (kernels' scratch, allocator rounding, V8 and libc
- * slack of the training loop), stated once, not fitted per row: bench/loram-memory on SmolLM2-135M (batch 1 × 256,
- * 16 rows, CPU arena off) puts measured − (graph live bytes + host optimizer) at −9…+39 MiB without checkpointing
- * and +70…+96 MiB with it, median 54 MiB (docs/memory.md). The split by checkpointing is not yet attributed.
+ * slack of the training loop), stated once, not fitted per row: on bench/loram-memory's SmolLM2-135M table
+ * (batch 1 × 256, 16 rows, CPU arena off) measured − (graph live bytes + host optimizer) is 40…96 MiB, median 70
+ * (docs/memory.md); the TinyLlama-1.1B rows check it on another shape.
  */
-export const ORT_RUNTIME_OVERHEAD_BYTES = 56 * 2 ** 20;
+export const ORT_RUNTIME_OVERHEAD_BYTES = 70 * 2 ** 20;
 
 /**
  * Host bytes per trainable value: HostAdamW's working copy, m, v and gradient accumulator (4 × 4 B), and the run's

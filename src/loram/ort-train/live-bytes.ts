@@ -35,7 +35,15 @@ export interface GraphMemoryOptions {
   external?: ReadonlySet<string>;
   /** Report what is alive at the peak (liveAtPeak). */
   trace?: boolean;
+  /**
+   * Count Reshape / Squeeze / Unsqueeze / Flatten / Identity outputs as views of their input, as ONNX Runtime runs
+   * them (the output shares the input's buffer), rather than as copies. Default true.
+   */
+  views?: boolean;
 }
+
+/** Ops whose output ONNX Runtime's CPU kernels alias to their first input. */
+const VIEW_OPS = new Set(['Reshape', 'Squeeze', 'Unsqueeze', 'Flatten', 'Identity']);
 
 const BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.UINT8]: 1, [DataType.INT32]: 4, [DataType.INT64]: 8, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2 };
 const intAttr = (a: Attr | undefined, d: number) => (a && a.type === 'int' ? a.value : d);
@@ -138,7 +146,7 @@ function outputType(op: string, attrs: Record<string, Attr>, inType: number, whe
 
 /** Sizes of every value and the peak of live bytes over the node order. */
 export function graphMemory(g: GraphBuilder, opts: GraphMemoryOptions = {}): GraphMemory {
-  const { order, external = new Set<string>() } = opts;
+  const { order, external = new Set<string>(), views = true } = opts;
   let externalBytes = 0;
   const info = new Map<string, Info & { type: DataTypeCode | number }>();
   let initializerBytes = 0;
@@ -162,6 +170,9 @@ export function graphMemory(g: GraphBuilder, opts: GraphMemoryOptions = {}): Gra
   let live = initializerBytes + inputBytes;
   let peak = live;
   const alive = opts.trace ? new Map<string, number>() : null;
+  // A view's buffer is its root's; a root is freed once the last of the names on it is past its last reader.
+  const root = new Map<string, string>();
+  const holders = new Map<string, number>();
   let liveAtPeak: GraphMemory['liveAtPeak'];
   seq.forEach((i, k) => {
     const n = g.nodeInfo[i]!;
@@ -173,9 +184,15 @@ export function graphMemory(g: GraphBuilder, opts: GraphMemoryOptions = {}): Gra
       const shape = shapes[j] ?? shapes[0]!;
       const bytes = numel(shape) * (BYTES[type] ?? 4);
       info.set(o, { shape, bytes, type });
+      const src = n.inputs[0] ?? '';
       if (external.has(o)) externalBytes += bytes;
-      else {
+      else if (views && j === 0 && VIEW_OPS.has(n.op) && !outputs.has(o) && info.has(src) && !external.has(src)) {
+        const r = root.get(src) ?? src;
+        root.set(o, r);
+        if (!persistent.has(r) && !outputs.has(r)) holders.set(r, (holders.get(r) ?? 0) + 1);
+      } else {
         live += bytes;
+        holders.set(o, 1);
         alive?.set(o, i);
       }
     });
@@ -186,9 +203,14 @@ export function graphMemory(g: GraphBuilder, opts: GraphMemoryOptions = {}): Gra
     // Free each intermediate after its last reader (one never read, right away); weights, inputs and graph outputs stay.
     for (const v of new Set([...n.inputs, ...n.outputs])) {
       if (persistent.has(v) || outputs.has(v) || external.has(v)) continue;
-      if ((lastUse.get(v) ?? -1) <= k) {
-        live -= info.get(v)?.bytes ?? 0;
-        alive?.delete(v);
+      if ((lastUse.get(v) ?? -1) > k) continue;
+      const r = root.get(v) ?? v;
+      if (persistent.has(r) || outputs.has(r)) continue;
+      const h = (holders.get(r) ?? 1) - 1;
+      holders.set(r, h);
+      if (h === 0) {
+        live -= info.get(r)?.bytes ?? 0;
+        alive?.delete(r);
       }
     }
   });

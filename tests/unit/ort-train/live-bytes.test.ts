@@ -63,3 +63,15 @@ test('pruneUnused drops nodes nothing reads (and their constants); training grap
     expect(t.nodeInfo.filter((n) => !n.outputs.some((o) => read.has(o)))).toEqual([]);
   }
 });
+
+test('Reshape / Identity outputs are views of their input (ORT aliases them): no bytes of their own, freed with the last name', () => {
+  const g = new GraphBuilder('t');
+  g.input('x', DataType.FLOAT, [10, 4]); // 160 B
+  const y = g.op1('Neg', ['x']); // 160 B
+  const r = g.op1('Reshape', [y, g.i64([10, 4])]); // a view of y (+ the i64 constant, 16 B)
+  const a = g.op1('Add', [y, r]); // 160 B
+  const s = g.op1('ReduceSum', [a, g.i64([0])], { keepdims: A.int(0) }); // (+ 8 B constant)
+  g.output('s', s, DataType.FLOAT, [4]);
+  expect(graphMemory(g).peakBytes).toBe(160 + 24 + 160 + 160); // x, constants, y (= r), a
+  expect(graphMemory(g, { views: false }).peakBytes).toBe(160 + 24 + 160 + 160 + 160); // r a copy
+});
