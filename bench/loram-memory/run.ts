@@ -1,203 +1,199 @@
 /**
- * LoRAM training memory: measured next to the planner's prediction, per strategy, on one base model.
- *   npx tsx bench/loram-memory/run.ts [--model builtin:large | builtin:small] [--steps N] [--quick]
+ * LoRAM training memory on ONNX Runtime, measured next to the planner (src/loram/memory/ort-plan.ts): for a preset
+ * shape on random weights — LoRA on the full model, LoRAM-Rand / -Stru at p 0.5 / 0.65 / 0.85, QLoRAM-Stru p 0.85,
+ * each with and without checkpointing — every row in a fresh child process (child.ts) that reports the peak
+ * resident size of its training steps above its idle baseline.
  *
- * For each case the base is pruned (and quantized) with the library, LoRA (r 8, all 7 projections + lm_head) is
- * attached, and a few AdamW steps run on batch 4 × 128. Reported:
- * - stored parameters / bytes: what the frozen base holds (tfjs fp32 tensors, plus NF4 host bytes when quantized),
- *   next to the planner's stored parameter count (semi/unst keep zeros densely, as the paper's code does);
- * - peak tensor bytes during training (base, LoRA, AdamW states, activations, gradients), exact, not sampled;
- * - the planner's total (bf16 base and activations, eager attention, as in the LoRA-Train node) and the ratio;
- * - median step time and tokens/s after the first step;
- * - the same with activation checkpointing (`gradientCheckpointing`): measured peak, planned, step time.
- * Weights are the built-in model's when it exists, else random of the same shape (memory and speed do not depend
- * on the values; the pruning masks do, but not their sizes).
+ *   node --import tsx bench/loram-memory/run.ts --shape smollm2-135m [--batch 1] [--seq 256] [--steps 2]
+ *        [--threads 2] [--only lora,stru-0.85,qloram-stru-0.85] [--no-write]
+ *   node --import tsx bench/loram-memory/run.ts --replan   (stored rows' plans recomputed with the current planner)
+ *   npx loram bench memory --shape NAME [--json]
+ * Prints a table; writes bench/results/loram-memory.json (rows of earlier runs of other shapes are kept).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { initBackend, describeBackend } from '../../src/loram/backend/backend';
-import { tf } from '../../src/loram/backend/tf';
-import { BUILTIN_MODELS, modelsDir } from '../../src/loram/model/builtin';
-import type { BuiltinName } from '../../src/loram/model/builtin';
-import type { LlamaConfig } from '../../src/loram/model/config';
-import { countParams, LORA_TARGETS } from '../../src/loram/model/config';
-import { LlamaModel, randomWeights } from '../../src/loram/model/llama';
-import type { LmBatch } from '../../src/loram/model/loss';
-import { loadModelDir } from '../../src/loram/io/model-dir';
-import { defaultLayerRange, planMemory } from '../../src/loram/memory/planner';
-import type { MemoryPlanInput, PruneStrategy } from '../../src/loram/memory/planner';
-import { needsCalibration, resolveImportance, strategyOf } from '../../src/loram/prune/strategy-rules';
-import { quantizeModel } from '../../src/loram/quant/nf4-linear';
-import { attachLora, trainLora } from '../../src/loram/lora/index';
-import type { LoraHandle } from '../../src/loram/lora/index';
-import { trackPeakTensorBytes } from '../../src/loram/util/peak-bytes';
-import type { WeightMap } from '../../src/loram/util/tensor';
-import { Rng } from '../../src/loram/util/rng';
-import { printTable, writeResults } from '../common';
+import { fileURLToPath } from 'node:url';
+import { planOrtTraining } from '../../src/loram/memory/ort-plan';
+import type { PresetName } from '../../src/loram/memory/presets';
+import { BENCH_MEMORY_LORA, rowArgv, rowName, type ChildRow, type RowSpec } from './rows';
 
-const args = process.argv.slice(2);
-const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const quick = args.includes('--quick');
-const member = (arg('--model') ?? 'builtin:large').replace(/^builtin:/, '') as BuiltinName;
-if (!(member in BUILTIN_MODELS)) throw new Error(`--model: expected builtin:large or builtin:small, got ${arg('--model')}`);
-const STEPS = Number(arg('--steps') ?? (quick ? 2 : 4));
-const BATCH = 4;
-const SEQ = 128;
-const RANK = 8;
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+export const RESULTS_FILE = path.join(REPO, 'bench', 'results', 'loram-memory.json');
 
-interface Case {
-  name: string;
-  strategy: PruneStrategy;
+export interface MemoryRow {
+  variant: string;
   ratio: number;
-  quant: boolean;
+  quant: 'none' | 'nf4';
+  checkpointing: boolean;
+  plannedBytes: number;
+  measuredPeakBytes: number;
+  stepMs: number;
+  /** (planned − measured) / measured. */
+  error: number;
+  residentAfterBuildBytes: number;
+  trainableParams: number;
 }
-const ratios = quick ? [0.5, 0.85] : [0.5, 0.65, 0.85];
-const CASES: Case[] = [
-  { name: 'LoRA (full model)', strategy: 'none', ratio: 0, quant: false },
-  ...ratios.flatMap((p) => [
-    { name: `LoRAM-Rand p=${p}`, strategy: 'rand' as const, ratio: p, quant: false },
-    { name: `LoRAM-Stru p=${p}`, strategy: 'stru' as const, ratio: p, quant: false },
+
+export interface MemoryBench {
+  shape: PresetName;
+  command: string;
+  batch: number;
+  seq: number;
+  steps: number;
+  threads: number;
+  engine: string;
+  rows: MemoryRow[];
+}
+
+export interface MemoryBenchOptions {
+  batch?: number;
+  seq?: number;
+  steps?: number;
+  threads?: number;
+  /** Row keys to run (lora, rand-0.5, stru-0.85, qloram-stru-0.85, …; each with and without checkpointing). */
+  only?: readonly string[];
+  onRow?: (r: MemoryRow) => void;
+}
+
+/** The issue's rows: key, variant, ratio, quant. */
+export const ROWS: readonly { key: string; variant: RowSpec['variant']; ratio: number; quant: RowSpec['quant'] }[] = [
+  { key: 'lora', variant: 'lora', ratio: 0, quant: 'none' },
+  ...[0.5, 0.65, 0.85].flatMap((p) => [
+    { key: `rand-${p}`, variant: 'rand' as const, ratio: p, quant: 'none' as const },
+    { key: `stru-${p}`, variant: 'stru' as const, ratio: p, quant: 'none' as const },
   ]),
-  { name: 'LoRAM-Semi 2:4', strategy: 'semi', ratio: 0.5, quant: false },
-  { name: 'LoRAM-Unst p=0.85', strategy: 'unst', ratio: 0.85, quant: false },
-  { name: 'QLoRAM-Stru p=0.85', strategy: 'stru', ratio: 0.85, quant: true },
+  { key: 'qloram-stru-0.85', variant: 'stru', ratio: 0.85, quant: 'nf4' },
 ];
 
-async function baseModel(): Promise<{ config: LlamaConfig; weights: WeightMap; source: string }> {
-  const dir = path.join(modelsDir(), BUILTIN_MODELS[member].dir);
-  if (fs.existsSync(path.join(dir, 'config.json'))) {
-    const { config, weights } = await loadModelDir(dir);
-    return { config, weights, source: `builtin:${member} (trained weights)` };
-  }
-  const config = BUILTIN_MODELS[member].config(2048, { bos: 1, eos: 2, pad: 0 });
-  return { config, weights: randomWeights(config, 7), source: `builtin:${member} shape, random weights (models/ not built)` };
+/** Every key `only` accepts: each row's, and each row's checkpointed half alone (KEY+ckpt). */
+export function rowKeys(): string[] {
+  return ROWS.flatMap((r) => [r.key, `${r.key}+ckpt`]);
 }
 
-/** Seeded token batches; memory and speed depend only on the shapes. */
-function batches(count: number, vocab: number, seed: number): LmBatch[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => {
-    const ids = Int32Array.from({ length: BATCH * SEQ }, () => rng.int(vocab));
-    const labels = new Int32Array(ids.length);
-    for (let i = 0; i < ids.length; i++) labels[i] = (i + 1) % SEQ === 0 ? -100 : ids[i + 1]!;
-    return { inputIds: ids, labels, batch: BATCH, seqLen: SEQ };
+async function child(spec: RowSpec): Promise<ChildRow> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, OMP_NUM_THREADS: String(spec.threads) };
+    const p = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, 'child.ts'), ...rowArgv(spec)], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) reject(new Error(`row ${rowArgv(spec).join(' ')} failed (exit ${code}): ${(err || out).trim().split('\n').slice(-6).join('\n')}`));
+      else resolve(JSON.parse(line) as ChildRow);
+    });
   });
 }
 
-const MiB = (b: number) => (b / 2 ** 20).toFixed(2);
+export function plannedBytesFor(spec: Pick<RowSpec, 'shape' | 'variant' | 'ratio' | 'quant' | 'checkpointing' | 'batch' | 'seq' | 'rank'>): number {
+  return planOrtTraining({
+    model: spec.shape,
+    strategy: spec.variant === 'lora' ? 'none' : spec.variant,
+    ratio: spec.ratio,
+    quant: spec.quant,
+    lora: { rank: spec.rank, alpha: BENCH_MEMORY_LORA.alpha, dropout: BENCH_MEMORY_LORA.dropout, targets: BENCH_MEMORY_LORA.targetModules },
+    batch: spec.batch,
+    seqLen: spec.seq,
+    checkpointing: spec.checkpointing,
+  }).bytes.total;
+}
+
+export async function runMemoryBench(shape: PresetName, o: MemoryBenchOptions = {}): Promise<MemoryBench> {
+  const base = { shape, batch: o.batch ?? 1, seq: o.seq ?? 256, rank: BENCH_MEMORY_LORA.r, steps: o.steps ?? 2, threads: o.threads ?? 2 };
+  const rows: MemoryRow[] = [];
+  let engine = '';
+  for (const r of ROWS) {
+    for (const checkpointing of [false, true]) {
+      const key = `${r.key}${checkpointing ? '+ckpt' : ''}`;
+      if (o.only && !o.only.includes(r.key) && !o.only.includes(key)) continue;
+      const spec: RowSpec = { ...base, variant: r.variant, ratio: r.ratio, quant: r.quant, checkpointing };
+      const plannedBytes = plannedBytesFor(spec);
+      const c = await child(spec);
+      engine = c.engine;
+      const row: MemoryRow = {
+        variant: rowName(spec),
+        ratio: r.ratio,
+        quant: r.quant,
+        checkpointing,
+        plannedBytes,
+        measuredPeakBytes: c.measuredPeakBytes,
+        stepMs: Math.round(c.stepMs),
+        error: (plannedBytes - c.measuredPeakBytes) / c.measuredPeakBytes,
+        residentAfterBuildBytes: c.residentAfterBuildBytes,
+        trainableParams: c.trainableParams,
+      };
+      rows.push(row);
+      o.onRow?.(row);
+    }
+  }
+  const command = `node --import tsx bench/loram-memory/run.ts --shape ${shape} --batch ${base.batch} --seq ${base.seq} --steps ${base.steps} --threads ${base.threads}${o.only ? ` --only ${o.only.join(',')}` : ''}`;
+  return { shape, command, batch: base.batch, seq: base.seq, steps: base.steps, threads: base.threads, engine, rows };
+}
+
+const MIB = 2 ** 20;
+export function tableHeader(): string {
+  return '| variant | p | quant | ckpt | planned MiB | measured MiB | error | step ms |\n|---|---|---|---|---|---|---|---|\n';
+}
+export function tableLine(r: MemoryRow): string {
+  return `| ${r.variant} | ${r.ratio || '—'} | ${r.quant} | ${r.checkpointing ? 'yes' : 'no'} | ${(r.plannedBytes / MIB).toFixed(0)} | ${(r.measuredPeakBytes / MIB).toFixed(0)} | ${(r.error * 100).toFixed(1)}% | ${r.stepMs} |\n`;
+}
 
 /**
- * STEPS LoRA steps on the training batches: the exact peak of live tensor bytes above `before`, each step's wall
- * time, and their median after the first (warm-up) step.
+ * bench/results/loram-memory.json: one entry per shape. A run with the same batch, sequence length, steps and
+ * threads as the stored entry replaces only the rows it measured (so a shape's table can be filled in a few runs,
+ * `--only`); any other run replaces the entry.
  */
-async function measuredTraining(model: LlamaModel, lora: LoraHandle, gradientCheckpointing: boolean, before: number) {
-  const stepMs: number[] = [];
-  let last = performance.now();
-  const tracker = trackPeakTensorBytes(tf);
+export function writeMemoryResults(b: MemoryBench, file = RESULTS_FILE): void {
+  let all: { shapes?: Record<string, MemoryBench & { when?: string; commands?: string[] }> } = {};
   try {
-    await trainLora(model, lora, {
-      batches: train,
-      steps: STEPS,
-      lr: 1e-3,
-      gradientCheckpointing,
-      onStep: () => {
-        const now = performance.now();
-        stepMs.push(now - last);
-        last = now;
-      },
-    });
-    const steady = stepMs.slice(1).sort((a, b) => a - b);
-    return { peakBytes: tracker.peak() - before, stepMs, medianMs: steady.length ? steady[Math.floor(steady.length / 2)]! : stepMs[0]! };
-  } finally {
-    tracker.stop();
+    const prev = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof all;
+    if (prev.shapes) all = prev;
+  } catch {
+    // first run, or the old tfjs format: start over
   }
+  const prev = all.shapes?.[b.shape];
+  const same = prev && prev.batch === b.batch && prev.seq === b.seq && prev.steps === b.steps && prev.threads === b.threads;
+  const key = (r: MemoryRow) => `${r.variant}|${r.ratio}|${r.quant}|${r.checkpointing}`;
+  const order = (r: MemoryRow) => ROWS.findIndex((x) => rowName({ variant: x.variant, ratio: x.ratio, quant: x.quant }) === r.variant && x.ratio === r.ratio && x.quant === r.quant) * 2 + (r.checkpointing ? 1 : 0);
+  const fresh = new Set(b.rows.map(key));
+  const rows = same ? [...prev.rows.filter((r) => !fresh.has(key(r))), ...b.rows].sort((x, y) => order(x) - order(y)) : b.rows;
+  const commands = same ? [...new Set([...(prev.commands ?? [prev.command]), b.command])] : [b.command];
+  const shapes = { ...(all.shapes ?? {}), [b.shape]: { ...b, rows, commands, when: new Date().toISOString() } };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ note: 'measuredPeakBytes: VmHWM during the training steps − RSS of the warm idle process (bench/loram-memory/child.ts); plannedBytes: src/loram/memory/ort-plan.ts', shapes }, null, 2) + '\n');
 }
 
-const backendLine = describeBackend(await initBackend());
-const base = await baseModel();
-const calibration = batches(4, base.config.vocabSize, 11);
-const train = batches(STEPS, base.config.vocabSize, 12);
-console.log(`base: ${base.source}, ${countParams(base.config).toLocaleString('en-US')} parameters; backend ${tf.getBackend()}; ${STEPS} steps of ${BATCH} × ${SEQ}`);
-
-const rows: Record<string, string | number>[] = [];
-const results: unknown[] = [];
-for (const c of CASES) {
-  const t0 = performance.now();
-  let config = base.config;
-  let weights = base.weights;
-  let layerRange: [number, number] | undefined;
-  if (c.strategy !== 'none') {
-    // Each strategy with its default importance and layer range, as the Prune node runs it.
-    layerRange = defaultLayerRange(c.strategy, config.numLayers);
-    const importance = resolveImportance(c.strategy, 'auto');
-    ({ config, weights } = await strategyOf(c.strategy).prune(config, weights, { ratio: c.ratio, importance, layerRange, seed: 0, ...(needsCalibration(importance) ? { calibration } : {}) }));
+/**
+ * The stored rows' plannedBytes and error recomputed with the current planner (the measurements do not depend on
+ * it): after a planner change, `run.ts --replan` updates bench/results/loram-memory.json without re-measuring.
+ */
+export function replanResults(file = RESULTS_FILE): MemoryBench[] {
+  const all = JSON.parse(fs.readFileSync(file, 'utf8')) as { note: string; shapes: Record<string, MemoryBench> };
+  for (const b of Object.values(all.shapes)) {
+    for (const r of b.rows) {
+      const variant = r.variant.includes('Rand') ? 'rand' : r.variant.includes('Stru') ? 'stru' : 'lora';
+      r.plannedBytes = plannedBytesFor({ shape: b.shape, variant, ratio: r.ratio, quant: r.quant, checkpointing: r.checkpointing, batch: b.batch, seq: b.seq, rank: BENCH_MEMORY_LORA.r });
+      r.error = (r.plannedBytes - r.measuredPeakBytes) / r.measuredPeakBytes;
+    }
   }
-  const pruneSeconds = (performance.now() - t0) / 1000;
-
-  const before = tf.memory().numBytes;
-  const model = LlamaModel.fromWeights(config, weights, { trainable: false });
-  let nf4Bytes = 0;
-  if (c.quant) nf4Bytes = quantizeModel(model, { blockSize: 64, doubleQuant: true }).bytes;
-  const baseTensorBytes = tf.memory().numBytes - before;
-  const lora = attachLora(model, { r: RANK, alpha: 16, dropout: 0.05, targetModules: [...LORA_TARGETS], layers: null, seed: 42 });
-  const plain = await measuredTraining(model, lora, false, before);
-  // The same training with activation checkpointing (each decoder layer recomputed in the backward pass).
-  const ckpt = await measuredTraining(model, lora, true, before);
-  const peakTrainBytes = plain.peakBytes + nf4Bytes;
-  const peakCkptBytes = ckpt.peakBytes + nf4Bytes;
-  const loraParams = lora.numParams();
-  lora.detach();
-  model.dispose();
-
-  const planInput: MemoryPlanInput = {
-    model: base.config,
-    strategy: c.strategy,
-    ratio: c.ratio,
-    ...(layerRange ? { layerRange } : {}),
-    quant: c.quant ? 'nf4' : 'none',
-    lora: { rank: RANK, targets: [...LORA_TARGETS], dropout: 0.05 },
-    batch: BATCH,
-    seqLen: SEQ,
-    attention: 'eager',
-  };
-  const plan = planMemory(planInput);
-  const planCkpt = planMemory({ ...planInput, gradientCheckpointing: true });
-  const storedParams = countParams(config);
-  const medianMs = plain.medianMs;
-  const medianCkMs = ckpt.medianMs;
-  const row = {
-    case: c.name,
-    'stored params': storedParams.toLocaleString('en-US'),
-    'planned stored': plan.storedParams.toLocaleString('en-US'),
-    'non-zero (plan)': plan.prunedParams.toLocaleString('en-US'),
-    'base MiB (fp32 + NF4)': MiB(baseTensorBytes + nf4Bytes),
-    'planned base MiB (bf16/NF4)': MiB(plan.bytes.baseWeights),
-    'LoRA params': loraParams.toLocaleString('en-US'),
-    'peak train MiB': MiB(peakTrainBytes),
-    'planned total MiB': MiB(plan.bytes.total),
-    'measured / planned': (peakTrainBytes / plan.bytes.total).toFixed(2),
-    'step ms': medianMs.toFixed(0),
-    'tok/s': Math.round((BATCH * SEQ * 1000) / medianMs),
-    'ckpt: peak MiB': MiB(peakCkptBytes),
-    'ckpt: planned MiB': MiB(planCkpt.bytes.total),
-    'ckpt: step ms': medianCkMs.toFixed(0),
-  };
-  rows.push(row);
-  results.push({
-    ...c,
-    layerRange: layerRange ?? null,
-    pruneSeconds,
-    storedParams,
-    planned: { storedParams: plan.storedParams, prunedParams: plan.prunedParams, reduction: plan.reduction, baseWeightBytes: plan.bytes.baseWeights, totalBytes: plan.bytes.total, loraParams: plan.lora.params },
-    measured: { baseTensorBytes, nf4HostBytes: nf4Bytes, peakTrainBytes, loraParams, stepMs: plain.stepMs, medianStepMs: medianMs, tokensPerSec: (BATCH * SEQ * 1000) / medianMs },
-    checkpointed: { peakTrainBytes: peakCkptBytes, plannedTotalBytes: planCkpt.bytes.total, stepMs: ckpt.stepMs, medianStepMs: medianCkMs },
-  });
-  console.log(JSON.stringify(row));
+  fs.writeFileSync(file, JSON.stringify(all, null, 2) + '\n');
+  return Object.values(all.shapes);
 }
-console.log();
-printTable(rows);
-console.log(
-  '\nmeasured: tfjs keeps the base in fp32 (4 bytes/parameter) and every forward intermediate of the step alive for the backward pass;' +
-    '\nplanned: the paper\'s bf16 accounting (2 bytes/parameter, bf16 activations). The ordering of the cases is what must agree.',
-);
-writeResults('loram-memory', { base: base.source, backend: backendLine, batch: BATCH, seqLen: SEQ, rank: RANK, steps: STEPS, cases: results });
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({ options: { replan: { type: 'boolean' }, shape: { type: 'string', default: 'smollm2-135m' }, batch: { type: 'string' }, seq: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' }, only: { type: 'string' }, 'no-write': { type: 'boolean' } } });
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  if (values.replan) {
+    for (const b of replanResults()) process.stdout.write(`${b.shape}\n${tableHeader()}${b.rows.map(tableLine).join('')}`);
+    process.exit(0);
+  }
+  process.stdout.write(`${values.shape}\n${tableHeader()}`);
+  const b = await runMemoryBench(values.shape as PresetName, { batch: num(values.batch), seq: num(values.seq), steps: num(values.steps), threads: num(values.threads), only: values.only?.split(','), onRow: (r) => process.stdout.write(tableLine(r)) });
+  process.stdout.write(`${b.engine}\n${b.command}\n`);
+  if (!values['no-write']) writeMemoryResults(b);
+}

@@ -37,9 +37,10 @@ usage:
   loram run <recipe.json> [--to NODE] [--no-cache] [--json]
                                             run a recipe (exit 0 ok, 1 a node failed, 2 invalid, 130 cancelled)
   loram plan --model <preset|config.json> --strategy <none|${PRUNE_STRATEGY_NAMES.join('|')}> --ratio <p>
-             [--quant nf4] [--gpu-gib N] [--json]
-                                            LoRAM memory planner (presets: llama-2-7b, llama-2-13b,
-                                            llama-2-70b, llama-3.1-8b, llama-3.1-70b)
+             [--quant nf4] [--batch N] [--seq N] [--rank N] [--targets all|q_proj,…] [--checkpointing]
+             [--runtime ort|pytorch-gpu|paper] [--gpu-gib N] [--json]
+                                            training memory; runtime ort = LoRAM Studio's trainer,
+                                            pytorch-gpu = estimate, paper = Tables 4-6
   loram serve [options]                     the web shell (loram serve --help lists its options)
   loram report <runId|runDir|latest> [--out DIR] [--json]
                                             Markdown + self-contained HTML report of a run
@@ -93,7 +94,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       case 'run':
         return await cmdRun(rest, io);
       case 'plan':
-        return await cmdPlan(rest, io);
+        return await (await import('./plan')).cmdPlan(rest, io);
       case 'serve':
         return await cmdServe(rest, io);
       case 'report':
@@ -228,72 +229,6 @@ function summary(end: EngineEvent, engine: Engine, io: Io): void {
   }
   for (const line of productLines(end.nodes, (loc) => engine.store.resolve(loc))) io.out.write(line + '\n');
   io.out.write(`history: ${path.join(engine.runs.dir, end.runId)}\n`);
-}
-
-async function cmdPlan(argv: string[], io: Io): Promise<number> {
-  const { values } = parse(argv, {
-    model: { type: 'string' },
-    strategy: { type: 'string' },
-    ratio: { type: 'string' },
-    quant: { type: 'string' },
-    'gpu-gib': { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  if (!values.model) throw new UsageError('--model is required (a preset name or a config.json)');
-  if (!values.strategy) throw new UsageError(`--strategy is required (none, ${PRUNE_STRATEGY_NAMES.join(', ')})`);
-  const planner = await import('../loram/memory/planner');
-  const presets = await import('../loram/memory/presets');
-  if (!planner.PLAN_STRATEGIES.includes(values.strategy as never)) throw new UsageError(`--strategy must be one of ${planner.PLAN_STRATEGIES.join(', ')}`);
-  const ratio = values.ratio === undefined ? (values.strategy === 'none' ? 0 : NaN) : Number(values.ratio);
-  if (!Number.isFinite(ratio)) throw new UsageError('--ratio must be a number (e.g. 0.85)');
-  if (values.quant !== undefined && values.quant !== 'nf4' && values.quant !== 'none') throw new UsageError('--quant must be nf4 (or none)');
-  const gpu = values['gpu-gib'] === undefined ? undefined : Number(values['gpu-gib']);
-  if (gpu !== undefined && !(gpu > 0)) throw new UsageError('--gpu-gib must be a positive number');
-  let model: Parameters<typeof planner.planMemory>[0]['model'];
-  if (presets.isPresetName(values.model)) model = values.model;
-  else {
-    try {
-      model = JSON.parse(await fsp.readFile(path.resolve(values.model), 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new UsageError(`--model "${values.model}" is neither a preset (${presets.PRESET_NAMES.join(', ')}) nor a readable config.json: ${(e as Error).message}`);
-    }
-  }
-  let plan: ReturnType<typeof planner.planMemory>;
-  try {
-    plan = planner.planMemory({ model, strategy: values.strategy as never, ratio, quant: (values.quant ?? 'none') as 'none' | 'nf4', ...(gpu !== undefined ? { gpuGiB: gpu } : {}) });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (values.json) {
-    const { config, layerSizes, ...rest } = plan;
-    io.out.write(JSON.stringify({ model: values.model, ...rest, layers: config.numLayers, hiddenSize: config.hiddenSize }, null, 2) + '\n');
-    return EXIT.ok;
-  }
-  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
-  io.out.write(
-    [
-      `model ${values.model}: ${plan.config.numLayers} layers, hidden ${plan.config.hiddenSize}`,
-      `strategy ${plan.strategy}, ratio ${plan.ratio}, quantization ${plan.quant}${plan.prunedLayerRange ? `, pruned layers [${plan.prunedLayerRange[0]}, ${plan.prunedLayerRange[1]})` : ''}`,
-      '',
-      "paper's accounting (parameters only):",
-      `  original params   ${fmtNumber(plan.originalParams)}`,
-      `  pruned params     ${fmtNumber(plan.prunedParams)}`,
-      `  equivalent params ${fmtNumber(Math.round(plan.equivalentParams))}`,
-      `  reduction         ${plan.reduction.toFixed(2)}×`,
-      `  HBM               ${plan.hbmGiB.toFixed(2)} GiB`,
-      '',
-      `realistic training memory (LoRA r=${plan.lora.rank}, ${fmtNumber(plan.lora.params)} LoRA params):`,
-      `  base weights      ${gib(plan.bytes.baseWeights)}`,
-      `  LoRA + grads + AdamW ${gib(plan.bytes.loraWeights + plan.bytes.loraGrads + plan.bytes.optimizerStates)}`,
-      `  activations       ${gib(plan.bytes.activations)}`,
-      `  workspace         ${gib(plan.bytes.workspace)}`,
-      `  total             ${gib(plan.bytes.total)}${plan.fits === null ? '' : plan.fits ? `  (fits in ${plan.gpuGiB} GiB)` : `  (does NOT fit in ${plan.gpuGiB} GiB)`}`,
-      '',
-      ...plan.assumptions.map((a) => `  - ${a}`),
-      '',
-    ].join('\n'),
-  );
-  return EXIT.ok;
 }
 
 async function cmdServe(argv: string[], io: Io): Promise<number> {

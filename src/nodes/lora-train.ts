@@ -182,6 +182,7 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
   const { lmTrainConfig } = await import('../loram/train/lm-objective');
   const { LORA_TRAIN_DEFAULTS } = await import('../loram/lora/train');
   const { trackPeakRss } = await import('../loram/util/peak-rss');
+  const { HOST_BYTES_PER_TRAINABLE, HOST_RECEIVE_BYTES_PER_TRAINABLE } = await import('../loram/memory/ort-plan');
   const rssBefore = process.memoryUsage.rss();
   const rss = trackPeakRss();
   try {
@@ -215,9 +216,11 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
       const peakRss = rss.stop();
       const valLoss = valBatches.length ? await run.evalLoss(valBatches) : null;
       const memory = {
-        // The training graph's peak of live bytes (stored base, fed LoRA, activations kept for the backward pass,
-        // gradients; ort-train/live-bytes.ts) plus AdamW's two host states: the tfjs tensor count's equivalent.
-        trainMemoryBytes: run.session.memory.peakBytes + 8 * run.numParams(),
+        // The training graph's peak of live bytes (stored base, activations kept for the backward pass, gradients
+        // on their way out; ort-train/live-bytes.ts) plus the host optimizer's arrays — working copy, m, v,
+        // gradient accumulator (+ receive buffer with accumulation) and the run's own — as the ORT planner counts
+        // them (memory/ort-plan.ts, without its runtime overhead): the tfjs tensor count's equivalent.
+        trainMemoryBytes: run.session.memory.peakBytes + (HOST_BYTES_PER_TRAINABLE + (trainConfig.gradAccum > 1 ? HOST_RECEIVE_BYTES_PER_TRAINABLE : 0)) * run.numParams(),
         graphPeakBytes: run.session.memory.peakBytes,
         // The process as the OS sees it: its peak resident size, and the rise over what it held before loading
         // (a worker that ran other nodes reuses memory it freed, so the rise can understate).

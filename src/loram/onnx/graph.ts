@@ -102,7 +102,7 @@ function f32Bytes(a: Float32Array): Uint8Array {
 export class GraphBuilder {
   readonly nodes: Message[] = [];
   /** Each node's op, inputs, outputs and attributes, in order (what the encoded `nodes` hold, readable). */
-  readonly nodeInfo: { op: string; inputs: readonly string[]; outputs: readonly string[]; attrs: Record<string, Attr> }[] = [];
+  readonly nodeInfo: { name: string; op: string; inputs: readonly string[]; outputs: readonly string[]; attrs: Record<string, Attr> }[] = [];
   /** Values of the int64 constants made by `i64`, by name (reshape targets, axes, slice bounds). */
   readonly i64Values = new Map<string, number[]>();
   readonly initializers: Initializer[] = [];
@@ -111,6 +111,8 @@ export class GraphBuilder {
   private readonly names = new Set<string>();
   private readonly constCache = new Map<string, string>();
   private counter = 0;
+  /** Nodes ever made (node names stay unique after `pruneUnused`). */
+  private nodeCount = 0;
 
   constructor(readonly name: string) {}
 
@@ -183,18 +185,45 @@ export class GraphBuilder {
     const m = new Message();
     for (const i of inputs) m.string(1, i);
     for (const o of outs) m.string(2, o);
-    m.string(3, `${opType}_${this.nodes.length}`);
+    const nodeName = `${opType}_${this.nodeCount++}`;
+    m.string(3, nodeName);
     m.string(4, opType);
     for (const [k, v] of Object.entries(attrs)) m.message(5, attrProto(k, v));
     if (domain) m.string(7, domain);
     this.nodes.push(m);
-    this.nodeInfo.push({ op: opType, inputs: [...inputs], outputs: outs, attrs });
+    this.nodeInfo.push({ name: nodeName, op: opType, inputs: [...inputs], outputs: outs, attrs });
     return outs;
   }
 
   /** Single-output convenience. */
   op1(opType: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, output?: string): string {
     return this.op(opType, inputs, attrs, output ? [output] : 1)[0]!;
+  }
+
+  /**
+   * Drop every node none of whose outputs is read by a kept node or is a graph output, and the initializers no
+   * kept node reads (a gradient rule's result for an input that needs none, say). ONNX Runtime would run such
+   * nodes, and late: its order visits them last, keeping their inputs alive to the end. Returns how many went.
+   */
+  pruneUnused(): number {
+    const read = new Set(this.outputs.map((o) => o.name));
+    const keep = new Array<boolean>(this.nodeInfo.length).fill(false);
+    for (let i = this.nodeInfo.length - 1; i >= 0; i--) {
+      const n = this.nodeInfo[i]!;
+      if (!n.outputs.some((o) => read.has(o))) continue;
+      keep[i] = true;
+      for (const v of n.inputs) if (v) read.add(v);
+    }
+    const dropped = keep.filter((k) => !k).length;
+    if (dropped) {
+      const kept = <T>(a: T[]) => a.filter((_, i) => keep[i]);
+      const [nodes, info] = [kept(this.nodes), kept(this.nodeInfo)];
+      this.nodes.splice(0, this.nodes.length, ...nodes);
+      this.nodeInfo.splice(0, this.nodeInfo.length, ...info);
+    }
+    const inits = this.initializers.filter((t) => read.has(t.name));
+    this.initializers.splice(0, this.initializers.length, ...inits);
+    return dropped;
   }
 
   /** Total bytes of all initializer data. */

@@ -34,6 +34,24 @@ export interface OrtOptions {
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
   /** Extra session config entries (e.g. `optimization.disable_specified_optimizers`). */
   sessionConfig?: Record<string, string>;
+  /**
+   * ORT's memory pattern (default on): from the second run on, one block sized by the first run's allocations is
+   * reserved for all intermediates. The first run's arena chunks stay too, so a training graph's intermediates
+   * are held about twice (bench/loram-memory: SmolLM2-135M LoRA peak 1818 MiB with it, 1218 MiB without, over 2
+   * steps). Training sessions turn it off.
+   */
+  memPattern?: boolean;
+  /**
+   * ORT's CPU arena (default on). Off, every tensor is its own malloc and goes back to the allocator when freed.
+   * Training sessions turn it off: the arena grows in doubling regions and keeps freed chunks, which a training
+   * step's interleaved lifetimes (checkpointed recomputation, NF4 dequantization) fragment — bench/loram-memory,
+   * SmolLM2-135M batch 1 × 256: QLoRAM-Stru p 0.85 checkpointed 526 MiB with it, 447 without; LoRA 1226 / 1188
+   * MiB. The price is the allocator's: with the bench's MALLOC_MMAP_THRESHOLD_ every large tensor is a fresh
+   * mapping, about 0.5 s more system time per checkpointed SmolLM2-135M step on 2 threads.
+   */
+  cpuArena?: boolean;
+  /** Write ORT's profile (each node's start, in the order it ran) to a file with this prefix. */
+  profilePrefix?: string;
 }
 
 /** A model for a session: a file, bytes, or bytes built for the provider being tried (ops differ per provider). */
@@ -155,6 +173,9 @@ export async function createSession(model: SessionModel, opts: OrtOptions = {}):
     graphOptimizationLevel: 'all',
     logSeverityLevel: opts.logSeverityLevel ?? 3,
     extra: sessionExtra(opts),
+    ...(opts.memPattern === false ? { enableMemPattern: false } : {}),
+    ...(opts.cpuArena === false ? { enableCpuMemArena: false } : {}),
+    ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
   };
   const ortVersion = ort.env.versions?.node ?? 'unknown';
   const skipped: string[] = [];

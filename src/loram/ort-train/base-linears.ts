@@ -8,9 +8,9 @@
 import { A, DataType, type GraphBuilder } from '../onnx/graph';
 import type { ExecutionProvider } from '../onnx/runtime';
 import { dynamicMap, NF4_CODE, nf4StorageBytes, quantizeNf4, type Nf4Options, type Nf4Quantized } from '../quant/nf4';
-import type { HostTensor } from '../util/tensor';
+import { numel, type HostTensor } from '../util/tensor';
 import * as op from './ops';
-import type { Tape, Val } from './tape';
+import { gateOn, type Tape, type Val } from './tape';
 
 export interface BaseLinears {
   /** A frozen tensor as a float value in the graph (its initializer added on first use). */
@@ -51,7 +51,8 @@ export class DenseBases implements BaseLinears {
   readonly storedBytes = 0;
 
   frozen(g: GraphBuilder, name: string, w: HostTensor): string {
-    if (!has(g, name)) g.floatInitializer(name, w.shape, { length: w.data.byteLength, produce: () => f32Bytes(w.data) });
+    // Sized from the shape, read only when the model is serialized: a planner can build the graph on placeholders.
+    if (!has(g, name)) g.floatInitializer(name, w.shape, { length: numel(w.shape) * 4, produce: () => f32Bytes(w.data) });
     return name;
   }
 
@@ -124,6 +125,8 @@ export class Nf4Bases implements BaseLinears {
     private readonly provider: ExecutionProvider = 'cpu',
     /** Stored bytes per quantized linear (shared by the per-provider builds of one model). */
     private readonly stored: Map<string, { params: number; bytes: number }> = new Map(),
+    /** How a weight is quantized (memory/ort-plan.ts passes a shape-only stand-in that holds no codes). */
+    private readonly quantize: (w: HostTensor, opts: Nf4Options) => Nf4Quantized = quantizeNf4,
   ) {}
 
   get domains(): Record<string, number> {
@@ -152,7 +155,7 @@ export class Nf4Bases implements BaseLinears {
 
   /** The same storage for another provider. */
   forProvider(provider: ExecutionProvider): Nf4Bases {
-    return provider === this.provider ? this : new Nf4Bases(this.opts, provider, this.stored);
+    return provider === this.provider ? this : new Nf4Bases(this.opts, provider, this.stored, this.quantize);
   }
 
   frozen(g: GraphBuilder, name: string, w: HostTensor): string {
@@ -169,8 +172,11 @@ export class Nf4Bases implements BaseLinears {
   private half(g: GraphBuilder, name: string, w: HostTensor): string {
     const h = `${name}.f16`;
     if (!has(g, h)) {
-      const data = toHalf(w.data);
-      g.initializer(h, DataType.FLOAT16, w.shape, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      const produce = () => {
+        const data = toHalf(w.data);
+        return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      };
+      g.initializer(h, DataType.FLOAT16, w.shape, { length: numel(w.shape) * 2, produce });
     }
     return h;
   }
@@ -178,7 +184,7 @@ export class Nf4Bases implements BaseLinears {
   apply(t: Tape, name: string, x: Val, w: HostTensor): Val {
     const [n, k] = w.shape as [number, number];
     let q = quantizedOnce.get(w);
-    if (!q) quantizedOnce.set(w, (q = quantizeNf4(w, this.opts)));
+    if (!q) quantizedOnce.set(w, (q = this.quantize(w, this.opts)));
     this.stored.set(name, { params: q.numel, bytes: nf4StorageBytes(q) });
     const g = t.g;
     // Idempotent: a checkpointed layer is built twice.
@@ -188,7 +194,8 @@ export class Nf4Bases implements BaseLinears {
       ? g.op('MatMulBnb4', [x.name, packed, absmax], { K: A.int(k), N: A.int(n), block_size: A.int(q.blockSize), quant_type: A.int(1) }, 1, 'com.microsoft')[0]!
       : g.op1('Gemm', [x.name, dequantized(g, q, packed, absmax)], { transB: A.int(1) });
     // dx = dy·W with W dequantized here, in the backward, so it is dense only while this layer's gradient is computed.
-    return t.record(y, [x.shape[0]!, n], [x], (dy) => [g.op1('Gemm', [dy, dequantized(g, q, packed, absmax)])]);
+    // The codes are read through a gate on dy, so ONNX Runtime cannot dequantize every layer's weight up front.
+    return t.record(y, [x.shape[0]!, n], [x], (dy) => [g.op1('Gemm', [dy, dequantized(g, q, gateOn(g, packed, dy), absmax)])]);
   }
 }
 
@@ -199,8 +206,14 @@ function absmaxValue(g: GraphBuilder, name: string, q: Nf4Quantized): string {
   const nb = q.absmaxQ.length;
   const groups = q.absmaxScale.length;
   const padded = groups * q.nestedBlockSize;
-  const codes = new Uint8Array(padded);
-  codes.set(q.absmaxQ);
+  const codes = {
+    length: padded,
+    produce: () => {
+      const c = new Uint8Array(padded);
+      c.set(q.absmaxQ);
+      return c;
+    },
+  };
   const codeMap = q.absmaxCode;
   const map = codeMap ? init(`${name}.absmax_map`, () => g.floatInitializer(`${name}.absmax_map`, [256], codeMap)) : sharedMap(g);
   const idx = g.op1('Cast', [init(`${name}.absmax_q`, () => g.initializer(`${name}.absmax_q`, DataType.UINT8, [padded], codes))], { to: A.int(DataType.INT32) });

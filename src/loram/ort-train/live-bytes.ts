@@ -19,7 +19,31 @@ export interface GraphMemory {
   inputBytes: number;
   /** Peak of everything alive at once while the graph runs, initializers and inputs included. */
   peakBytes: number;
+  /** Bytes of the `external` values (inputs and outputs in the caller's own arrays), left out of the figures above. */
+  externalBytes: number;
+  /** With `trace`: the intermediates alive at the peak (value, bytes, index of the node that made it). */
+  liveAtPeak?: { value: string; bytes: number; node: number }[];
 }
+
+export interface GraphMemoryOptions {
+  /** Node indices in the order they run (default: the order they were built in). */
+  order?: readonly number[];
+  /**
+   * Inputs fed from, and outputs written into, arrays the caller owns (a trainer's optimizer slabs: the trainable
+   * tensors and their gradients): not allocated by the runtime, so not counted here.
+   */
+  external?: ReadonlySet<string>;
+  /** Report what is alive at the peak (liveAtPeak). */
+  trace?: boolean;
+  /**
+   * Count Reshape / Squeeze / Unsqueeze / Flatten / Identity outputs as views of their input, as ONNX Runtime runs
+   * them (the output shares the input's buffer), rather than as copies. Default true.
+   */
+  views?: boolean;
+}
+
+/** Ops whose output ONNX Runtime's CPU kernels alias to their first input. */
+const VIEW_OPS = new Set(['Reshape', 'Squeeze', 'Unsqueeze', 'Flatten', 'Identity']);
 
 const BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.UINT8]: 1, [DataType.INT32]: 4, [DataType.INT64]: 8, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2 };
 const intAttr = (a: Attr | undefined, d: number) => (a && a.type === 'int' ? a.value : d);
@@ -112,16 +136,18 @@ function inferShapes(op: string, ins: number[][], attrs: Record<string, Attr>, k
   }
 }
 
-function outputType(op: string, attrs: Record<string, Attr>, inType: number): number {
+function outputType(op: string, attrs: Record<string, Attr>, inType: number, whereType?: number): number {
   if (op === 'Cast') return intAttr(attrs.to, DataType.FLOAT);
   if (op === 'IsNaN') return DataType.BOOL;
   if (op === 'Shape') return DataType.INT64;
   if (op === 'Gather' || op === 'GatherElements') return inType;
-  return op === 'Where' ? DataType.FLOAT : inType;
+  return op === 'Where' ? (whereType ?? DataType.FLOAT) : inType;
 }
 
 /** Sizes of every value and the peak of live bytes over the node order. */
-export function graphMemory(g: GraphBuilder): GraphMemory {
+export function graphMemory(g: GraphBuilder, opts: GraphMemoryOptions = {}): GraphMemory {
+  const { order, external = new Set<string>(), views = true } = opts;
+  let externalBytes = 0;
   const info = new Map<string, Info & { type: DataTypeCode | number }>();
   let initializerBytes = 0;
   for (const t of g.initializers) {
@@ -133,31 +159,61 @@ export function graphMemory(g: GraphBuilder): GraphMemory {
     const shape = i.dims.map((d) => (typeof d === 'number' ? d : 1));
     const bytes = numel(shape) * (BYTES[i.elemType] ?? 4);
     info.set(i.name, { shape, bytes, type: i.elemType });
-    inputBytes += bytes;
+    if (external.has(i.name)) externalBytes += bytes;
+    else inputBytes += bytes;
   }
   const persistent = new Set([...g.initializers.map((t) => t.name), ...g.inputs.map((i) => i.name)]);
+  const seq = order ?? g.nodeInfo.map((_, k) => k);
   const lastUse = new Map<string, number>();
-  g.nodeInfo.forEach((n, k) => n.inputs.forEach((v) => v && lastUse.set(v, k)));
+  seq.forEach((i, k) => g.nodeInfo[i]!.inputs.forEach((v) => v && lastUse.set(v, k)));
   const outputs = new Set(g.outputs.map((o) => o.name));
   let live = initializerBytes + inputBytes;
   let peak = live;
-  g.nodeInfo.forEach((n, k) => {
+  const alive = opts.trace ? new Map<string, number>() : null;
+  // A view's buffer is its root's; a root is freed once the last of the names on it is past its last reader.
+  const root = new Map<string, string>();
+  const holders = new Map<string, number>();
+  let liveAtPeak: GraphMemory['liveAtPeak'];
+  seq.forEach((i, k) => {
+    const n = g.nodeInfo[i]!;
     const ins = n.inputs.map((v) => info.get(v)?.shape ?? []);
     const inType = info.get(n.inputs[0] ?? '')?.type ?? DataType.FLOAT;
     const shapes = inferShapes(n.op, ins, n.attrs, (i) => g.i64Values.get(n.inputs[i] ?? ''));
-    const type = outputType(n.op, n.attrs, inType);
+    const type = outputType(n.op, n.attrs, inType, info.get(n.inputs[1] ?? '')?.type);
     n.outputs.forEach((o, j) => {
       const shape = shapes[j] ?? shapes[0]!;
       const bytes = numel(shape) * (BYTES[type] ?? 4);
       info.set(o, { shape, bytes, type });
-      live += bytes;
+      const src = n.inputs[0] ?? '';
+      if (external.has(o)) externalBytes += bytes;
+      else if (views && j === 0 && VIEW_OPS.has(n.op) && !outputs.has(o) && info.has(src) && !external.has(src)) {
+        const r = root.get(src) ?? src;
+        root.set(o, r);
+        if (!persistent.has(r) && !outputs.has(r)) holders.set(r, (holders.get(r) ?? 0) + 1);
+      } else {
+        live += bytes;
+        holders.set(o, 1);
+        alive?.set(o, i);
+      }
     });
-    peak = Math.max(peak, live);
+    if (live > peak) {
+      peak = live;
+      if (alive) liveAtPeak = [...alive].map(([value, node]) => ({ value, bytes: info.get(value)!.bytes, node }));
+    }
     // Free each intermediate after its last reader (one never read, right away); weights, inputs and graph outputs stay.
     for (const v of new Set([...n.inputs, ...n.outputs])) {
-      if (persistent.has(v) || outputs.has(v)) continue;
-      if ((lastUse.get(v) ?? -1) <= k) live -= info.get(v)?.bytes ?? 0;
+      if (persistent.has(v) || outputs.has(v) || external.has(v)) continue;
+      if ((lastUse.get(v) ?? -1) > k) continue;
+      const r = root.get(v) ?? v;
+      if (persistent.has(r) || outputs.has(r)) continue;
+      const h = (holders.get(r) ?? 1) - 1;
+      holders.set(r, h);
+      if (h === 0) {
+        live -= info.get(r)?.bytes ?? 0;
+        alive?.delete(r);
+      }
     }
   });
-  return { initializerBytes, inputBytes, peakBytes: peak };
+  return { initializerBytes, inputBytes, peakBytes: peak, externalBytes, ...(opts.trace ? { liveAtPeak: liveAtPeak ?? [] } : {}) };
 }
+

@@ -71,6 +71,15 @@ export interface TrainGraph {
 
 export const LOSS_OUTPUT = 'loss_sum';
 export const gradOutput = (name: string) => `grad:${name}`;
+
+/**
+ * The values a trainer keeps in its own arrays rather than the runtime's: every fed trainable tensor (the host
+ * optimizer's working copy, fed in place) and its gradient output (written straight into the optimizer's
+ * accumulator). live-bytes.ts leaves them out; the host optimizer's bytes count them.
+ */
+export function hostOwnedValues(graph: Pick<TrainGraph, 'trainables'>): Set<string> {
+  return new Set(graph.trainables.flatMap((f) => [f.name, gradOutput(f.name)]));
+}
 /**
  * Fed names: token ids int64 [B, T], mask float [B, T] (1 token, 0 padding), labels int64 [B·T, 1], label weights
  * float [B·T, 1], and with LoRA dropout the inverted-dropout scale (1/(1 − p) in training, 1 with all-keep masks
@@ -118,6 +127,7 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const wrt = out.trainables.map((f) => ({ name: f.name, shape: f.shape, needsGrad: true }));
   const grads = t.backward(loss, wrt);
   for (const f of out.trainables) t.g.output(gradOutput(f.name), grads.get(f.name)!, DataType.FLOAT, f.shape);
+  t.g.pruneUnused();
   return out;
 }
 

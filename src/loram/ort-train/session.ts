@@ -17,7 +17,7 @@ import { createSession, type ExecutionProvider, type OrtOptions, type OrtSession
 import { dropoutKeepMask } from '../lora/dropout';
 import { numel } from '../util/tensor';
 import { graphMemory, type GraphMemory } from './live-bytes';
-import { buildTrainGraph, FEEDS, gradOutput, LOSS_OUTPUT, type DropoutFeed, type FedTensor, type TrainGraphSpec } from './llama-graph';
+import { buildTrainGraph, FEEDS, gradOutput, hostOwnedValues, LOSS_OUTPUT, type DropoutFeed, type FedTensor, type TrainGraphSpec } from './llama-graph';
 
 export type OrtTrainSessionOptions = OrtOptions;
 
@@ -60,7 +60,10 @@ export class OrtTrainSession {
     return this.info.provider;
   }
 
-  /** Bytes of the training graph: stored weights, fed tensors, and the peak of everything alive during a step. */
+  /**
+   * Bytes of the training graph: stored weights, fed tensors, and the peak of everything alive during a step —
+   * without the trainables and their gradients, which live in the host optimizer's arrays (`externalBytes`).
+   */
   get memory(): GraphMemory {
     return this.layout.memory;
   }
@@ -88,7 +91,9 @@ export class OrtTrainSession {
           layout = c.layout;
           return c.model;
         },
-        { ...opts, sessionConfig: { ...spec.bases.sessionConfig, ...opts.sessionConfig } },
+        // No memory pattern: it would hold a training step's intermediates twice; no CPU arena: its chunks, kept
+        // and split across a step's interleaved allocations, hold more than the step needs (onnx/runtime.ts).
+        { memPattern: false, cpuArena: false, ...opts, sessionConfig: { ...spec.bases.sessionConfig, ...opts.sessionConfig } },
       );
       return new OrtTrainSession(ort, session, info, layout!);
     } finally {
@@ -191,7 +196,8 @@ async function compile(spec: TrainGraphSpec): Promise<Compiled> {
     batch: spec.batch,
     seqLen: spec.seqLen,
     vocabSize: spec.config.vocabSize,
-    memory: graphMemory(graph.tape.g),
+    // The trainables and their gradients are the host optimizer's arrays (fed and written in place).
+    memory: graphMemory(graph.tape.g, { external: hostOwnedValues(graph) }),
   };
   const meta = { irVersion: IR_VERSION, opset: OPSET, producerName: 'loram-studio', producerVersion: 'loram-train-1', domains: spec.bases.domains };
   const g = graph.tape.g;

@@ -77,7 +77,11 @@ export class Tape {
       const gated: Val = { name: gateOn(this.g, x.name, dy), shape: x.shape, needsGrad: true };
       const y2 = segment(sub, gated);
       const grads = sub.backwardFrom(y2, dy, [gated, ...ws]);
-      return [grads.get(gated.name)!, ...ws.map((w) => grads.get(w.name)!)];
+      const wGrads = ws.map((w) => grads.get(w.name)!);
+      // The gradient passed down waits for this segment's weight gradients: ONNX Runtime would otherwise put those
+      // off to the end and keep every recomputed segment's activations alive until then.
+      const dx = wGrads.reduce((d, gw) => gateOn(this.g, d, gw), grads.get(gated.name)!);
+      return [dx, ...wGrads];
     });
   }
 
@@ -87,7 +91,9 @@ export class Tape {
    */
   backward(loss: Val, wrt: readonly Val[]): Map<string, string> {
     if (loss.shape.length !== 0) throw new Error(`backward needs a scalar loss, got shape [${loss.shape.join(', ')}]`);
-    return this.backwardFrom(loss, this.g.f32([1], []), wrt);
+    // The backward waits for the loss: ONNX Runtime would otherwise finish the loss last and keep what it reads
+    // (the log-probabilities, [tokens, vocab]) alive through the whole backward pass.
+    return this.backwardFrom(loss, gateOn(this.g, this.g.f32([1], []), loss.name), wrt);
   }
 
   /** The backward pass from `out` with incoming gradient `dOut`, to each of `wrt` (zeros where none arrives). */
@@ -127,7 +133,7 @@ export class Tape {
  * `x`, made to depend on `dy` without changing its value: where(isnan(first element of dy), x, x). ONNX has no
  * control edges; this data edge is what keeps a recomputation in the backward pass.
  */
-function gateOn(g: GraphBuilder, x: string, dy: string): string {
+export function gateOn(g: GraphBuilder, x: string, dy: string): string {
   const first = g.op1('Slice', [g.op1('Reshape', [dy, g.i64([-1])]), g.i64([0]), g.i64([1])]);
   return g.op1('Where', [g.op1('IsNaN', [first]), x, x]);
 }

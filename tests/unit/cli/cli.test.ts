@@ -167,12 +167,12 @@ describe('loram CLI', () => {
   test('plan: the memory planner, as text and JSON', async () => {
     const r = await loram(['plan', '--model', 'llama-3.1-70b', '--strategy', 'stru', '--ratio', '0.85', '--quant', 'nf4', '--gpu-gib', '20', '--json']);
     expect(r.code).toBe(0);
-    const p = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(p.originalParams).toBe(70553706496);
-    expect(p.prunedParams).toBe(17849982976);
-    expect((p.reduction as number).toFixed(2)).toBe('15.81');
-    expect((p.hbmGiB as number).toFixed(2)).toBe('8.31');
-    expect((p.bytes as { total: number }).total).toBeGreaterThan(0);
+    const p = JSON.parse(r.stdout) as { paper: Record<string, number>; totalBytes: number; fits: unknown };
+    expect(p.paper.originalParams).toBe(70553706496);
+    expect(p.paper.prunedParams).toBe(17849982976);
+    expect(p.paper.reduction.toFixed(2)).toBe('15.81');
+    expect(p.paper.hbmGiB.toFixed(2)).toBe('8.31');
+    expect(p.totalBytes).toBeGreaterThan(0);
     expect(typeof p.fits).toBe('boolean');
     const text = await loram(['plan', '--model', 'llama-2-13b', '--strategy', 'stru', '--ratio', '0.65']);
     expect(text.code).toBe(0);
@@ -182,6 +182,28 @@ describe('loram CLI', () => {
     expect((await loram(['plan', '--model', 'llama-2-13b', '--strategy', 'diagonal', '--ratio', '0.5'])).code).toBe(2);
     expect((await loram(['plan', '--strategy', 'stru', '--ratio', '0.5'])).code).toBe(2);
     expect((await loram(['plan', '--model', 'llama-2-13b', '--strategy', 'stru', '--ratio', '1.5'])).code).toBe(2);
+  });
+
+  test('bench memory: one row measured in a child process next to its plan, as JSON; argument errors exit 2', async () => {
+    const r = await loram(['bench', 'memory', '--shape', 'smollm2-135m', '--only', 'qloram-stru-0.85+ckpt', '--seq', '16', '--steps', '1', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const b = JSON.parse(r.stdout) as { shape: string; rows: { variant: string; ratio: number; quant: string; checkpointing: boolean; plannedBytes: number; measuredPeakBytes: number; stepMs: number }[] };
+    expect(b.shape).toBe('smollm2-135m');
+    expect(b.rows).toHaveLength(1);
+    const [row] = b.rows;
+    expect(row).toMatchObject({ variant: 'QLoRAM-Stru', ratio: 0.85, quant: 'nf4', checkpointing: true });
+    expect(row!.plannedBytes).toBeGreaterThan(0);
+    expect(row!.measuredPeakBytes).toBeGreaterThan(0);
+    expect(row!.stepMs).toBeGreaterThan(0);
+    expect((await loram(['bench', 'memory'])).code).toBe(2);
+    const shape = await loram(['bench', 'memory', '--shape', 'gpt-5']);
+    expect(shape.code).toBe(2);
+    expect(shape.stderr).toMatch(/unknown shape "gpt-5"/);
+    const only = await loram(['bench', 'memory', '--shape', 'smollm2-135m', '--only', 'lora,stru-0.9']);
+    expect(only.code).toBe(2);
+    expect(only.stderr).toMatch(/unknown row "stru-0.9"/);
+    expect((await loram(['bench', 'memory', '--help'])).code).toBe(0);
   });
 
   test('serve starts the web shell on 127.0.0.1, prints the URL with its token, stops on SIGINT', async () => {

@@ -9,7 +9,7 @@ describe('small CLI findings', () => {
     expect(out.join('')).toBe('usage:\n  loram validate <recipe.json> [--json]     check a recipe (exit 0 valid, 2 invalid)\n');
     out.length = 0;
     expect(await main(['plan', '-h'], io)).toBe(0);
-    expect(out.join('').split('\n').length).toBe(6);
+    expect(out.join('').split('\n').length).toBe(7);
     expect(err).toEqual([]);
   });
 

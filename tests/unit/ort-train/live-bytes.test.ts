@@ -42,3 +42,36 @@ test('real graphs: checkpointing < plain; NF4 base < dense; full-weight feeds th
   // Activations dominate at this size: the peak is several times the stored weights.
   expect(plain.peakBytes).toBeGreaterThan(3 * plain.initializerBytes);
 });
+
+test('pruneUnused drops nodes nothing reads (and their constants); training graphs carry none', () => {
+  const g = new GraphBuilder('t');
+  g.input('x', DataType.FLOAT, [4]);
+  const y = g.op1('Neg', ['x']);
+  const dead = g.op1('Mul', [y, g.f32([2], [])]); // read by nothing
+  g.op1('Exp', [dead]); // reads only the dead value
+  g.output('y', y, DataType.FLOAT, [4]);
+  expect(g.pruneUnused()).toBe(2);
+  expect(g.nodeInfo.map((n) => n.op)).toEqual(['Neg', 'Identity']);
+  expect(g.initializers).toHaveLength(0);
+  // Node names stay unique after a prune (ORT's profile names nodes by them).
+  g.op1('Neg', ['x']);
+  expect(new Set(g.nodeInfo.map((n) => n.name)).size).toBe(g.nodeInfo.length);
+
+  for (const checkpoint of [false, true]) {
+    const t = buildTrainGraph({ config: cfg, weights, bases: new DenseBases(), mode: lora, batch: 2, seqLen: 16, checkpoint }).tape.g;
+    const read = new Set([...t.nodeInfo.flatMap((n) => n.inputs), ...t.outputs.map((o) => o.name)]);
+    expect(t.nodeInfo.filter((n) => !n.outputs.some((o) => read.has(o)))).toEqual([]);
+  }
+});
+
+test('Reshape / Identity outputs are views of their input (ORT aliases them): no bytes of their own, freed with the last name', () => {
+  const g = new GraphBuilder('t');
+  g.input('x', DataType.FLOAT, [10, 4]); // 160 B
+  const y = g.op1('Neg', ['x']); // 160 B
+  const r = g.op1('Reshape', [y, g.i64([10, 4])]); // a view of y (+ the i64 constant, 16 B)
+  const a = g.op1('Add', [y, r]); // 160 B
+  const s = g.op1('ReduceSum', [a, g.i64([0])], { keepdims: A.int(0) }); // (+ 8 B constant)
+  g.output('s', s, DataType.FLOAT, [4]);
+  expect(graphMemory(g).peakBytes).toBe(160 + 24 + 160 + 160); // x, constants, y (= r), a
+  expect(graphMemory(g, { views: false }).peakBytes).toBe(160 + 24 + 160 + 160 + 160); // r a copy
+});
