@@ -105,10 +105,11 @@ export async function cmdPlan(argv: string[], io: Io): Promise<number> {
   }
 }
 
-async function plan(argv: string[], io: Io): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | undefined>;
+
+function planArgs(argv: string[]): Values {
   try {
-    values = parseArgs({
+    return parseArgs({
       args: argv,
       strict: true,
       options: {
@@ -119,10 +120,15 @@ async function plan(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     throw new PlanUsageError((e as Error).message);
   }
+}
+
+type Planner = typeof import('../loram/memory/planner');
+
+/** The flags as checked settings (each refusal names the flag and what it takes). */
+async function planSettings(values: Values, planner: Planner): Promise<{ settings: PlanSettings; runtime: PlanRuntime; gpu: number | null; targetsArg: string }> {
   const str = (k: string) => values[k] as string | undefined;
   if (!str('model')) throw new PlanUsageError('--model is required (a preset name or a config.json)');
   if (!str('strategy')) throw new PlanUsageError(`--strategy is required (none, ${PRUNE_STRATEGY_NAMES.join(', ')})`);
-  const planner = await import('../loram/memory/planner');
   const { LORA_TARGETS } = await import('../loram/model/config');
   const strategy = str('strategy')!;
   if (!planner.PLAN_STRATEGIES.includes(strategy as never)) throw new PlanUsageError(`--strategy must be one of ${planner.PLAN_STRATEGIES.join(', ')}`);
@@ -147,55 +153,83 @@ async function plan(argv: string[], io: Io): Promise<number> {
     targets,
     checkpointing: !!values.checkpointing,
   };
-  const model = await readModel(str('model')!);
-  let paper: ReturnType<typeof planner.planMemory>;
+  return { settings, runtime, gpu, targetsArg };
+}
+
+/** When the plan does not fit: single changes in order until one fits (all tried are reported). */
+async function smallestChangeThatFits(runtime: PlanRuntime, model: unknown, settings: PlanSettings, structured: boolean, gpu: number) {
+  let suggestion: { change: string; totalBytes: number } | null = null;
+  const tried: { change: string; totalBytes: number; fits: boolean }[] = [];
+  for (const [change, s] of candidates(settings, structured)) {
+    const f = await figure(runtime, model as never, s);
+    tried.push({ change, totalBytes: f.total, fits: f.total <= gpu * GIB });
+    if (f.total <= gpu * GIB) {
+      suggestion = { change, totalBytes: f.total };
+      break;
+    }
+  }
+  return { suggestion, tried };
+}
+
+async function plan(argv: string[], io: Io): Promise<number> {
+  const values = planArgs(argv);
+  const planner = await import('../loram/memory/planner');
+  const { settings, runtime, gpu, targetsArg } = await planSettings(values, planner);
+  const modelName = values.model as string;
+  const model = await readModel(modelName);
+  let paper: ReturnType<Planner['planMemory']>;
   let chosen: Figure;
   try {
-    paper = planner.planMemory({ model: model as never, strategy: strategy as never, ratio: settings.ratio, quant });
+    paper = planner.planMemory({ model: model as never, strategy: settings.strategy as never, ratio: settings.ratio, quant: settings.quant as never });
     chosen = await figure(runtime, model, settings);
   } catch (e) {
     throw new PlanUsageError((e as Error).message);
   }
   const fits = gpu === null ? null : chosen.total <= gpu * GIB;
-  let suggestion: { change: string; totalBytes: number } | null = null;
-  const tried: { change: string; totalBytes: number; fits: boolean }[] = [];
-  if (fits === false) {
-    for (const [change, s] of candidates(settings, planner.isStructured(strategy as never))) {
-      const f = await figure(runtime, model, s);
-      tried.push({ change, totalBytes: f.total, fits: f.total <= gpu! * GIB });
-      if (f.total <= gpu! * GIB) {
-        suggestion = { change, totalBytes: f.total };
-        break;
-      }
-    }
-  }
-  if (values.json) {
-    io.out.write(
-      JSON.stringify(
-        {
-          model: str('model'),
-          runtime,
-          settings,
-          paper: { originalParams: paper.originalParams, prunedParams: paper.prunedParams, equivalentParams: paper.equivalentParams, reduction: paper.reduction, hbmGiB: paper.hbmGiB },
-          totalBytes: chosen.total,
-          breakdown: Object.fromEntries(chosen.parts),
-          gpuGiB: gpu,
-          fits,
-          suggestion,
-          tried,
-        },
-        null,
-        2,
-      ) + '\n',
-    );
-    return 0;
-  }
+  const { suggestion, tried } = fits === false ? await smallestChangeThatFits(runtime, model, settings, planner.isStructured(settings.strategy as never), gpu!) : { suggestion: null, tried: [] };
+  const r: PlanReport = { modelName, runtime, settings, targetsArg, paper, chosen, gpu, fits, suggestion, tried };
+  io.out.write(values.json ? planJson(r) : planText(r));
+  return 0;
+}
+
+interface PlanReport {
+  modelName: string;
+  runtime: PlanRuntime;
+  settings: PlanSettings;
+  targetsArg: string;
+  paper: ReturnType<Planner['planMemory']>;
+  chosen: Figure;
+  gpu: number | null;
+  fits: boolean | null;
+  suggestion: { change: string; totalBytes: number } | null;
+  tried: { change: string; totalBytes: number; fits: boolean }[];
+}
+
+function planJson(r: PlanReport): string {
+  const { paper } = r;
+  const out = {
+    model: r.modelName,
+    runtime: r.runtime,
+    settings: r.settings,
+    paper: { originalParams: paper.originalParams, prunedParams: paper.prunedParams, equivalentParams: paper.equivalentParams, reduction: paper.reduction, hbmGiB: paper.hbmGiB },
+    totalBytes: r.chosen.total,
+    breakdown: Object.fromEntries(r.chosen.parts),
+    gpuGiB: r.gpu,
+    fits: r.fits,
+    suggestion: r.suggestion,
+    tried: r.tried,
+  };
+  return JSON.stringify(out, null, 2) + '\n';
+}
+
+function planText(r: PlanReport): string {
+  const { paper, settings, chosen, gpu } = r;
   const gib = (b: number) => `${(b / GIB).toFixed(2)} GiB`;
-  const label = { ort: 'LoRAM Studio trainer (ONNX Runtime), one training step', 'pytorch-gpu': 'PyTorch + bitsandbytes on a GPU (estimate)', paper: "the paper's parameter accounting" }[runtime];
+  const label = { ort: 'LoRAM Studio trainer (ONNX Runtime), one training step', 'pytorch-gpu': 'PyTorch + bitsandbytes on a GPU (estimate)', paper: "the paper's parameter accounting" }[r.runtime];
   const lines = [
-    `model ${str('model')}: ${paper.config.numLayers} layers, hidden ${paper.config.hiddenSize}`,
-    `strategy ${strategy}, ratio ${settings.ratio}, quantization ${quant}${paper.prunedLayerRange ? `, pruned layers [${paper.prunedLayerRange[0]}, ${paper.prunedLayerRange[1]})` : ''}`,
-    `LoRA r=${settings.rank} on ${targetsArg}; batch ${settings.batch} × ${settings.seq} tokens; ${settings.checkpointing ? 'checkpointing' : 'no checkpointing'}`,
+    `model ${r.modelName}: ${paper.config.numLayers} layers, hidden ${paper.config.hiddenSize}`,
+    `strategy ${settings.strategy}, ratio ${settings.ratio}, quantization ${settings.quant}${paper.prunedLayerRange ? `, pruned layers [${paper.prunedLayerRange[0]}, ${paper.prunedLayerRange[1]})` : ''}`,
+    `LoRA r=${settings.rank} on ${r.targetsArg}; batch ${settings.batch} × ${settings.seq} tokens; ${settings.checkpointing ? 'checkpointing' : 'no checkpointing'}`,
     '',
     "paper's accounting (parameters only, Tables 4-6):",
     `  original params   ${fmtNumber(paper.originalParams)}`,
@@ -208,10 +242,9 @@ async function plan(argv: string[], io: Io): Promise<number> {
     `  ${'total'.padEnd(36)} ${gib(chosen.total)}`,
   ];
   if (gpu !== null) {
-    lines.push('', fits ? `fits in ${gpu} GiB (${gib(gpu * GIB - chosen.total)} to spare)` : `does NOT fit in ${gpu} GiB (${gib(chosen.total - gpu * GIB)} over)`);
-    if (fits === false) lines.push(suggestion ? `smallest change that fits: ${suggestion.change} → ${gib(suggestion.totalBytes)}` : `no single change fits (tried ${tried.map((t) => `${t.change} → ${gib(t.totalBytes)}`).join('; ')})`);
+    lines.push('', r.fits ? `fits in ${gpu} GiB (${gib(gpu * GIB - chosen.total)} to spare)` : `does NOT fit in ${gpu} GiB (${gib(chosen.total - gpu * GIB)} over)`);
+    if (r.fits === false) lines.push(r.suggestion ? `smallest change that fits: ${r.suggestion.change} → ${gib(r.suggestion.totalBytes)}` : `no single change fits (tried ${r.tried.map((t) => `${t.change} → ${gib(t.totalBytes)}`).join('; ')})`);
   }
-  if (runtime === 'pytorch-gpu') lines.push('', ...paper.assumptions.filter((a) => !a.startsWith('activations:')).map((a) => `  - ${a}`), '  - activations: bf16, sdpa attention (see planner.ts layerActivationBytes)');
-  io.out.write(lines.join('\n') + '\n');
-  return 0;
+  if (r.runtime === 'pytorch-gpu') lines.push('', ...paper.assumptions.filter((a) => !a.startsWith('activations:')).map((a) => `  - ${a}`), '  - activations: bf16, sdpa attention (see planner.ts layerActivationBytes)');
+  return lines.join('\n') + '\n';
 }

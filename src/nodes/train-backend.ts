@@ -25,6 +25,12 @@ export function resolveTrainBackend(choice: TrainBackendChoice, env: NodeJS.Proc
 
 export function ortTrainOptions(env: NodeJS.ProcessEnv = process.env): OrtTrainSessionOptions {
   const o: OrtTrainSessionOptions = { threads: threadsPerNode(env) };
+  // Speed over memory: ORT's CPU arena back on (~6–10% faster steps, up to ~80 MiB more held; onnx/runtime.ts).
+  const arena = env.LORAM_ORT_ARENA?.trim().toLowerCase();
+  if (arena) {
+    if (arena !== 'on' && arena !== 'off') throw new Error(`LORAM_ORT_ARENA must be "on" or "off", got "${env.LORAM_ORT_ARENA}"`);
+    o.cpuArena = arena === 'on';
+  }
   const p = env.LORAM_ORT_PROVIDER?.trim().toLowerCase();
   if (p) {
     if (p !== 'cuda' && p !== 'webgpu' && p !== 'cpu' && p !== 'auto') throw new Error(`LORAM_ORT_PROVIDER must be cuda, webgpu, cpu or auto, got "${env.LORAM_ORT_PROVIDER}"`);

@@ -47,7 +47,9 @@ export interface OrtOptions {
    * step's interleaved lifetimes (checkpointed recomputation, NF4 dequantization) fragment — bench/loram-memory,
    * SmolLM2-135M batch 1 × 256: QLoRAM-Stru p 0.85 checkpointed 526 MiB with it, 447 without; LoRA 1226 / 1188
    * MiB. The price is the allocator's: with the bench's MALLOC_MMAP_THRESHOLD_ every large tensor is a fresh
-   * mapping, about 0.5 s more system time per checkpointed SmolLM2-135M step on 2 threads.
+   * mapping, about 0.5 s more system time per checkpointed SmolLM2-135M step on 2 threads; without that setting
+   * (glibc's own threshold) SmolLM2-135M LoRA steps at one thread take 1298 vs 1180 ms, checkpointed 1772 vs 1673
+   * (.scratch A/B, 1 × 128 tokens). LORAM_ORT_ARENA=on (nodes/train-backend.ts) buys the speed back.
    */
   cpuArena?: boolean;
   /** Write ORT's profile (each node's start, in the order it ran) to a file with this prefix. */

@@ -16,4 +16,8 @@ test('LORAM_THREADS and LORAM_ORT_PROVIDER are checked', () => {
   expect(ortTrainOptions({ LORAM_CONCURRENCY: String(cores * 4) }).threads).toBe(1);
   expect(() => ortTrainOptions({ LORAM_THREADS: 'two' })).toThrow(/LORAM_THREADS must be a positive integer, got "two"/);
   expect(() => ortTrainOptions({ LORAM_ORT_PROVIDER: 'metal' })).toThrow(/LORAM_ORT_PROVIDER must be cuda, webgpu, cpu or auto/);
+  // The arena stays the training session's default (off) unless asked for.
+  expect(ortTrainOptions({ LORAM_THREADS: '1' })).toEqual({ threads: 1 });
+  expect(ortTrainOptions({ LORAM_THREADS: '1', LORAM_ORT_ARENA: 'on' })).toEqual({ threads: 1, cpuArena: true });
+  expect(() => ortTrainOptions({ LORAM_ORT_ARENA: 'yes' })).toThrow(/LORAM_ORT_ARENA must be "on" or "off", got "yes"/);
 });
