@@ -81,7 +81,7 @@ describe('loram bench (the command)', () => {
     expect(c.out()).toBe('');
     const d = capture();
     expect(await cmdBench(['frobnicate'], d.io)).toBe(2);
-    expect(d.err()).toMatch(/unknown benchmark "frobnicate" \(available: train\)/);
+    expect(d.err()).toMatch(/unknown benchmark "frobnicate" \(available: train, memory\)/);
     const h = capture();
     expect(await cmdBench(['train', '--help'], h.io)).toBe(0);
     expect(h.out()).toMatch(/--shape tiny\|smollm2-135m --backend ort\|tfjs/);
