@@ -39,20 +39,49 @@ export async function rendererBuildReason(root = REPO_ROOT): Promise<string | nu
   return src > built ? 'the editor sources changed since the last build' : null;
 }
 
-/** Build the renderer with Vite (the same settings as `electron-vite build`). */
-export async function buildRenderer(root = REPO_ROOT, log: (s: string) => void = () => undefined): Promise<void> {
+/** Build the renderer with Vite (the same settings as `electron-vite build`) into `outDir` (default out/renderer). */
+export async function buildRenderer(root = REPO_ROOT, log: (s: string) => void = () => undefined, outDir?: string): Promise<void> {
   const vite = await import('vite');
   const cfg = rendererViteConfig(root);
-  await vite.build({ ...cfg, configFile: false, logLevel: 'warn', mode: 'production' });
+  const dest = outDir ?? cfg.build.outDir;
+  await vite.build({ ...cfg, build: { ...cfg.build, outDir: dest, emptyOutDir: true }, configFile: false, logLevel: 'warn', mode: 'production' });
   log(`built the editor into ${path.relative(process.cwd(), cfg.build.outDir) || cfg.build.outDir}`);
 }
 
+/**
+ * Several shells may start at once (test suites, two terminals): one builds while the others wait on a lock, and the
+ * bundle is built beside out/renderer and moved into place whole, so no shell ever serves a half-written bundle.
+ */
 export async function ensureRendererBuilt(opts: { root?: string; force?: boolean; log?: (s: string) => void } = {}): Promise<string> {
   const root = opts.root ?? REPO_ROOT;
-  const reason = opts.force ? 'a rebuild was asked for' : await rendererBuildReason(root);
-  if (reason) {
-    opts.log?.(`Building the editor (${reason})…`);
-    await buildRenderer(root, opts.log);
+  const out = path.join(root, 'out/renderer');
+  if (!opts.force && (await rendererBuildReason(root)) === null) return out;
+  const release = await buildLock(path.join(root, 'out/.renderer-build.lock'));
+  try {
+    const reason = opts.force ? 'a rebuild was asked for' : await rendererBuildReason(root);
+    if (reason) {
+      opts.log?.(`Building the editor (${reason})…`);
+      const { atomicWriteDir } = await import('../loram/io/atomic');
+      await atomicWriteDir(out, (tmp) => buildRenderer(root, opts.log, tmp));
+    }
+  } finally {
+    await release();
   }
-  return path.join(root, 'out/renderer');
+  return out;
+}
+
+/** A directory as a lock (mkdir is atomic); one left by a build that died is taken over after ten minutes. */
+async function buildLock(dir: string): Promise<() => Promise<void>> {
+  await fsp.mkdir(path.dirname(dir), { recursive: true });
+  for (;;) {
+    try {
+      await fsp.mkdir(dir);
+      return () => fsp.rm(dir, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const age = Date.now() - (await fsp.stat(dir).then((st) => st.mtimeMs).catch(() => Date.now()));
+      if (age > 10 * 60_000) await fsp.rm(dir, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
