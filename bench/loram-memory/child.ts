@@ -34,6 +34,7 @@ const { GraphBuilder, DataType, modelProto } = await import('../../src/loram/onn
 const { benchRowConfig, BENCH_MEMORY_LORA, parseRowArgs } = await import('./rows');
 import type { WeightMap } from '../../src/loram/util/tensor';
 import type { ChildRow } from './rows';
+import { uniformBenchWeights } from '../random-weights';
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { shape: { type: 'string' }, variant: { type: 'string' }, ratio: { type: 'string' }, quant: { type: 'string' }, checkpointing: { type: 'boolean' }, batch: { type: 'string' }, seq: { type: 'string' }, rank: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' }, arena: { type: 'boolean' }, profile: { type: 'string' } } });
 const row = parseRowArgs(values);
@@ -47,26 +48,6 @@ async function settle(): Promise<number> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return rss();
-}
-
-/** Random uniform weights (std 0.02); the values do not change memory. */
-function randomWeights(shapes: Map<string, number[]>): WeightMap {
-  const w: WeightMap = new Map();
-  let s = 2463534242;
-  const a = 0.02 * Math.sqrt(3);
-  for (const [name, shape] of shapes) {
-    const data = new Float32Array(shape.reduce((x, y) => x * y, 1));
-    if (name.endsWith('norm.weight')) data.fill(1);
-    else
-      for (let i = 0; i < data.length; i++) {
-        s ^= s << 13;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        data[i] = ((s >>> 0) / 4294967296 - 0.5) * 2 * a;
-      }
-    w.set(name, { shape, data });
-  }
-  return w;
 }
 
 /** A one-node session first, so ONNX Runtime's code and thread pool are in the baseline. */
@@ -88,7 +69,8 @@ await warmRuntime(row.threads);
 const baseline = await settle();
 
 const t0 = performance.now();
-let weights: WeightMap | null = randomWeights(expectedShapes(cfg));
+// The values do not change memory.
+let weights: WeightMap | null = uniformBenchWeights(expectedShapes(cfg), 1);
 const bases = row.quant === 'nf4' ? new Nf4Bases({ blockSize: 64, doubleQuant: true }) : new DenseBases();
 const run = await OrtLoraRun.start({ config: cfg, weights, bases }, { ...BENCH_MEMORY_LORA, r: row.rank }, { batch: row.batch, seqLen: row.seq, checkpoint: row.checkpointing }, { provider: 'cpu', threads: row.threads, ...(values.arena ? { cpuArena: true } : {}), ...(values.profile ? { profilePrefix: values.profile } : {}) });
 weights = null;

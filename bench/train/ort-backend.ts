@@ -11,33 +11,13 @@ import { OrtTrainSession } from '../../src/loram/ort-train/session';
 import type { OrtTrainSessionOptions } from '../../src/loram/ort-train/session';
 import type { StepInfo } from '../../src/loram/train/trainer';
 import { describeSession } from '../../src/loram/onnx/runtime';
-import type { WeightMap } from '../../src/loram/util/tensor';
 import { benchBatch } from './batch';
+import { uniformBenchWeights } from '../random-weights';
 import { attempt, BENCH_LORA, BENCH_OPTIM, medianAfter, peakRssBytes } from './types';
 import type { MeasureOpts, Row, TrainShape } from './types';
 
 function ortConfig(s: TrainShape): LlamaConfig {
   return makeConfig({ vocabSize: s.vocab, hiddenSize: s.hidden, numLayers: s.layers, numHeads: s.heads, numKvHeads: s.kvHeads, intermediateSize: s.intermediate, tieWordEmbeddings: s.tied });
-}
-
-/** Random weights with std 0.02 (uniform, which is all a speed benchmark needs, and fast for 135 M values). */
-function benchWeights(cfg: LlamaConfig, seed: number): WeightMap {
-  const w: WeightMap = new Map();
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const a = 0.02 * Math.sqrt(3);
-  for (const [name, shape] of expectedShapes(cfg)) {
-    const data = new Float32Array(shape.reduce((x, y) => x * y, 1));
-    if (name.endsWith('norm.weight')) data.fill(1);
-    else
-      for (let i = 0; i < data.length; i++) {
-        s ^= s << 13;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        data[i] = ((s >>> 0) / 4294967296 - 0.5) * 2 * a;
-      }
-    w.set(name, { shape, data });
-  }
-  return w;
 }
 
 function stepRecorder(): { onStep: (i: StepInfo) => void; times: number[] } {
@@ -50,7 +30,7 @@ const TRAIN = { steps: 0, lr: BENCH_OPTIM.lr, warmupSteps: 0, schedule: 'constan
 
 export async function measureOrt(shape: TrainShape, threads: number, o: MeasureOpts): Promise<Row> {
   const cfg = ortConfig(shape);
-  const weights = benchWeights(cfg, o.seed);
+  const weights = uniformBenchWeights(expectedShapes(cfg), o.seed);
   const batch = benchBatch(shape, o.seed);
   const dims = { batch: shape.batch, seqLen: shape.seq };
   const ort: OrtTrainSessionOptions = { threads, ...(process.env.LORAM_ORT_PROVIDER ? { provider: process.env.LORAM_ORT_PROVIDER as OrtTrainSessionOptions['provider'] } : {}) };
