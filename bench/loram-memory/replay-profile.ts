@@ -12,20 +12,11 @@ import { parseArgs } from 'node:util';
 import { planGraph } from '../../src/loram/memory/ort-plan';
 import { hostOwnedValues } from '../../src/loram/ort-train/llama-graph';
 import { graphMemory } from '../../src/loram/ort-train/live-bytes';
-import { BENCH_MEMORY_LORA, parseRowArgs } from './rows';
+import { parseRowArgs, planInputFor } from './rows';
 
 const { values } = parseArgs({ options: { profile: { type: 'string' }, shape: { type: 'string' }, variant: { type: 'string' }, ratio: { type: 'string' }, quant: { type: 'string' }, checkpointing: { type: 'boolean' }, batch: { type: 'string' }, seq: { type: 'string' }, rank: { type: 'string' } } });
 const row = parseRowArgs(values);
-const { graph } = planGraph({
-  model: row.shape,
-  strategy: row.variant === 'lora' ? 'none' : row.variant,
-  ratio: row.ratio,
-  quant: row.quant,
-  lora: { rank: row.rank, alpha: BENCH_MEMORY_LORA.alpha, dropout: BENCH_MEMORY_LORA.dropout, targets: BENCH_MEMORY_LORA.targetModules },
-  batch: row.batch,
-  seqLen: row.seq,
-  checkpointing: row.checkpointing,
-});
+const { graph } = planGraph(planInputFor(row));
 const g = graph.tape.g;
 const external = hostOwnedValues(graph);
 

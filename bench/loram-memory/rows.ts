@@ -7,6 +7,7 @@ import type { LlamaConfig, LoraTarget } from '../../src/loram/model/config';
 import { LORA_TARGETS } from '../../src/loram/model/config';
 import { keptLayerSizes } from '../../src/loram/memory/planner';
 import { isPresetName, presetConfig, type PresetName } from '../../src/loram/memory/presets';
+import type { OrtPlanInput } from '../../src/loram/memory/ort-plan';
 
 /** Shapes the bench runs (any preset works; these are the acceptance shapes). */
 export const MEMORY_SHAPES = ['smollm2-135m', 'tinyllama-1.1b'] as const;
@@ -89,5 +90,19 @@ export function parseRowArgs(v: Record<string, string | boolean | undefined>): R
     rank: int(v.rank as string | undefined, 8, 'rank'),
     steps: int(v.steps as string | undefined, 2, 'steps'),
     threads: int(v.threads as string | undefined, 2, 'threads'),
+  };
+}
+
+/** A row's settings as the planner's input (one mapping for the bench's planned column and the profile replay). */
+export function planInputFor(spec: Pick<RowSpec, 'shape' | 'variant' | 'ratio' | 'quant' | 'checkpointing' | 'batch' | 'seq' | 'rank'>): OrtPlanInput {
+  return {
+    model: spec.shape,
+    strategy: spec.variant === 'lora' ? 'none' : spec.variant,
+    ratio: spec.ratio,
+    quant: spec.quant,
+    lora: { rank: spec.rank, alpha: BENCH_MEMORY_LORA.alpha, dropout: BENCH_MEMORY_LORA.dropout, targets: BENCH_MEMORY_LORA.targetModules },
+    batch: spec.batch,
+    seqLen: spec.seq,
+    checkpointing: spec.checkpointing,
   };
 }

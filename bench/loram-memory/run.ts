@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planOrtTraining } from '../../src/loram/memory/ort-plan';
 import type { PresetName } from '../../src/loram/memory/presets';
-import { BENCH_MEMORY_LORA, rowArgv, rowName, type ChildRow, type RowSpec } from './rows';
+import { BENCH_MEMORY_LORA, planInputFor, rowArgv, rowName, type ChildRow, type RowSpec } from './rows';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -90,16 +90,7 @@ async function child(spec: RowSpec): Promise<ChildRow> {
 }
 
 export function plannedBytesFor(spec: Pick<RowSpec, 'shape' | 'variant' | 'ratio' | 'quant' | 'checkpointing' | 'batch' | 'seq' | 'rank'>): number {
-  return planOrtTraining({
-    model: spec.shape,
-    strategy: spec.variant === 'lora' ? 'none' : spec.variant,
-    ratio: spec.ratio,
-    quant: spec.quant,
-    lora: { rank: spec.rank, alpha: BENCH_MEMORY_LORA.alpha, dropout: BENCH_MEMORY_LORA.dropout, targets: BENCH_MEMORY_LORA.targetModules },
-    batch: spec.batch,
-    seqLen: spec.seq,
-    checkpointing: spec.checkpointing,
-  }).bytes.total;
+  return planOrtTraining(planInputFor(spec)).bytes.total;
 }
 
 export async function runMemoryBench(shape: PresetName, o: MemoryBenchOptions = {}): Promise<MemoryBench> {

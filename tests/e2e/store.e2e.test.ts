@@ -5,13 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
-import { closeEditor, findChromium, openEditor, shot, type Shell } from './harness';
+import { closeEditor, findChromium, openEditor, REPO, shot, type Shell } from './harness';
 
 const chromiumPath = findChromium();
 const describeE2E = chromiumPath ? describe : describe.skip;
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 let shell: Shell;
 let context: BrowserContext;
