@@ -1,7 +1,7 @@
 /**
  * How LoRA-Train and Evaluate use an instruction dataset with a model: its records, the model's chat template
  * (tokenizer_config.json's `chat_template`, or the plain default), the supervised rows (loss on the replies
- * only) and the rendered texts (for perplexity).
+ * only), which answer-only perplexity scores too.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -61,10 +61,4 @@ export async function sftSplit(ctx: NodeContext, ds: DatasetValue, split: Split,
     }
   });
   return sftRows(tok, segments, seqLen);
-}
-
-/** Each record rendered whole (template applied), for perplexity. */
-export async function renderedTexts(ctx: NodeContext, ds: DatasetValue, split: Split, t: ModelTemplate): Promise<string[]> {
-  const { recordSegments } = await import('../loram/data/chat-template');
-  return (await readInstructions(ctx, ds, split)).map((r) => recordSegments(t.template, r, t.tokens, t.specials).map((s) => s.text).join(''));
 }
