@@ -99,4 +99,33 @@ describe('Compare node', () => {
     expect(table.rows[0].curves.loss.y).toEqual([3, 2]);
     expect(r.metrics).toEqual({ branches: 3 });
   });
+
+  test('one branch measured by two evaluations (same label, no value in conflict) fills one row', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'loram-cmp-'));
+    const metrics = (dir: string, label: string, scalars: Record<string, number | string>): MetricsValue => {
+      writeFileSync(path.join(root, dir), JSON.stringify({ label, scalars }));
+      return { type: 'metrics', location: { kind: 'external', path: path.join(root, dir) }, label, summary: scalars };
+    };
+    const out = path.join(root, 'out');
+    (await import('node:fs')).mkdirSync(out);
+    const sources = ['e1', 'e2', 't1', 't2', 't3'].map((node) => ({ node, port: 'metrics', label: node }));
+    const def = registry.get('Compare')!;
+    const inputs = [
+      metrics('e1.json', 'Stru', { perplexity: 50, runtime: 'onnxruntime' }),
+      metrics('e2.json', 'Rand', { perplexity: 52, runtime: 'onnxruntime' }),
+      metrics('t1.json', 'Rand', { exactMatch: 0.5, runtime: 'onnxruntime' }),
+      metrics('t2.json', 'Stru', { exactMatch: 0.6, runtime: 'onnxruntime' }),
+      // Same label, but a shared value differs: another branch.
+      metrics('t3.json', 'Stru', { exactMatch: 0.1, runtime: 'onnxruntime' }),
+    ];
+    const r = await def.run(fakeCtx(out, { sources: { metrics: sources } }), { metrics: inputs }, def.params.parse({}) as never);
+    const table = JSON.parse(readFileSync(path.join(out, 'comparison.json'), 'utf8')).table;
+    expect(table.columns).toEqual(['perplexity', 'runtime', 'exactMatch']);
+    expect(table.rows.map((x: { label: string; values: object }) => [x.label, x.values])).toEqual([
+      ['Stru', { perplexity: 50, runtime: 'onnxruntime', exactMatch: 0.6 }],
+      ['Rand', { perplexity: 52, runtime: 'onnxruntime', exactMatch: 0.5 }],
+      ['Stru (t3)', { perplexity: null, runtime: 'onnxruntime', exactMatch: 0.1 }],
+    ]);
+    expect(r.metrics).toEqual({ branches: 3 });
+  });
 });
