@@ -5,6 +5,7 @@
  */
 import type { Curve } from '../shared';
 import { num, type ModelChain, type RunGraph, type RunInput } from './run-graph';
+import { downstreamOf, type TaskLegs } from './downstream';
 import type { Branch, BranchRole, Strategy, TrainInfo } from './types';
 
 const STRATEGY_NAME: Record<Strategy, string> = { rand: 'Rand', stru: 'Stru', semi: 'Semi', unst: 'Unst' };
@@ -84,7 +85,7 @@ async function lossCurve(run: RunInput, id: string): Promise<Curve | null> {
   }
 }
 
-async function branchOf(run: RunInput, g: RunGraph, evaluate: string, links: EvaluationLinks, largeSource: string | null): Promise<Branch> {
+async function branchOf(run: RunInput, g: RunGraph, evaluate: string, links: EvaluationLinks, largeSource: string | null, leg: string | undefined): Promise<Branch> {
   const label = g.labelOf(evaluate);
   const origin = g.sourceOf(links.evalChain.load ?? links.trainChain.load);
   const chain = links.adapterFrom ? links.trainChain : links.evalChain;
@@ -108,6 +109,7 @@ async function branchOf(run: RunInput, g: RunGraph, evaluate: string, links: Eva
     accuracyStderr: num(m.accuracyStderr),
     items: num(m.items),
     tokens: num(m.tokens),
+    ...downstreamOf(g, evaluate, leg),
     train: links.train ? await trainInfo(run, links.train) : null,
     offline: { prune: await g.durationSec(chain.prune), align: await g.durationSec(chain.align), quantize: await g.durationSec(chain.quantize) },
     ablationOf: null,
@@ -158,15 +160,15 @@ function nameShort(branches: Branch[]): void {
   }
 }
 
-/** The branches of the Evaluate nodes `evaluations`, in that order. */
-export async function buildBranches(run: RunInput, g: RunGraph, evaluations: readonly string[]): Promise<Branch[]> {
+/** The branches of the Evaluate nodes `legs.primary`, in that order, each with its task leg's numbers. */
+export async function buildBranches(run: RunInput, g: RunGraph, legs: TaskLegs): Promise<Branch[]> {
   const largeSource = largeModelSource(g);
   const branches: Branch[] = [];
   const trainOf = new Map<string, string | null>();
-  for (const e of evaluations) {
+  for (const e of legs.primary) {
     const links = evaluationLinks(g, e);
     trainOf.set(e, links.train);
-    branches.push(await branchOf(run, g, e, links, largeSource));
+    branches.push(await branchOf(run, g, e, links, largeSource, legs.legOf.get(e)));
   }
   pairAblations(branches, trainOf);
   nameShort(branches);

@@ -8,6 +8,7 @@ import { buildBranches, evaluationOrder } from './branches';
 import { computeClaims, contextNotes, DEFAULT_PPL_TOLERANCE } from './claims';
 import { runGraph, type RunGraph, type RunInput } from './run-graph';
 import { mcInfo } from './multiple-choice';
+import { downstreamInfo, taskLegs } from './downstream';
 import { computeVerdict } from './verdict';
 import type { Branch, ReportModel } from './types';
 
@@ -25,8 +26,9 @@ export interface BuildOptions {
 export async function buildReportModel(run: RunInput, opts: BuildOptions = {}): Promise<ReportModel> {
   const { recipe } = run;
   const g = runGraph(run);
-  const evaluations = evaluationOrder(g);
-  const branches = await buildBranches(run, g, evaluations);
+  const legs = taskLegs(g, evaluationOrder(g));
+  const evaluations = legs.primary;
+  const branches = await buildBranches(run, g, legs);
   const tolerance = opts.pplTolerance ?? DEFAULT_PPL_TOLERANCE;
   const claims = computeClaims(branches, tolerance);
   const notes = contextNotes(branches);
@@ -48,6 +50,7 @@ export async function buildReportModel(run: RunInput, opts: BuildOptions = {}): 
     backend: evaluationBackend(g, branches),
     heldOut: heldOutDescription(g, evaluations, branches),
     mc: await mcInfo(run, g, evaluations),
+    downstream: downstreamInfo(g, branches, legs),
     branches,
     claims,
     pplTolerance: tolerance,

@@ -33,22 +33,45 @@ function lowerIsBetter(what: string, metric: string, a: number | null, b: number
   return { what, metric, a, b, holds, text: `${aName}: ${metric} ${fmt(a)} vs ${fmt(b)} for ${bName} (${signed(rel * 100)}%) — ${how}` };
 }
 
-function accuracyLine(a: Branch, b: Branch): Comparison {
+/** A proportion of a branch (higher is better) with its standard error, as the claims quote it. */
+interface Score {
+  metric: 'accuracy' | 'exact match';
+  title: string;
+  value: (b: Branch) => number | null;
+  se: (b: Branch) => number | null;
+  extra?: (a: Branch, b: Branch) => string;
+}
+
+const ACCURACY: Score = {
+  metric: 'accuracy',
+  title: 'multiple-choice accuracy',
+  value: (b) => b.accuracy,
+  se: (b) => b.accuracyStderr,
+  extra: (a, b) => (a.accuracyNorm !== null && b.accuracyNorm !== null ? `; acc_norm ${fmtPct(a.accuracyNorm)} vs ${fmtPct(b.accuracyNorm)}` : ''),
+};
+const EXACT_MATCH: Score = { metric: 'exact match', title: 'task exact match', value: (b) => b.exactMatch, se: (b) => b.exactMatchStderr };
+
+/** a vs b on a score, with a 2-standard-error margin; informative, never deciding a verdict. */
+function scoreLine(s: Score, a: Branch, b: Branch): Comparison {
   const what = `${a.label} vs ${b.label}`;
-  if (a.accuracy === null || b.accuracy === null) return { what, metric: 'accuracy', a: a.accuracy, b: b.accuracy, holds: null, text: `${a.label}: multiple-choice accuracy not measured` };
-  const d = a.accuracy - b.accuracy;
-  const se = Math.sqrt((a.accuracyStderr ?? 0) ** 2 + (b.accuracyStderr ?? 0) ** 2);
+  const [x, y] = [s.value(a), s.value(b)];
+  if (x === null || y === null) return { what, metric: s.metric, a: x, b: y, holds: null, text: `${a.label}: ${s.title} not measured` };
+  const d = x - y;
+  const se = Math.sqrt((s.se(a) ?? 0) ** 2 + (s.se(b) ?? 0) ** 2);
   const significant = se > 0 && Math.abs(d) > 2 * se;
-  const holds = significant ? d > 0 : null;
-  const norm = a.accuracyNorm !== null && b.accuracyNorm !== null ? `; acc_norm ${fmtPct(a.accuracyNorm)} vs ${fmtPct(b.accuracyNorm)}` : '';
   return {
     what,
-    metric: 'accuracy',
-    a: a.accuracy,
-    b: b.accuracy,
-    holds,
-    text: `${a.label}: multiple-choice accuracy ${fmtPct(a.accuracy)} vs ${fmtPct(b.accuracy)} for ${b.label} (${signed(d * 100)} points, 2-s.e. margin ±${(2 * se * 100).toFixed(1)}: ${significant ? (d > 0 ? 'higher' : 'lower') : 'not a significant difference'})${norm}`,
+    metric: s.metric,
+    a: x,
+    b: y,
+    holds: significant ? d > 0 : null,
+    text: `${a.label}: ${s.title} ${fmtPct(x)} vs ${fmtPct(y)} for ${b.label} (${signed(d * 100)} points, 2-s.e. margin ±${(2 * se * 100).toFixed(1)}: ${significant ? (d > 0 ? 'higher' : 'lower') : 'not a significant difference'})${s.extra?.(a, b) ?? ''}`,
   };
+}
+
+/** Score lines for the pairs (a, b), for the scores some pair measured. */
+function scoreLines(pairs: readonly (readonly [Branch, Branch])[]): Comparison[] {
+  return [ACCURACY, EXACT_MATCH].flatMap((s) => (pairs.some(([a, b]) => s.value(a) !== null || s.value(b) !== null) ? pairs.map(([a, b]) => scoreLine(s, a, b)) : []));
 }
 
 function verdictOf(cs: readonly Comparison[]): Verdict {
@@ -102,7 +125,7 @@ interface ClaimWording {
 function beatsBaselineClaim(loram: readonly Branch[], base: Branch | undefined, tolerance: number, w: ClaimWording): Claim {
   const cs = base ? loram.map((b) => lowerIsBetter(`${b.label} vs ${base.label}`, 'perplexity', b.perplexity, base.perplexity, tolerance, fmtPpl, base.label, b.label)) : [];
   const verdict = verdictOf(cs);
-  const acc = base ? loram.map((b) => accuracyLine(b, base)) : [];
+  const acc = base ? scoreLines(loram.map((b) => [b, base] as const)) : [];
   return { id: w.id, title: w.title, paper: w.paper, verdict, statement: summarize(verdict, cs, w.shown, w.notShown, w.needs), comparisons: [...cs, ...acc] };
 }
 
@@ -170,7 +193,7 @@ function ablationClaim(branches: readonly Branch[], [role, id, paper, shown, not
   const pairs = branches.filter((b) => b.role === role && usable(b)).map((abl) => [branches.find((m) => m.node === abl.ablationOf && usable(m)), abl] as const);
   const cs = pairs.filter(([m]) => m).map(([m, abl]) => lowerIsBetter(`${m!.label} vs ${abl.label}`, 'perplexity', m!.perplexity, abl.perplexity, tolerance, fmtPpl, abl.label, m!.label));
   const verdict = verdictOf(cs);
-  const acc = pairs.filter(([m]) => m).map(([m, abl]) => accuracyLine(m!, abl));
+  const acc = scoreLines(pairs.filter(([m]) => m).map(([m, abl]) => [m!, abl] as const));
   return {
     id,
     title: id === 'recovery-needed' ? 'recovery is needed' : 'alignment is needed',

@@ -35,14 +35,17 @@ export function offlineSeconds(b: Branch): number | null {
 
 /** Columns of the comparison table (label, then values already formatted). */
 export function tableRows(m: ReportModel): { header: string[]; rows: string[][] } {
-  const header = ['Branch', 'Role', 'Held-out ppl ↓', 'MC acc ↑', 'MC acc_norm ↑', 'acc s.e.', 'Train memory measured (MiB)', 'planned (MiB)', 'LoRA train time', 'Offline prep (prune/align)', 'LoRA params', 'Final train loss'];
+  const task = m.branches.some((b) => b.exactMatch !== null || b.answerPerplexity !== null);
+  const header = ['Branch', 'Role', 'Held-out ppl ↓', 'MC acc ↑', 'MC acc_norm ↑', 'acc s.e.', ...(task ? ['Task EM ↑', 'EM s.e.', 'Task answer ppl ↓'] : []), 'Train memory measured (MiB)', 'planned (MiB)', 'LoRA train time', 'Offline prep (prune/align)', 'LoRA params', 'Final train loss'];
+  const se = (x: number | null) => (x === null ? '—' : `±${(x * 100).toFixed(1)}`);
   const rows = m.branches.map((b) => [
     b.label + (b.status === 'failed' || b.status === 'skipped' || b.status === 'missing' ? ` (${b.status})` : ''),
     ROLE_TITLE[b.role],
     fmtPpl(b.perplexity),
     fmtPct(b.accuracy),
     fmtPct(b.accuracyNorm),
-    b.accuracyStderr === null ? '—' : `±${(b.accuracyStderr * 100).toFixed(1)}`,
+    se(b.accuracyStderr),
+    ...(task ? [fmtPct(b.exactMatch), se(b.exactMatchStderr), fmtPpl(b.answerPerplexity)] : []),
     fmtMiB(b.train?.memoryMeasured ?? null),
     fmtMiB(b.train?.memoryPlanned ?? null),
     fmtSec(b.train?.seconds ?? null),
@@ -82,6 +85,15 @@ export function lossCurves(m: ReportModel): { name: string; node: string; x: num
 
 export function verdictMark(v: string): string {
   return v === 'holds' ? '✅ holds' : v === 'partly' ? '◐ partly' : v === 'does not hold' ? '❌ does not hold' : '— not measured';
+}
+
+/** How the downstream task was scored and, with a second leg, trained: one sentence per fact. */
+export function downstreamLines(m: ReportModel): string[] {
+  const d = m.downstream;
+  if (!d) return [];
+  const out = [`Downstream task: exact match on ${d.items ?? '?'} items of the ${d.split} split of ${d.source} (${d.nShot ?? 0}-shot, greedy decoding with the KV cache${d.maxNewTokens !== null ? `, at most ${d.maxNewTokens} new tokens` : ''}; the answer is extracted by a regex and compared as a string). With n items one standard error is at most ±${d.items ? (Math.sqrt(0.25 / d.items) * 100).toFixed(1) : '?'} points.`];
+  if (d.separateLeg) out.push('Each branch\'s exact match comes from a second adapter trained beside its held-out-text one: supervised fine-tuning on the task\'s train split (loss on the answers only), on the same pruned / aligned / quantized model, recovered and evaluated the same way; the untuned baselines are scored as they are. "Task answer ppl" is the perplexity of the test answers given their prompts under that adapter.');
+  return out;
 }
 
 export const MC_DESIGN = [

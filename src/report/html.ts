@@ -2,7 +2,7 @@
  * The report as one self-contained HTML file: Chart.js (its UMD build, read from node_modules) and the data are
  * inlined, so the file opens offline and can be mailed around.
  */
-import { fmtDuration, fmtPct, lossCurves, MC_DESIGN, offlineSeconds, ROLE_TITLE, tableRows } from './format';
+import { downstreamLines, fmtDuration, fmtPct, lossCurves, MC_DESIGN, offlineSeconds, ROLE_TITLE, tableRows } from './format';
 import type { Branch, ReportModel } from './types';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -84,7 +84,7 @@ function findings(m: ReportModel): string {
 <ul>${[...m.verdict.standings.slice(1).map((x) => x.text), ...m.verdict.gains].map((s) => `<li>${esc(s)}</li>`).join('')}</ul>
 
 <h2>The paper's claims at this scale</h2>
-<p>Every line is computed from this run's numbers. Perplexities within ${(m.pplTolerance * 100).toFixed(1)}% count as a tie (not shown); accuracy differences come with a 2-standard-error margin and do not decide a verdict.</p>
+<p>Every line is computed from this run's numbers. Perplexities within ${(m.pplTolerance * 100).toFixed(1)}% count as a tie (not shown); accuracy and exact-match differences come with a 2-standard-error margin and do not decide a verdict.</p>
 ${m.claims.map(claimSection).join('\n')}
 ${m.notes.length ? `<ul>${m.notes.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}`;
 }
@@ -105,6 +105,7 @@ export function renderHtml(m: ReportModel, chartJs: string): string {
       norm: b.filter((x) => x.accuracy !== null).map((x) => (x.accuracyNorm ?? 0) * 100),
       chance: m.mc?.chance == null ? null : m.mc.chance * 100,
     },
+    em: { labels: b.filter((x) => x.exactMatch !== null).map((x) => x.short), values: b.filter((x) => x.exactMatch !== null).map((x) => x.exactMatch! * 100), colors: b.filter((x) => x.exactMatch !== null).map((x) => ROLE_COLOR[x.role]) },
     mem: { labels: trained.map((x) => x.short), measured: trained.map((x) => (x.train!.memoryMeasured ?? 0) / 2 ** 20), planned: trained.map((x) => (x.train!.memoryPlanned ?? 0) / 2 ** 20) },
     time: { labels: trained.map((x) => x.short), train: trained.map((x) => x.train!.seconds ?? 0), offline: trained.map((x) => offlineSeconds(x) ?? 0) },
     loss: lossCurves(m),
@@ -130,6 +131,8 @@ ${m.heldOut ? `<p>Held-out perplexity: ${esc(m.heldOut)}.</p>` : ''}
 <div class="chart" style="height:${barsHeight(data.ppl.labels.length, 1)}px"><canvas id="ppl"></canvas></div>
 <h2>Multiple-choice accuracy</h2>
 <div class="chart" style="height:${barsHeight(data.acc.labels.length, 2)}px"><canvas id="acc"></canvas></div>
+${data.em.labels.length ? `<h2>Downstream task: exact match</h2>
+<div class="chart" style="height:${barsHeight(data.em.labels.length, 1)}px"><canvas id="em"></canvas></div>` : ''}
 <h2>Training memory: measured and planned</h2>
 <div class="chart short" style="height:${barsHeight(data.mem.labels.length, 2)}px"><canvas id="mem"></canvas></div>
 <p class="note">Measured: the training engine's peak of live tensor bytes during LoRA training (ONNX Runtime: the training graph's live bytes in node order plus AdamW states; TensorFlow.js: its tensor counter plus NF4 codes). Planned: src/loram/memory/planner.ts on the trained config (bf16 base, fp32 LoRA + AdamW, one micro-batch, eager attention).</p>
@@ -141,6 +144,7 @@ ${m.heldOut ? `<p>Held-out perplexity: ${esc(m.heldOut)}.</p>` : ''}
 <h2>The held-out data and the multiple-choice set</h2>
 <ul>
 ${m.heldOut ? `<li>Perplexity is measured on ${esc(m.heldOut)}; the fine-tuning domain was never in the base models' pretraining data.</li>` : ''}
+${downstreamLines(m).map((d) => `<li>${esc(d)}</li>`).join('\n')}
 ${mcItems(m)}
 </ul>
 
@@ -157,6 +161,7 @@ ${mcItems(m)}
   new Chart(document.getElementById('ppl'), { type: 'bar', data: { labels: d.ppl.labels, datasets: [{ label: 'held-out perplexity (lower is better)', data: d.ppl.values, backgroundColor: d.ppl.colors }] }, options: opts({ plugins: { legend: { display: false } }, scales: { x: { title: { display: true, text: 'perplexity' } } } }) });
   var chanceLine = { id: 'chance', afterDatasetsDraw: function (c) { if (d.acc.chance === null) return; var x = c.scales.x.getPixelForValue(d.acc.chance); var a = c.chartArea; var g = c.ctx; g.save(); g.strokeStyle = '#dc2626'; g.setLineDash([6, 4]); g.beginPath(); g.moveTo(x, a.top); g.lineTo(x, a.bottom); g.stroke(); g.fillStyle = '#dc2626'; g.fillText('chance ' + d.acc.chance.toFixed(0) + '%', x + 4, a.top + 12); g.restore(); } };
   new Chart(document.getElementById('acc'), { type: 'bar', data: { labels: d.acc.labels, datasets: [{ label: 'acc', data: d.acc.acc, backgroundColor: '#2563eb' }, { label: 'acc_norm', data: d.acc.norm, backgroundColor: '#93c5fd' }] }, options: opts({ scales: { x: { min: 0, title: { display: true, text: 'accuracy %' } } } }), plugins: [chanceLine] });
+  if (d.em.labels.length) new Chart(document.getElementById('em'), { type: 'bar', data: { labels: d.em.labels, datasets: [{ label: 'task exact match % (higher is better)', data: d.em.values, backgroundColor: d.em.colors }] }, options: opts({ plugins: { legend: { display: false } }, scales: { x: { min: 0, max: 100, title: { display: true, text: 'exact match %' } } } }) });
   new Chart(document.getElementById('mem'), { type: 'bar', data: { labels: d.mem.labels, datasets: [{ label: 'measured (MiB)', data: d.mem.measured, backgroundColor: '#0f766e' }, { label: 'planned (MiB)', data: d.mem.planned, backgroundColor: '#99f6e4' }] }, options: opts({ scales: { x: { title: { display: true, text: 'MiB' } } } }) });
   new Chart(document.getElementById('time'), { type: 'bar', data: { labels: d.time.labels, datasets: [{ label: 'LoRA training (s)', data: d.time.train, backgroundColor: '#7c3aed' }, { label: 'offline prune + align (s)', data: d.time.offline, backgroundColor: '#c4b5fd' }] }, options: opts({ scales: { x: { stacked: true, title: { display: true, text: 'seconds' } }, y: { stacked: true } } }) });
   var palette = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#4b5563', '#ea580c', '#0d9488', '#9333ea'];

@@ -1,6 +1,6 @@
 /** The report as Markdown: tables and Mermaid `xychart-beta` charts (render on GitHub and in most viewers). */
 import { fmtBytes } from './claims';
-import { fmtDuration, fmtPct, lossCurves, MC_DESIGN, offlineSeconds, tableRows, verdictMark } from './format';
+import { downstreamLines, fmtDuration, fmtPct, lossCurves, MC_DESIGN, offlineSeconds, tableRows, verdictMark } from './format';
 import type { ReportModel } from './types';
 
 /** Mermaid strings: no double quotes or brackets that would end the token. */
@@ -59,7 +59,7 @@ function verdictSection(m: ReportModel): string[] {
 
 function claimsSection(m: ReportModel): string[] {
   const out = ['## The paper\'s claims at this scale', ''];
-  out.push(`Every line below is computed from this run's numbers. Perplexities within ${(m.pplTolerance * 100).toFixed(1)}% count as a tie (not shown); accuracy differences are reported with a 2-standard-error margin and do not decide a verdict.`, '');
+  out.push(`Every line below is computed from this run's numbers. Perplexities within ${(m.pplTolerance * 100).toFixed(1)}% count as a tie (not shown); accuracy and exact-match differences are reported with a 2-standard-error margin and do not decide a verdict.`, '');
   for (const c of m.claims) {
     out.push(`### ${verdictMark(c.verdict)} — ${c.paper}`, '', c.statement, '');
     for (const x of c.comparisons) out.push(`- ${x.text}`);
@@ -73,7 +73,7 @@ function claimsSection(m: ReportModel): string[] {
 function comparisonSection(m: ReportModel): string[] {
   const t = tableRows(m);
   const out = ['## Comparison', '', table(t.header, t.rows), ''];
-  if (m.heldOut) out.push(`Held-out perplexity: ${m.heldOut}. Multiple choice: ${m.mc ? `${m.mc.testItems ?? '?'} items` : 'not measured'}.`, '');
+  if (m.heldOut) out.push(`Held-out perplexity: ${m.heldOut}. Multiple choice: ${m.mc ? `${m.mc.testItems ?? '?'} items` : 'not measured'}.${m.downstream ? ` Task exact match: ${m.downstream.items ?? '?'} items of ${m.downstream.source}.` : ''}`, '');
   return out;
 }
 
@@ -89,6 +89,11 @@ function evaluationCharts(m: ReportModel): string[] {
     out.push('## Multiple-choice accuracy', '');
     const chance = m.mc?.chance ?? null;
     out.push(barChart('Multiple-choice accuracy, % (bars: acc, then acc_norm; line: chance)', 'accuracy %', withAcc.map((b) => b.short), [withAcc.map((b) => b.accuracy! * 100), withAcc.map((b) => (b.accuracyNorm ?? 0) * 100)], chance !== null ? [withAcc.map(() => chance * 100)] : []), '');
+  }
+  const withEm = m.branches.filter((b) => b.exactMatch !== null);
+  if (withEm.length) {
+    out.push('## Downstream task: exact match', '');
+    out.push(barChart(`Exact match on ${m.downstream?.source ?? 'the task'}, % (higher is better)`, 'exact match %', withEm.map((b) => b.short), [withEm.map((b) => b.exactMatch! * 100)]), '');
   }
   return out;
 }
@@ -139,6 +144,7 @@ function lossChart(m: ReportModel): string[] {
 function dataSection(m: ReportModel): string[] {
   const out = ['## The held-out data and the multiple-choice set', ''];
   if (m.heldOut) out.push(`- Perplexity is measured on ${m.heldOut}; the fine-tuning domain was never in the base models' pretraining data.`);
+  for (const d of downstreamLines(m)) out.push(`- ${d}`);
   const mc = m.mc;
   if (mc) {
     out.push(`- Multiple choice: ${mc.source}; ${mc.testItems ?? '?'} test items.`);

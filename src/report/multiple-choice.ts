@@ -39,6 +39,8 @@ async function leakage(run: RunInput, items: DatasetValue, split: 'test', trainS
   let readAll = itemsText !== null;
   for (const t of trainSets) {
     const v = run.nodes[t]?.outputs?.dataset;
+    // Instruction records (a task's prompts and answers) are not documents the items could come from.
+    if (v && v.type === 'dataset' && v.format === 'instruction') continue;
     const text = v && v.type === 'dataset' ? await run.readText(v.location, v.splits.train.path) : null;
     if (text === null) readAll = false;
     else for (const line of text.split('\n')) if (line.trim()) trainDocs.add(String((JSON.parse(line) as { id: unknown }).id));

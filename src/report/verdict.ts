@@ -3,8 +3,8 @@
  * much the variants beat each baseline. The same function feeds `loram report` (Markdown / HTML) and the editor's
  * Compare view, so both say the same thing in the same words.
  *
- * Noise rules (the report's): perplexity within `pplTolerance` (relative, 0.5% by default) is a tie; accuracy
- * within 2 standard errors (√(se_a² + se_b²)); measured memory within 1%; training time within 5% (time on a
+ * Noise rules (the report's): perplexity within `pplTolerance` (relative, 0.5% by default) is a tie; accuracy and
+ * task exact match within 2 standard errors (√(se_a² + se_b²)); measured memory within 1%; training time within 5% (time on a
  * shared machine varies by a few percent between identical runs). Baselines (untuned or plain LoRA models) are
  * what the variants are measured against: they are never ranked.
  */
@@ -28,19 +28,25 @@ interface MetricRule {
   noise: string;
 }
 
+/** A proportion (higher is better) whose ties are within 2 standard errors. */
+function score(metric: Standing['metric'], title: string, value: (b: Branch) => number | null, se: (b: Branch) => number | null): MetricRule {
+  return {
+    metric,
+    title,
+    lowerIsBetter: false,
+    value,
+    tie: (b, w) => Math.abs(value(b)! - value(w)!) <= 2 * Math.sqrt((se(b) ?? 0) ** 2 + (se(w) ?? 0) ** 2),
+    fmt: (x) => `${(x * 100).toFixed(1)}%`,
+    noise: '2 standard errors',
+  };
+}
+
 function rules(pplTolerance: number): MetricRule[] {
   const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b || 1);
   return [
     { metric: 'perplexity', title: 'held-out perplexity', lowerIsBetter: true, value: (b) => b.perplexity, tie: (b, w) => rel(b.perplexity!, w.perplexity!) < pplTolerance, fmt: (x) => (x >= 100 ? x.toFixed(1) : x.toFixed(2)), noise: `${(pplTolerance * 100).toFixed(1)}%` },
-    {
-      metric: 'accuracy',
-      title: 'multiple-choice accuracy',
-      lowerIsBetter: false,
-      value: (b) => b.accuracy,
-      tie: (b, w) => Math.abs(b.accuracy! - w.accuracy!) <= 2 * Math.sqrt((b.accuracyStderr ?? 0) ** 2 + (w.accuracyStderr ?? 0) ** 2),
-      fmt: (x) => `${(x * 100).toFixed(1)}%`,
-      noise: '2 standard errors',
-    },
+    score('accuracy', 'multiple-choice accuracy', (b) => b.accuracy, (b) => b.accuracyStderr),
+    score('exactMatch', 'task exact match', (b) => b.exactMatch, (b) => b.exactMatchStderr),
     { metric: 'memory', title: 'measured training memory', lowerIsBetter: true, value: (b) => b.train?.memoryMeasured ?? null, tie: (b, w) => rel(b.train!.memoryMeasured!, w.train!.memoryMeasured!) < MEMORY_TIE, fmt: (x) => `${(x / 2 ** 20).toFixed(1)} MiB`, noise: '1%' },
     { metric: 'time', title: 'LoRA training time', lowerIsBetter: true, value: (b) => b.train?.seconds ?? null, tie: (b, w) => rel(b.train!.seconds!, w.train!.seconds!) < TIME_TIE, fmt: (x) => `${x.toFixed(1)} s`, noise: '5%' },
   ];
@@ -81,6 +87,21 @@ function gainLine(baseline: Branch, variants: readonly Branch[]): string | null 
   return `${gains.filter((x) => x.g > 0).length} of ${gains.length} variants beat ${baseline.label} (baseline) on perplexity.`;
 }
 
+/** Exact-match gain over a baseline, counted beyond 2 standard errors (a proportion's noise, not a relative tie). */
+function exactMatchGainLine(baseline: Branch, variants: readonly Branch[]): string | null {
+  if (baseline.exactMatch === null) return null;
+  const diffs = variants.filter((b) => b.exactMatch !== null).map((b) => ({ b, d: b.exactMatch! - baseline.exactMatch!, se: Math.hypot(b.exactMatchStderr ?? 0, baseline.exactMatchStderr ?? 0) }));
+  if (!diffs.length) return null;
+  const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
+  const lo = Math.min(...diffs.map((x) => x.d));
+  const hi = Math.max(...diffs.map((x) => x.d));
+  const range = lo === hi ? `${pts(lo)} points` : `${pts(lo)} to ${pts(hi)} points`;
+  const beyond = diffs.filter((x) => x.d > 2 * x.se).length;
+  const who = diffs.length === 1 ? diffs[0]!.b.label : `Every variant (${diffs.length})`;
+  if (beyond === diffs.length) return `${who} beats ${baseline.label} (baseline) on task exact match beyond 2 standard errors: ${range}.`;
+  return `${beyond} of ${diffs.length} variant${diffs.length > 1 ? 's' : ''} beat${diffs.length > 1 ? '' : 's'} ${baseline.label} (baseline) on task exact match beyond 2 standard errors (${range}).`;
+}
+
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** The verdict of a comparison's branches. Variants: every branch that is not a baseline; LoRAM branches lead the gains. */
@@ -90,8 +111,11 @@ export function computeVerdict(branches: readonly Branch[], pplTolerance: number
   const baselines = ok.filter(isBaseline);
   const standings = rules(pplTolerance).map((r) => standing(r, variants));
   const main = variants.filter((b) => b.role === 'loram');
-  const gains = baselines.map((b) => gainLine(b, main.length ? main : variants)).filter((x): x is string => x !== null);
-  const ppl = standings[0]!;
-  const headline = ppl.winner === null ? 'No variant has a perplexity to compare.' : ppl.text;
+  const ranked = main.length ? main : variants;
+  const gains = baselines.flatMap((b) => [gainLine(b, ranked), exactMatchGainLine(b, ranked)]).filter((x): x is string => x !== null);
+  // The headline is the first metric measured (perplexity, else accuracy, else exact match…), listed first.
+  const lead = standings.findIndex((s) => s.winner !== null);
+  if (lead > 0) standings.unshift(...standings.splice(lead, 1));
+  const headline = lead < 0 ? 'No variant has a perplexity, an accuracy or an exact match to compare.' : standings[0]!.text;
   return { headline, standings, gains, baselines: branches.filter(isBaseline).map((b) => b.label) };
 }

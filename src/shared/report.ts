@@ -52,6 +52,13 @@ export interface Branch {
   accuracyStderr: number | null;
   items: number | null;
   tokens: number | null;
+  /** Downstream task: exact match (with its standard error) on the generation task's items, and answer-only perplexity. */
+  exactMatch: number | null;
+  exactMatchStderr: number | null;
+  generationItems: number | null;
+  answerPerplexity: number | null;
+  /** The task leg these come from (an Evaluate of an adapter trained on the task), or null: the branch's own Evaluate. */
+  downstream: { node: string; train: string | null; status: string } | null;
   train: TrainInfo | null;
   /** Offline (publisher-side) seconds: prune, align, quantize. */
   offline: { prune: number | null; align: number | null; quantize: number | null };
@@ -96,6 +103,17 @@ export interface McInfo {
   leakage: { checked: boolean; trainDocs: number; itemDocs: number; overlap: string[] } | null;
 }
 
+/** The downstream task exact match was measured on. */
+export interface DownstreamInfo {
+  source: string;
+  split: string;
+  items: number | null;
+  nShot: number | null;
+  maxNewTokens: number | null;
+  /** True: the task's adapters were trained in a second leg beside the held-out-text ones (their numbers join the branches' rows). */
+  separateLeg: boolean;
+}
+
 export interface ReportModel {
   title: string;
   runId: string;
@@ -113,6 +131,7 @@ export interface ReportModel {
   backend: string | null;
   heldOut: string | null;
   mc: McInfo | null;
+  downstream: DownstreamInfo | null;
   branches: Branch[];
   claims: Claim[];
   /** Relative perplexity difference below which two branches are called a tie. */
@@ -124,7 +143,7 @@ export interface ReportModel {
 
 /** One metric's standing among the variants (baselines are compared against, never ranked). */
 export interface Standing {
-  metric: 'perplexity' | 'accuracy' | 'memory' | 'time';
+  metric: 'perplexity' | 'accuracy' | 'exactMatch' | 'memory' | 'time';
   /** The column it is read from, and whether lower is better. */
   title: string;
   lowerIsBetter: boolean;

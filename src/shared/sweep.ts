@@ -13,6 +13,8 @@
  * - `$enabled: false` bypasses a copy: its consumers read the node's own input of the same port type (or lose the
  *   edge when it has none). `$disconnect: [ports]` leaves those inputs of the copy unconnected.
  * - Copy ids are `<id>.<i>[.<j>…]` (point index per axis); labels get the points' labels appended.
+ * - Branches counted: what a gathering input receives, copies of one point with the same `label` param counted
+ *   once (Compare shows two evaluations of one variant in one row).
  * - The expansion keeps the recipe as written in `meta.sweep.source` (a run's snapshot says what file it came from).
  */
 import type { ValidationError } from './errors';
@@ -209,7 +211,7 @@ export function expandSweeps(recipe: Recipe, ports: PortLookup): SweepExpansion 
   }
   const out: Recipe = { ...recipe, meta: { ...recipe.meta, sweep: { source: recipe } }, nodes: nodes.map((n) => ({ ...n })), edges: live };
   const widest = Math.max(1, ...[...copyIds.values()].map((c) => c.length));
-  return { recipe: out, axes, origin, copies: copyIds, branches: countBranches(out, ports, widest), errors };
+  return { recipe: out, axes, origin, copies: copyIds, branches: countBranches(out, ports, widest, origin), errors };
 }
 
 /** Each edge once per consumer copy; into a gathering node, once per producer copy. Copies' disconnected ports get none. */
@@ -269,17 +271,27 @@ function resolveBypasses(edges: RecipeEdge[], copies: Map<string, Copy[]>, recip
   return out;
 }
 
-/** The most edges into one `multiple` input (what a Compare gathers), or `widest` when larger. */
-function countBranches(recipe: Recipe, ports: PortLookup, widest: number): number {
-  const types = new Map(recipe.nodes.map((n) => [n.id, n.type]));
-  const into = new Map<string, number>();
+/**
+ * Which branch a producer belongs to: copies of one sweep point with the same `label` param (two evaluations of
+ * one variant, which Compare shows in one row) are one branch; any other producer is a branch of its own.
+ */
+function branchKey(n: RecipeNode, point: Record<string, number> | undefined): string {
+  const label = n.params?.label;
+  return point && Object.keys(point).length && typeof label === 'string' && label ? `${JSON.stringify(point)}|${label}` : `#${n.id}`;
+}
+
+/** The most branches one `multiple` input gathers (what a Compare gathers), or `widest` when larger. */
+function countBranches(recipe: Recipe, ports: PortLookup, widest: number, origin?: ReadonlyMap<string, BranchOrigin>): number {
+  const byId = new Map(recipe.nodes.map((n) => [n.id, n]));
+  const into = new Map<string, Set<string>>();
   for (const e of recipe.edges) {
-    const t = types.get(e.to.node);
-    if (!t || ports(t)?.inputs.find((p) => p.name === e.to.port)?.multiple !== true) continue;
+    const t = byId.get(e.to.node)?.type;
+    const from = byId.get(e.from.node);
+    if (!t || !from || ports(t)?.inputs.find((p) => p.name === e.to.port)?.multiple !== true) continue;
     const k = `${e.to.node}|${e.to.port}`;
-    into.set(k, (into.get(k) ?? 0) + 1);
+    into.set(k, (into.get(k) ?? new Set()).add(branchKey(from, origin?.get(from.id)?.point)));
   }
-  return Math.max(widest, ...into.values());
+  return Math.max(widest, ...[...into.values()].map((s) => s.size));
 }
 
 /** A short description of a node's sweep for its card, e.g. "strategy × 5", "strategy, ratio × 4", "× 3 × 2". */

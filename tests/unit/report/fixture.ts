@@ -6,9 +6,19 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunInput } from '../../../src/report/build';
-import { parseRecipe, type NodeRunSummary, type Recipe } from '../../../src/shared';
+import { registry } from '../../../src/nodes/index';
+import { expandSweeps, parseRecipe, type NodeRunSummary, type Recipe } from '../../../src/shared';
 
 export const RECIPE_PATH = fileURLToPath(new URL('./compare-pruning-handwritten.json', import.meta.url));
+
+/** graphs/compare-pruning.json as the engine runs it: sweeps expanded (ids like eval.4), with its task legs. */
+export function sweptRecipe(): Recipe {
+  const r = parseRecipe(JSON.parse(readFileSync(fileURLToPath(new URL('../../../graphs/compare-pruning.json', import.meta.url)), 'utf8')));
+  if (!r.recipe) throw new Error('graphs/compare-pruning.json does not parse');
+  const x = expandSweeps(r.recipe, (t) => registry.get(t));
+  if (x.errors.length) throw new Error(`graphs/compare-pruning.json does not expand: ${x.errors[0]!.message}`);
+  return x.recipe;
+}
 
 export function realRecipe(): Recipe {
   const r = parseRecipe(JSON.parse(readFileSync(RECIPE_PATH, 'utf8')));
@@ -20,6 +30,8 @@ export interface Numbers {
   /** Evaluate node id → perplexity (and optional accuracy). */
   ppl: Record<string, number>;
   acc?: Record<string, number>;
+  /** Evaluate node id of a task leg (an Evaluate with a generation input) → exact match (default 0.5). */
+  em?: Record<string, number>;
   /** LoRA-Train node id → measured / planned bytes. */
   mem?: Record<string, [measured: number, planned: number]>;
 }
@@ -43,7 +55,11 @@ export function syntheticRun(numbers: Numbers, recipe = realRecipe()): RunInput 
   const nodes: Record<string, NodeRunSummary> = {};
   for (const n of recipe.nodes) {
     const s: NodeRunSummary = { type: n.type, status: 'done', signature: sig(n.id), durationMs: 1000, metrics: {}, outputs: {} };
-    if (n.type === 'Evaluate') {
+    const generates = recipe.edges.some((e) => e.to.node === n.id && e.to.port === 'generation');
+    if (n.type === 'Evaluate' && generates) {
+      const em = numbers.em?.[n.id] ?? 0.5;
+      s.metrics = { answerPerplexity: 1.5, answerNll: Math.log(1.5), answerTokens: 120, exactMatch: em, exactMatchStderr: Math.sqrt((em * (1 - em)) / 59), generationItems: 60, nShot: 0 };
+    } else if (n.type === 'Evaluate') {
       const acc = numbers.acc?.[n.id] ?? 0.3;
       s.metrics = { perplexity: numbers.ppl[n.id] ?? null, nll: Math.log(numbers.ppl[n.id] ?? 1), tokens: 16000, accuracy: acc, accuracyNorm: acc - 0.01, accuracyStderr: 0.03, items: 200 };
     } else if (n.type === 'LoRA-Train') {
@@ -54,6 +70,8 @@ export function syntheticRun(numbers: Numbers, recipe = realRecipe()): RunInput 
       s.outputs = { metrics: { type: 'metrics', location: { kind: 'store', artifact: sig(n.id), path: 'metrics.json' }, label: '', summary: {} } };
     } else if (n.type === 'Load') {
       s.metrics = { params: n.id === 'load' ? 4985088 : 853120 };
+    } else if (n.type === 'Dataset' && n.id === 'task') {
+      s.outputs = { dataset: { type: 'dataset', format: 'instruction', location: { kind: 'store', artifact: sig(n.id), path: '' }, source: 'built-in task arithmetic (single-digit addition)', splits: { train: { path: 'train.jsonl', documents: 210, chars: 0 }, val: { path: 'val.jsonl', documents: 30, chars: 0 }, test: { path: 'test.jsonl', documents: 60, chars: 0 } } } };
     } else if (n.type === 'Dataset' && n.id === 'choices') {
       s.metrics = { choices: 4, generalDistractors: 1, chance: 0.25, styleOnlyCeiling: 1 / 3, testItems: 200 };
     }

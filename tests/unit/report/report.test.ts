@@ -10,7 +10,7 @@ import { renderMarkdown } from '../../../src/report/markdown';
 import type { Branch } from '../../../src/report/types';
 import { fileURLToPath } from 'node:url';
 import { parseRecipe } from '../../../src/shared';
-import { evalIds, paperLikeNumbers, realRecipe, syntheticRun, writeRunHome, type Numbers } from './fixture';
+import { evalIds, paperLikeNumbers, realRecipe, sweptRecipe, syntheticRun, writeRunHome, type Numbers } from './fixture';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const recipe = realRecipe();
@@ -105,7 +105,7 @@ describe('claims are computed from the numbers', () => {
   test('accuracy lines carry a 2-s.e. margin and do not decide verdicts', () => {
     const b = (node: string, role: Branch['role'], ppl: number, acc: number): Branch => ({
       node, label: node, short: node, role, origin: 'builtin:large', strategy: role === 'loram' ? 'stru' : null, ratio: null, aligned: true, quantized: false, recovered: role === 'loram',
-      status: 'done', perplexity: ppl, accuracy: acc, accuracyNorm: acc, accuracyStderr: 0.03, items: 200, tokens: 1000, train: null, offline: { prune: null, align: null, quantize: null }, ablationOf: null,
+      status: 'done', perplexity: ppl, accuracy: acc, accuracyNorm: acc, accuracyStderr: 0.03, items: 200, tokens: 1000, exactMatch: null, exactMatchStderr: null, generationItems: null, answerPerplexity: null, downstream: null, train: null, offline: { prune: null, align: null, quantize: null }, ablationOf: null,
     });
     const claims = computeClaims([b('L', 'loram', 50, 0.3), b('U', 'untuned-large', 60, 0.4)]);
     const c = claims.find((x) => x.id === 'beats-untuned')!;
@@ -113,6 +113,72 @@ describe('claims are computed from the numbers', () => {
     const acc = c.comparisons.find((x) => x.metric === 'accuracy')!;
     expect(acc.text).toBe('L: multiple-choice accuracy 30.0% vs 40.0% for U (−10.0 points, 2-s.e. margin ±8.5: lower); acc_norm 30.0% vs 40.0%');
     expect(acc.holds).toBe(false);
+  });
+});
+
+describe('the downstream task (graphs/compare-pruning.json: a second, SFT leg per branch)', () => {
+  const swept = sweptRecipe();
+  // Perplexity on the SotU leg, exact match on the task leg; LoRAM-Stru is best on the task, the untuned models score 0.
+  const numbers = (): Numbers => {
+    const ppl: Record<string, number> = {};
+    const em: Record<string, number> = { 'eval_task.0': 0, 'eval_task.1': 0, 'eval_task.2': 0.3, 'eval_task.3': 0.8 };
+    for (let i = 0; i < 13; i++) ppl[`eval.${i}`] = 60 - i;
+    for (let i = 4; i < 13; i++) em[`eval_task.${i}`] = 0.5 + i / 100;
+    em['eval_task.5'] = 0.75;
+    for (let i = 4; i < 8; i++) [ppl[`eval_norec.${i}`], em[`eval_task_norec.${i}`]] = [70, 0.2];
+    return { ppl, em };
+  };
+
+  test('each task Evaluate joins the branch it mirrors: 17 branches, exact match from the task leg', async () => {
+    const m = await buildReportModel(syntheticRun(numbers(), swept));
+    expect(m.branches).toHaveLength(17);
+    const by = Object.fromEntries(m.branches.map((b) => [b.node, b]));
+    expect(by['eval.5']).toMatchObject({ short: 'LoRAM-Stru', perplexity: 55, exactMatch: 0.75, generationItems: 60, answerPerplexity: 1.5, downstream: { node: 'eval_task.5', train: 'train_task.5' } });
+    expect(by['eval_norec.5']).toMatchObject({ role: 'no-recovery', exactMatch: 0.2, downstream: { node: 'eval_task_norec.5', train: 'train_task.5' } });
+    expect(by['eval.0']).toMatchObject({ role: 'untuned-large', exactMatch: 0, downstream: { node: 'eval_task.0', train: null } });
+    expect(by['eval.2']).toMatchObject({ role: 'lora-small', exactMatch: 0.3, downstream: { train: 'train_task.2' } });
+    expect(m.branches.every((b) => b.downstream !== null)).toBe(true);
+    expect(m.downstream).toEqual({ source: 'built-in task arithmetic (single-digit addition)', split: 'test', items: 60, nShot: 0, maxNewTokens: 4, separateLeg: true });
+  });
+
+  test('the verdict ranks exact match, the claims quote it beside perplexity, both renderings show it', async () => {
+    const m = await buildReportModel(syntheticRun(numbers(), swept));
+    const em = m.verdict.standings.find((s) => s.metric === 'exactMatch')!;
+    expect(em.winner).toBe('LoRAM-Stru');
+    expect(em.text).toMatch(/^Task exact match: LoRAM-Stru is best \(75\.0%\)/);
+    expect(m.verdict.gains).toContain('Every variant (5) beats large, untuned (baseline) on task exact match beyond 2 standard errors: +54.0 to +75.0 points.');
+    const beats = m.claims.find((c) => c.id === 'beats-small-lora')!;
+    expect(beats.comparisons.find((c) => c.metric === 'exact match' && c.what.startsWith('LoRAM-Stru'))!.text).toMatch(/^LoRAM-Stru: task exact match 75\.0% vs 30\.0% for small \+ LoRA \(\+45\.0 points, 2-s\.e\. margin ±\d+\.\d: higher\)$/);
+    const md = renderMarkdown(m);
+    expect(md).toMatch(/\| Task EM ↑ \| EM s\.e\. \| Task answer ppl ↓ \|/);
+    expect(md).toMatch(/\| LoRAM-Stru \| LoRAM \(recovered, on the original\) \| 55\.00 \| 30\.0% \| 29\.0% \| ±3\.0 \| 75\.0% \| ±5\.6 \| 1\.50 \|/);
+    expect(md).toContain('## Downstream task: exact match');
+    expect(md).toContain('- Downstream task: exact match on 60 items of the test split of built-in task arithmetic (single-digit addition)');
+    const html = renderHtml(m, '');
+    expect(html).toContain('<canvas id="em">');
+    const data = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]!);
+    expect(data.em.labels).toHaveLength(17);
+    expect(data.em.values[data.em.labels.indexOf('LoRAM-Stru')]).toBe(75);
+  });
+
+  test('graphs/instruct.json: each Evaluate measures its own exact match, which leads the verdict (no held-out text perplexity)', async () => {
+    const instruct = parseRecipe(JSON.parse(readFileSync(path.join(ROOT, 'graphs/instruct.json'), 'utf8'))).recipe!;
+    const m = await buildReportModel(syntheticRun({ ppl: {}, em: { eval: 0.9, eval_base: 0, eval_small: 0.95 } }, instruct));
+    expect(m.branches.map((b) => [b.node, b.role, b.exactMatch, b.downstream])).toEqual([
+      ['eval_base', 'untuned-large', 0, null],
+      ['eval', 'loram', 0.9, null],
+      ['eval_small', 'lora-small', 0.95, null],
+    ]);
+    expect(m.downstream).toMatchObject({ items: 60, maxNewTokens: 6, separateLeg: false });
+    expect(m.verdict.headline).toBe('Task exact match: LoRAM-Stru SFT (recovered, on the original) is best (90.0%); the only variant measured.');
+    expect(m.verdict.gains).toContain('LoRAM-Stru SFT (recovered, on the original) beats original model, untuned (baseline) on task exact match beyond 2 standard errors: +90.0 points.');
+  });
+
+  test('without a task leg (the hand-written recipe) nothing about a task is shown', async () => {
+    const m = await buildReportModel(syntheticRun(paperLikeNumbers(recipe), recipe));
+    expect(m.downstream).toBeNull();
+    expect(m.verdict.standings.find((s) => s.metric === 'exactMatch')!.winner).toBeNull();
+    expect(renderMarkdown(m)).not.toContain('Task EM');
   });
 });
 

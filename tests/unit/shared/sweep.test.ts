@@ -51,6 +51,28 @@ describe('expandSweeps', () => {
     expect(x.axes).toEqual([]);
   });
 
+  test('two evaluations of one variant (same point, same label) count as one branch; a constant label does not merge variants', () => {
+    const twoLegs = (label: unknown) =>
+      recipe(
+        [
+          { id: 'load', type: 'Load' },
+          { id: 'prune', type: 'Prune', sweep: { axis: 'v', mode: 'zip', values: { strategy: ['rand', 'stru', 'semi'] } } },
+          { id: 'eval', type: 'Eval', params: { label: 'x' }, sweep: { axis: 'v', mode: 'zip', values: { label } } },
+          { id: 'task', type: 'Eval', params: { label: 'x' }, sweep: { axis: 'v', mode: 'zip', values: { label } } },
+          { id: 'cmp', type: 'Compare' },
+        ],
+        [
+          ['load', 'model', 'prune', 'model'],
+          ['prune', 'model', 'eval', 'model'],
+          ['prune', 'model', 'task', 'model'],
+          ['eval', 'metrics', 'cmp', 'metrics'],
+          ['task', 'metrics', 'cmp', 'metrics'],
+        ],
+      );
+    expect(expandSweeps(twoLegs(['Rand', 'Stru', 'Semi']), ports).branches).toBe(3);
+    expect(expandSweeps(twoLegs(['same', 'same', 'same']), ports).branches).toBe(3);
+  });
+
   test('one axis: the swept node and everything downstream are copied, upstream nodes and the Compare are not', () => {
     const x = expandSweeps(chain({ values: { strategy: ['rand', 'stru', 'semi'] } }), ports);
     expect(x.errors).toEqual([]);

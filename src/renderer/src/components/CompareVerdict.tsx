@@ -1,8 +1,8 @@
 /**
  * The Compare view's verdict: what `loram report` says about the shown run, from the same model (the engine builds
  * it with src/report): per metric the winner and the ties within noise, the gain over each baseline, the paper's
- * claims; then every branch with its role (baselines marked, never "best"), memory measured and planned, and
- * training time; and a button that opens the full report.
+ * claims; then every branch with its role (baselines marked, never "best"), perplexity, accuracy, task exact
+ * match (when measured), memory measured and planned, and training time; and a button that opens the full report.
  */
 import { useEffect, useState } from 'react';
 import type { Branch, ReportModel } from '../../../shared';
@@ -40,6 +40,9 @@ function useReportModel(controller: EditorController, runId: string | null, stat
 
 function BranchTable({ m }: { m: ReportModel }) {
   const st = Object.fromEntries(m.verdict.standings.map((s) => [s.metric, s]));
+  // The downstream task's column only when some branch measured it (its standard error beside the value).
+  const task = m.branches.some((b) => b.exactMatch !== null);
+  const em = (b: Branch) => (b.exactMatch === null ? '—' : `${pct(b.exactMatch)}${b.exactMatchStderr !== null ? ` ± ${(b.exactMatchStderr * 100).toFixed(1)}` : ''}`);
   const mark = (metric: string, b: Branch) => (st[metric]?.winner === b.label ? ' best' : st[metric]?.tied.includes(b.label) ? ' tie' : '');
   return (
     <div className="table-scroll">
@@ -50,6 +53,7 @@ function BranchTable({ m }: { m: ReportModel }) {
             <th>Role</th>
             <th>perplexity ↓</th>
             <th>accuracy ↑</th>
+            {task && <th title={m.downstream ? `exact match on ${m.downstream.items ?? '?'} items of ${m.downstream.source}` : undefined}>task exact match ↑</th>}
             <th>memory measured (MiB) ↓</th>
             <th>memory planned (MiB)</th>
             <th>training time ↓</th>
@@ -62,6 +66,7 @@ function BranchTable({ m }: { m: ReportModel }) {
               <td>{ROLE[b.role] && <span className={`role-tag role-${ROLE[b.role] === 'baseline' ? 'baseline' : b.role}`}>{ROLE[b.role]}</span>}</td>
               <td className={`num${mark('perplexity', b)}`}>{fmt(b.perplexity, ppl)}</td>
               <td className={`num${mark('accuracy', b)}`}>{fmt(b.accuracy, pct)}</td>
+              {task && <td className={`num${mark('exactMatch', b)}`}>{em(b)}</td>}
               <td className={`num${mark('memory', b)}`}>{fmt(b.train?.memoryMeasured, mib)}</td>
               <td className="num">{fmt(b.train?.memoryPlanned, mib)}</td>
               <td className={`num${mark('time', b)}`}>{fmt(b.train?.seconds, sec)}</td>

@@ -167,13 +167,13 @@ export interface CompareView {
   best: Record<string, string>;
 }
 
-/** Columns where "best" means something: quality, memory, time, loss; not counts (tokens, items, params, steps). */
+/** Columns where "best" means something: quality, memory, time, loss; not counts (tokens, items, params, steps) or standard errors. */
 export function isRankedColumn(col: string): boolean {
-  return /perplexity|ppl|acc|loss|mem|bytes|seconds|time/i.test(col) && !/tokens|items|count|params|steps|branches/i.test(col);
+  return /perplexity|ppl|acc|exactMatch|loss|mem|bytes|seconds|time/i.test(col) && !/tokens|items|count|params|steps|branches|stderr/i.test(col);
 }
 
 function lowerIsBetter(col: string): boolean {
-  return !isAccuracyKey(col);
+  return !isAccuracyKey(col) && !/exactMatch/i.test(col);
 }
 
 export function compareView(file: MetricsFile): CompareView | null {
