@@ -3,6 +3,13 @@
  * positions whose labels are the next token where that token is trained and IGNORE_INDEX elsewhere (prompt,
  * template text, padding). Rows are right-padded: with causal attention no real position sees a pad, so no
  * attention mask is needed and the padded positions are simply not counted.
+ *
+ * Packing (optional, as TRL's `packing=True`): several short examples share one row of seqLen positions, placed
+ * first-fit in order of decreasing length (TRL's "bfd"), never split. Labels stay masked on prompts and never
+ * cross from one example into the next; each position carries its example's number (1, 2, …; 0 = padding) so
+ * that attention stays within the example (a block-diagonal mask on both training engines). Positions run on
+ * through the row: with rotary embeddings attention depends only on the distance between tokens, so inside an
+ * example it is exactly what that example alone would get, and no position reset is needed.
  */
 import { IGNORE_INDEX, type LmBatch } from '../model/loss';
 import type { Segment } from './chat-template';
@@ -22,6 +29,8 @@ export interface SftSequence {
 export interface SftRow {
   inputIds: Int32Array;
   labels: Int32Array;
+  /** Packed rows: the example each position belongs to (1, 2, …; 0 = padding). */
+  segments?: Int32Array;
 }
 
 export interface SftRows {
@@ -77,12 +86,82 @@ export function sftRows(tok: SftTokenizer, examples: readonly (readonly Segment[
   return out;
 }
 
+export interface PackedRows extends SftRows {
+  /** Examples placed into the rows (each counted once, however many share a row). */
+  examples: number;
+}
+
+/** One example cut to the seqLen + 1 tokens a row holds, or null when no trained token is left after its first. */
+function fitted(seq: SftSequence, seqLen: number): SftSequence | null {
+  const n = Math.min(seq.ids.length, seqLen + 1);
+  const cut = { ids: seq.ids.slice(0, n), trained: seq.trained.slice(0, n) };
+  return cut.trained.some((t, i) => i > 0 && t) ? cut : null;
+}
+
+/** Rows of several examples each: first-fit decreasing into rows of seqLen + 1 tokens (the last one only a label). */
+export function packSftRows(tok: SftTokenizer, examples: readonly (readonly Segment[])[], seqLen: number): PackedRows {
+  const padId = tok.padId ?? tok.eosId ?? 0;
+  const out: PackedRows = { rows: [], truncated: 0, dropped: 0, targetTokens: 0, examples: 0 };
+  const seqs: SftSequence[] = [];
+  for (const segs of examples) {
+    const seq = tokenizeSegments(tok, segs);
+    if (seq.ids.length > seqLen + 1) out.truncated++;
+    const f = fitted(seq, seqLen);
+    if (f) seqs.push(f);
+    else out.dropped++;
+  }
+  out.rows = packSequences(seqs, seqLen, padId);
+  out.examples = seqs.length;
+  out.targetTokens = out.rows.reduce((a, r) => a + r.labels.reduce((c, l) => c + (l === IGNORE_INDEX ? 0 : 1), 0), 0);
+  return out;
+}
+
+/** Sequences of at most seqLen + 1 tokens into rows: longest first (ties in input order), each into the first row with room. */
+export function packSequences(seqs: readonly SftSequence[], seqLen: number, padId: number): SftRow[] {
+  const order = seqs.map((_, i) => i).sort((a, b) => seqs[b]!.ids.length - seqs[a]!.ids.length || a - b);
+  const bins: { used: number; members: number[] }[] = [];
+  for (const i of order) {
+    const len = seqs[i]!.ids.length;
+    if (len > seqLen + 1) throw new Error(`a sequence of ${len} tokens does not fit a row of seqLen + 1 = ${seqLen + 1}`);
+    const bin = bins.find((x) => x.used + len <= seqLen + 1);
+    if (bin) {
+      bin.used += len;
+      bin.members.push(i);
+    } else bins.push({ used: len, members: [i] });
+  }
+  return bins.map((bin) => packedRow(bin.members.map((i) => seqs[i]!), seqLen, padId));
+}
+
+/** Examples one after the other; position t predicts t + 1 only inside one example, where that token is trained. */
+function packedRow(seqs: readonly SftSequence[], seqLen: number, padId: number): SftRow {
+  const inputIds = new Int32Array(seqLen).fill(padId);
+  const labels = new Int32Array(seqLen).fill(IGNORE_INDEX);
+  const segments = new Int32Array(seqLen);
+  let pos = 0;
+  seqs.forEach((seq, k) => {
+    for (let j = 0; j < seq.ids.length; j++) {
+      const g = pos + j;
+      if (g < seqLen) {
+        inputIds[g] = seq.ids[j]!;
+        segments[g] = k + 1;
+      }
+      if (j > 0 && seq.trained[j]) labels[g - 1] = seq.ids[j]!;
+    }
+    pos += seq.ids.length;
+  });
+  return { inputIds, labels, segments };
+}
+
 export function sftBatch(rows: readonly SftRow[], seqLen: number): LmBatch {
   const inputIds = new Int32Array(rows.length * seqLen);
   const labels = new Int32Array(rows.length * seqLen);
+  const packed = rows.some((r) => r.segments);
+  const segments = packed ? new Int32Array(rows.length * seqLen) : undefined;
   rows.forEach((r, b) => {
     inputIds.set(r.inputIds, b * seqLen);
     labels.set(r.labels, b * seqLen);
+    // An unpacked row in a packed batch is one example, its right padding included (no real position sees it).
+    if (segments) segments.set(r.segments ?? new Int32Array(seqLen).fill(1), b * seqLen);
   });
-  return { inputIds, labels, batch: rows.length, seqLen };
+  return { inputIds, labels, batch: rows.length, seqLen, ...(segments ? { segments } : {}) };
 }

@@ -26,6 +26,11 @@ export interface DecoderLayer {
 export interface ForwardOptions {
   /** [B, T] of 1 (attend) / 0 (padding). Right padding assumed for positions. */
   attentionMask?: tf.Tensor2D;
+  /**
+   * [B, T] packed rows: the example of each position (1, 2, …; 0 = padding); a position attends only to its own
+   * example. Positions run on through the row: rotary attention depends only on distances, so nothing changes.
+   */
+  segments?: tf.Tensor2D;
   training?: boolean;
   /** Seed for dropout; each call draws from it deterministically. */
   seed?: number;
@@ -184,6 +189,7 @@ export class LlamaModel {
       const pad = tf.reshape(tf.mul(tf.sub(1, tf.cast(opts.attentionMask, 'float32')), -1e9), [B, 1, 1, T]);
       bias = tf.add(bias, pad);
     }
+    if (opts.segments) bias = tf.add(bias, segmentBias(opts.segments, B, T));
     let h: tf.Tensor2D = tf.reshape(tf.gather(this.embed, tf.reshape(ids, [B * T])), [B * T, H]);
     const scale = 1 / Math.sqrt(hd);
     // The layer reads the RoPE tables and the attention bias as `consts` (a checkpointed layer gets saved copies).
@@ -333,4 +339,17 @@ export function randomWeights(config: LlamaConfig, seed: number, std = 0.02, opt
     w.set(name, { shape, data });
   }
   return w;
+}
+
+/**
+ * Packed rows: −1e9·(max(1 − s_k, 0) + s_q·(s_q − s_k)²) [B, 1, T, T] for segment ids s (1, 2, … per example,
+ * 0 = padding): 0 exactly within one example, large across examples and on padding keys (the ONNX training
+ * graph's formula, ort-train/llama-graph.ts).
+ */
+function segmentBias(segments: tf.Tensor2D, B: number, T: number): tf.Tensor {
+  const s = tf.cast(segments, 'float32');
+  const q = tf.reshape(s, [B, 1, T, 1]);
+  const k = tf.reshape(s, [B, 1, 1, T]);
+  const other = tf.mul(q, tf.square(tf.sub(q, k)));
+  return tf.mul(tf.add(other, tf.maximum(tf.sub(1, k), 0)), -1e9);
 }

@@ -53,6 +53,8 @@ export interface LmBatch {
   labels: Int32Array;
   /** [B, T] 1/0 attention mask (optional; omitted means no padding). */
   attentionMask?: Int32Array;
+  /** [B, T] packed rows: the example of each position (1, 2, …; 0 = padding); attention stays within an example. */
+  segments?: Int32Array;
   batch: number;
   seqLen: number;
 }
@@ -61,7 +63,8 @@ export interface LmBatch {
 export function lmLoss(model: LlamaModel, b: LmBatch, opts: ForwardOptions = {}): { loss: tf.Scalar; count: number } {
   const ids = tf.tensor2d(b.inputIds, [b.batch, b.seqLen], 'int32');
   const mask = b.attentionMask ? tf.tensor2d(b.attentionMask, [b.batch, b.seqLen], 'int32') : undefined;
-  const h = model.hidden(ids, { ...opts, attentionMask: mask });
+  const segments = b.segments ? tf.tensor2d(b.segments, [b.batch, b.seqLen], 'int32') : undefined;
+  const h = model.hidden(ids, { ...opts, attentionMask: mask, ...(segments ? { segments } : {}) });
   const logits = model.project(tf.reshape(h, [b.batch * b.seqLen, model.config.hiddenSize]), opts);
   const { loss, count } = crossEntropySum(logits, b.labels);
   return { loss: tf.div(loss, Math.max(1, count)) as tf.Scalar, count };

@@ -43,6 +43,8 @@ export interface TrainGraphSpec {
   seqLen: number;
   /** Recompute each decoder layer in the backward pass instead of keeping its activations. */
   checkpoint?: boolean;
+  /** Packed rows: the mask feed holds each position's example (1, 2, …; 0 = padding), attention stays within it. */
+  segments?: boolean;
 }
 
 /** A tensor fed every step. */
@@ -111,7 +113,7 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const mask = t.g.input(FEEDS.mask, DataType.FLOAT, [B, T]);
   const labels = t.g.input(FEEDS.labels, DataType.INT64, [B * T, 1]);
   const weights = t.g.input(FEEDS.weights, DataType.FLOAT, [B * T, 1]);
-  const consts = attentionConstants(t, cfg, B, T, mask);
+  const consts = attentionConstants(t, cfg, B, T, mask, spec.segments ?? false);
 
   let h = embedding(ctx, t.g.op1('Reshape', [ids, t.g.i64([B * T])]));
   cfg.layers.forEach((_, i) => {
@@ -183,7 +185,7 @@ interface AttentionConstants {
   bias: Val;
 }
 
-function attentionConstants(t: Tape, cfg: LlamaConfig, B: number, T: number, mask: string): AttentionConstants {
+function attentionConstants(t: Tape, cfg: LlamaConfig, B: number, T: number, mask: string, segments: boolean): AttentionConstants {
   const hd = cfg.headDim;
   const half = hd / 2;
   const tables = ropeTables(cfg, T);
@@ -193,11 +195,26 @@ function attentionConstants(t: Tape, cfg: LlamaConfig, B: number, T: number, mas
   const causal = new Float32Array(T * T);
   for (let q = 0; q < T; q++) for (let k = q + 1; k < T; k++) causal[q * T + k] = -1e9;
   const causalT = t.g.floatInitializer('attention.causal_bias', [T, T], causal);
+  if (segments) return { cos, sin, bias: t.constant(t.g.op1('Add', [segmentBias(t, B, T, mask), causalT]), [B, 1, 1, T, T]) };
   // Padding: (mask − 1)·1e9 on the key axis, as the tfjs model adds it.
   const pad = t.g.op1('Mul', [t.g.op1('Sub', [mask, t.g.f32([1], [])]), t.g.f32([1e9], [])]);
   const pad5 = t.g.op1('Reshape', [pad, t.g.i64([B, 1, 1, 1, T])]);
   const bias = t.g.op1('Add', [pad5, causalT]);
   return { cos, sin, bias: t.constant(bias, [B, 1, 1, T, T]) };
+}
+
+/**
+ * Packed rows (segment ids s: 1, 2, … per example, 0 = padding): −1e9·(max(1 − s_k, 0) + s_q·(s_q − s_k)²), which is
+ * 0 exactly where key and query are in one example and large where they are not or the key is padding — in plain
+ * arithmetic, as LlamaModel.hidden computes it for tfjs.
+ */
+function segmentBias(t: Tape, B: number, T: number, seg: string): string {
+  const q = t.g.op1('Reshape', [seg, t.g.i64([B, 1, 1, T, 1])]);
+  const k = t.g.op1('Reshape', [seg, t.g.i64([B, 1, 1, 1, T])]);
+  const d = t.g.op1('Sub', [q, k]);
+  const other = t.g.op1('Mul', [q, t.g.op1('Mul', [d, d])]);
+  const pad = t.g.op1('Max', [t.g.op1('Sub', [t.g.f32([1], []), k]), t.g.f32([0], [])]);
+  return t.g.op1('Mul', [t.g.op1('Add', [other, pad]), t.g.f32([-1e9], [])]);
 }
 
 function decoderLayer(ctx: Ctx, i: number, hIn: Val, consts: AttentionConstants): Val {

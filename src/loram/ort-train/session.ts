@@ -38,6 +38,8 @@ interface StepLayout {
   batch: number;
   seqLen: number;
   vocabSize: number;
+  /** Whether the mask feed takes packed rows' segment ids (else 1/0). */
+  segments: boolean;
   /** What the graph holds at its peak (live-bytes.ts). */
   memory: GraphMemory;
 }
@@ -149,6 +151,8 @@ export class OrtTrainSession {
     const labels = new BigInt64Array(n);
     const weights = new Float32Array(n);
     const mask = new Float32Array(n);
+    // A graph built for 1/0 masks would read segment ids 2, 3, … as "attend more": refuse rather than mis-train.
+    if (b.segments && !this.layout.segments) throw new Error('a packed batch (segment ids) for a session built without segments; start the run with segments: true');
     for (let i = 0; i < n; i++) {
       const id = b.inputIds[i]!;
       if (id < 0 || id >= V) throw new Error(`token id ${id} at position ${i} is outside the vocabulary (size ${V})`);
@@ -159,7 +163,7 @@ export class OrtTrainSession {
         labels[i] = BigInt(l);
         weights[i] = 1;
       }
-      mask[i] = b.attentionMask ? b.attentionMask[i]! : 1;
+      mask[i] = b.segments ? b.segments[i]! : b.attentionMask ? b.attentionMask[i]! : 1;
     }
     return {
       [FEEDS.ids]: new this.ort.Tensor('int64', ids, [b.batch, b.seqLen]),
@@ -196,6 +200,7 @@ async function compile(spec: TrainGraphSpec): Promise<Compiled> {
     batch: spec.batch,
     seqLen: spec.seqLen,
     vocabSize: spec.config.vocabSize,
+    segments: spec.segments ?? false,
     // The trainables and their gradients are the host optimizer's arrays (fed and written in place).
     memory: graphMemory(graph.tape.g, { external: hostOwnedValues(graph) }),
   };

@@ -32,6 +32,8 @@ export interface TrainShape {
   batch: number;
   seqLen: number;
   checkpoint?: boolean;
+  /** Packed batches: attention within each row's examples (LmBatch.segments). */
+  segments?: boolean;
 }
 
 /**
@@ -160,7 +162,9 @@ function rowsOf(b: LmBatch, row: number, B: number, T: number): LmBatch {
   labels.set(b.labels.subarray(row * T, (row + n) * T));
   if (b.attentionMask) attentionMask.set(b.attentionMask.subarray(row * T, (row + n) * T));
   else attentionMask.fill(1, 0, n * T);
-  return { inputIds, labels, attentionMask, batch: B, seqLen: T };
+  const segments = b.segments ? new Int32Array(B * T) : undefined;
+  segments?.set(b.segments!.subarray(row * T, (row + n) * T));
+  return { inputIds, labels, attentionMask, ...(segments ? { segments } : {}), batch: B, seqLen: T };
 }
 
 /** LoRA on a frozen (pruned, aligned or NF4) base: A and B train, PEFT initialisation shared with the tfjs path. */
