@@ -58,6 +58,7 @@ export const datasetParams = z
     instructFormat: z.enum(['auto', 'prompt-completion', 'alpaca', 'chat']).optional().describe('Instruction data: the record shape of the .jsonl (default auto: detected from the first record)'),
     ...fieldMappingParams(),
     skipInvalid: z.boolean().optional().describe('Instruction data: skip malformed lines and count them instead of failing at the first (default false)'),
+    packing: z.boolean().optional().describe('Instruction data: LoRA-Train packs several short examples into each sequence of seqLen tokens (labels still on the answers only, attention kept within each example); default off, one example per sequence'),
     mcChoices: z.number().int().min(2).max(8).optional().describe('Multiple choice: choices per item, the true continuation included (default 4)'),
     mcGeneralDistractors: z.number().int().min(0).max(7).optional().describe('Multiple choice: distractors taken from a general corpus; the others come from other documents of the same split (default 1)'),
     mcGeneralCorpus: z.enum(['brown', 'moby-dick']).optional().describe('Multiple choice: the general corpus of those distractors (default brown)'),
@@ -85,8 +86,9 @@ export const datasetParams = z
 type Doc = { id: string; text: string };
 
 
-function checkInstructionParams(p: { source: string; path?: string; format?: string; instructFormat?: string; skipInvalid?: boolean; mcShape?: string } & Partial<Record<`${FieldKey}Field`, string>>, ctx: z.RefinementCtx) {
+function checkInstructionParams(p: { source: string; path?: string; format?: string; instructFormat?: string; skipInvalid?: boolean; packing?: boolean; mcShape?: string } & Partial<Record<`${FieldKey}Field`, string>>, ctx: z.RefinementCtx) {
   const instruction = p.format === 'instruction' || (p.source === 'arithmetic' && p.format === undefined);
+  if (p.packing !== undefined && !instruction) ctx.addIssue({ code: 'custom', path: ['packing'], message: 'only used with format "instruction" (documents are already cut into full sequences)' });
   if (p.source === 'arithmetic' && !instruction) ctx.addIssue({ code: 'custom', path: ['format'], message: 'the arithmetic task is instruction data: format must be "instruction" (or unset)' });
   if (instruction && !['file', 'arithmetic'].includes(p.source)) ctx.addIssue({ code: 'custom', path: ['source'], message: 'instruction data comes from "file" (a .jsonl) or the built-in "arithmetic" task' });
   if (instruction && p.source === 'file' && p.path && !/\.jsonl$/i.test(p.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: 'instruction data must be a .jsonl file' });
@@ -140,7 +142,7 @@ export const datasetNode = defineNode({
     if (p.format === 'instruction' || p.source === 'arithmetic') {
       const { instructionDataset } = await import('./instruct-dataset');
       const file = p.source === 'file' ? resolvePath(p.path!, ctx.baseDir) : null;
-      return instructionDataset(ctx, { ...p, file, instructFormat: p.instructFormat ?? 'auto', fields: fieldMap(p), skipInvalid: p.skipInvalid ?? false });
+      return instructionDataset(ctx, { ...p, file, instructFormat: p.instructFormat ?? 'auto', fields: fieldMap(p), skipInvalid: p.skipInvalid ?? false, packing: p.packing ?? false });
     }
     if (p.mcShape !== undefined) return mcBenchmarkDataset(ctx, { ...p, mcShape: p.mcShape, file: resolvePath(p.path!, ctx.baseDir) });
     const { loadCorpus, splitDocuments, normalizeText } = await import('../loram/data/corpora');

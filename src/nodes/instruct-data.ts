@@ -48,10 +48,10 @@ export async function modelTemplate(ctx: NodeContext, m: ModelValue, tok: Loaded
   }
 }
 
-/** Supervised rows of a split (loss on completions / assistant replies), with truncation counted. */
-export async function sftSplit(ctx: NodeContext, ds: DatasetValue, split: Split, tok: LoadedTokenizer, t: ModelTemplate, seqLen: number) {
+/** Supervised rows of a split (loss on completions / assistant replies), with truncation counted; packed on request. */
+export async function sftSplit(ctx: NodeContext, ds: DatasetValue, split: Split, tok: LoadedTokenizer, t: ModelTemplate, seqLen: number, pack = false) {
   const { recordSegments } = await import('../loram/data/chat-template');
-  const { sftRows } = await import('../loram/data/sft');
+  const { sftRows, packSftRows } = await import('../loram/data/sft');
   const records = await readInstructions(ctx, ds, split);
   const segments = records.map((r) => {
     try {
@@ -60,5 +60,7 @@ export async function sftSplit(ctx: NodeContext, ds: DatasetValue, split: Split,
       throw new NodeInputError(`${ds.source}, ${split} record "${r.id}": ${(e as Error).message}`);
     }
   });
-  return sftRows(tok, segments, seqLen);
+  if (pack) return packSftRows(tok, segments, seqLen);
+  const rows = sftRows(tok, segments, seqLen);
+  return { ...rows, examples: rows.rows.length };
 }

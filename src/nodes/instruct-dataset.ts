@@ -16,6 +16,8 @@ export interface InstructDatasetParams {
   instructFormat: InstructFormat | 'auto';
   fields: FieldMap;
   skipInvalid: boolean;
+  /** Carried on the dataset value: LoRA-Train packs several examples per sequence. */
+  packing: boolean;
   maxDocuments?: number;
   valFraction: number;
   testFraction: number;
@@ -66,7 +68,7 @@ export async function instructionDataset(ctx: NodeContext, p: InstructDatasetPar
   }
   ctx.log(`${read.source}: ${records.length} records → train ${info.train.documents}, val ${info.val.documents}, test ${info.test.documents}`);
   return {
-    outputs: { dataset: { type: 'dataset', format: 'instruction', location: ctx.output(''), source: read.source, splits: info } },
+    outputs: { dataset: { type: 'dataset', format: 'instruction', location: ctx.output(''), source: read.source, splits: info, ...(p.packing ? { packing: true } : {}) } },
     metrics: { records: records.length, trainRecords: info.train.documents, valRecords: info.val.documents, testRecords: info.test.documents },
   };
 }

@@ -86,6 +86,7 @@ export const loraTrainNode = defineNode({
       trainBackend: engine,
       trainEngine: trained.engineDetail,
       ...(data.sft ? { sftExamples: data.sft.examples, sftTruncated: data.sft.truncated, sftDropped: data.sft.dropped, sftTargetTokens: data.sft.targetTokens } : {}),
+      ...(data.sft?.packedRows !== undefined ? { sftPackedRows: data.sft.packedRows } : {}),
     };
     const location = await writeMetricsFile(ctx, 'metrics.json', {
       label: '',
@@ -111,8 +112,10 @@ interface LoraData {
   trainCount: number;
   trainBatch(rows: readonly number[]): LmBatch;
   val: LmBatch[];
-  /** Supervised fine-tuning on instruction data: what was trained on, truncation counted. */
-  sft?: { examples: number; truncated: number; dropped: number; targetTokens: number };
+  /** Supervised fine-tuning on instruction data: what was trained on, truncation counted (and packed rows). */
+  sft?: { examples: number; truncated: number; dropped: number; targetTokens: number; packedRows?: number };
+  /** Packed rows: the batches carry segment ids, the ONNX Runtime graph is built to read them. */
+  packed?: boolean;
 }
 
 interface Trained {
@@ -138,21 +141,33 @@ async function loraData(ctx: NodeContext, m: ModelInput, ds: ReturnType<typeof r
   return { trainCount: train.length, trainBatch: (rows) => windowsBatch(rows.map((i) => train[i]!), p.seqLen), val: batchesOf(val, p.batchSize, p.seqLen, windowsBatch) };
 }
 
-/** Instruction data: one right-padded row per example, the loss on completions / assistant replies only. */
+/**
+ * Instruction data: one right-padded row per example, or with the dataset's `packing` several examples per row
+ * (attention kept within each: the engines get segment ids); the loss on completions / assistant replies only.
+ */
 async function sftData(ctx: NodeContext, m: ModelInput, ds: ReturnType<typeof requireInput<'dataset'>>, p: LoraParams): Promise<LoraData> {
   const { modelTemplate, sftSplit } = await import('./instruct-data');
   const { sftBatch } = await import('../loram/data/sft');
   const tok = await loadModelTokenizer(ctx, m);
   const t = await modelTemplate(ctx, m, tok);
-  const train = await sftSplit(ctx, ds, 'train', tok, t, p.seqLen);
-  const val = await sftSplit(ctx, ds, 'val', tok, t, p.seqLen);
-  if (train.rows.length < p.batchSize) throw new NodeInputError(`the training split of ${ds.source} has ${train.rows.length} examples with completion tokens within seqLen = ${p.seqLen}; need at least batchSize = ${p.batchSize}`);
-  ctx.log(`supervised fine-tuning on ${train.rows.length} examples (${t.template.source} chat template), loss on ${train.targetTokens} completion tokens; ${train.truncated} truncated to seqLen ${p.seqLen + 1} tokens, ${train.dropped} dropped (no completion token left)`);
-  if (train.truncated) ctx.log(`${train.truncated} of ${train.rows.length + train.dropped} training examples were longer than seqLen + 1 = ${p.seqLen + 1} tokens and were cut`, 'warn');
+  const pack = ds.packing === true;
+  const train = await sftSplit(ctx, ds, 'train', tok, t, p.seqLen, pack);
+  const val = await sftSplit(ctx, ds, 'val', tok, t, p.seqLen, pack);
+  const examples = train.examples;
+  const unit = pack ? `packed rows (${examples} examples)` : 'examples';
+  if (train.rows.length < p.batchSize) throw new NodeInputError(`the training split of ${ds.source} has ${train.rows.length} ${unit} with completion tokens within seqLen = ${p.seqLen}; need at least batchSize = ${p.batchSize}`);
+  ctx.log(`supervised fine-tuning on ${examples} examples${pack ? `, packed into ${train.rows.length} rows of ${p.seqLen} positions (attention within each example)` : ''} (${t.template.source} chat template), loss on ${train.targetTokens} completion tokens; ${train.truncated} truncated to seqLen ${p.seqLen + 1} tokens, ${train.dropped} dropped (no completion token left)`);
+  if (train.truncated) ctx.log(`${train.truncated} of ${examples + train.dropped} training examples were longer than seqLen + 1 = ${p.seqLen + 1} tokens and were cut`, 'warn');
   const valRows = val.rows.slice(0, 64);
   const valBatches: LmBatch[] = [];
   for (let i = 0; i < valRows.length; i += p.batchSize) valBatches.push(sftBatch(valRows.slice(i, i + p.batchSize), p.seqLen));
-  return { trainCount: train.rows.length, trainBatch: (rows) => sftBatch(rows.map((i) => train.rows[i]!), p.seqLen), val: valBatches, sft: { truncated: train.truncated, dropped: train.dropped, examples: train.rows.length, targetTokens: train.targetTokens } };
+  return {
+    trainCount: train.rows.length,
+    trainBatch: (rows) => sftBatch(rows.map((i) => train.rows[i]!), p.seqLen),
+    val: valBatches,
+    packed: pack,
+    sft: { truncated: train.truncated, dropped: train.dropped, examples, targetTokens: train.targetTokens, ...(pack ? { packedRows: train.rows.length } : {}) },
+  };
 }
 
 /** The step callback both engines share: curve, optional validation loss, progress (the cancellation point). */
@@ -192,11 +207,11 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
     // The host weights are only needed to build the session (which keeps its own copy): not referenced after.
     const { config, run } = await loadModelWeights(ctx, m).then(async ({ config, weights }) => ({
       config,
-      run: await OrtLoraRun.start({ config, weights, bases }, loraSpec(p), { batch: p.batchSize, seqLen: p.seqLen, checkpoint: p.gradientCheckpointing }, ortTrainOptions()),
+      run: await OrtLoraRun.start({ config, weights, bases }, loraSpec(p), { batch: p.batchSize, seqLen: p.seqLen, checkpoint: p.gradientCheckpointing, segments: data.packed === true }, ortTrainOptions()),
     }));
     try {
       const engineDetail = run.engine;
-      ctx.log(`training ${run.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.trainCount} ${data.sft ? 'examples' : 'sequences'}) with ${engineDetail}${bases.summary ? `; ${bases.summary}` : ''}`);
+      ctx.log(`training ${run.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.trainCount} ${data.sft ? (data.packed ? 'packed rows' : 'examples') : 'sequences'}) with ${engineDetail}${bases.summary ? `; ${bases.summary}` : ''}`);
       const trainConfig = lmTrainConfig(p.steps, { ...optimiserSettings(p), seed: p.seed }, LORA_TRAIN_DEFAULTS);
       const ckpt = await nodeCheckpoints(ctx, p.steps);
       const sampler = new WindowSampler(data.trainCount, p.seed);
@@ -273,7 +288,7 @@ async function trainOnTfjs(ctx: NodeContext, m: ModelInput, data: LoraData, p: L
     const curve: Curve = curveBefore(ckpt.resume);
     const valCurve: Curve = { x: [], y: [] };
     tracker = trackPeakTensorBytes(tf);
-    ctx.log(`training ${lora.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.trainCount} ${data.sft ? 'examples' : 'sequences'}) with TensorFlow.js ${backend}`);
+    ctx.log(`training ${lora.numParams().toLocaleString('en-US')} LoRA parameters on ${describeModel(m.lineage)} (${data.trainCount} ${data.sft ? (data.packed ? 'packed rows' : 'examples') : 'sequences'}) with TensorFlow.js ${backend}`);
     const valLossNow = data.val.length ? async () => evalBatchesLoss(model, data.val).loss : null;
     const result = await trainLora(model, lora, {
       batches: () => data.trainBatch(sampler.next(p.batchSize)),

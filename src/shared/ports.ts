@@ -103,6 +103,8 @@ export interface DatasetValue {
   splits: { train: DatasetSplitInfo; val: DatasetSplitInfo; test: DatasetSplitInfo };
   /** A short digest of the content (the engine may use it for display and checks). */
   contentHash?: string;
+  /** Instruction data: train on packed sequences (several examples each; Dataset's `packing`). */
+  packing?: boolean;
 }
 
 /** A scalar result, or a label. Curves and tables live in the metrics file, not here. */

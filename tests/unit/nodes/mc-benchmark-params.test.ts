@@ -16,3 +16,10 @@ test('mcShape needs format multiple-choice and a .jsonl file; field names only w
   expect(issues({ source: 'file', path: 'arc.jsonl', format: 'multiple-choice', mcShape: 'arc', mcChoices: 4 })).toContain('mcChoices: only used for the true-continuation test, not with a benchmark file (mcShape)');
   expect(issues({ source: 'sotu', mcAnswerField: 'key' })).toContain('mcAnswerField: only used with mcShape "fields"');
 });
+
+test('packing: instruction data only (the arithmetic task or an instruction .jsonl)', () => {
+  expect(issues({ source: 'arithmetic', packing: true })).toEqual([]);
+  expect(issues({ source: 'file', path: 'chat.jsonl', format: 'instruction', packing: true })).toEqual([]);
+  expect(issues({ source: 'sotu', packing: true })).toEqual(['packing: only used with format "instruction" (documents are already cut into full sequences)']);
+  expect(issues({ source: 'sotu', format: 'multiple-choice', packing: false })).toContain('packing: only used with format "instruction" (documents are already cut into full sequences)');
+});
