@@ -51,11 +51,10 @@ const ACCURACY: Score = {
 };
 const EXACT_MATCH: Score = { metric: 'exact match', title: 'task exact match', value: (b) => b.exactMatch, se: (b) => b.exactMatchStderr };
 
-/** a vs b on a score, with a 2-standard-error margin; informative, never deciding a verdict. */
+/** a vs b on a score both measured, with a 2-standard-error margin; informative, never deciding a verdict. */
 function scoreLine(s: Score, a: Branch, b: Branch): Comparison {
   const what = `${a.label} vs ${b.label}`;
-  const [x, y] = [s.value(a), s.value(b)];
-  if (x === null || y === null) return { what, metric: s.metric, a: x, b: y, holds: null, text: `${a.label}: ${s.title} not measured` };
+  const [x, y] = [s.value(a)!, s.value(b)!];
   const d = x - y;
   const se = Math.sqrt((s.se(a) ?? 0) ** 2 + (s.se(b) ?? 0) ** 2);
   const significant = se > 0 && Math.abs(d) > 2 * se;
@@ -69,9 +68,9 @@ function scoreLine(s: Score, a: Branch, b: Branch): Comparison {
   };
 }
 
-/** Score lines for the pairs (a, b), for the scores some pair measured. */
+/** Score lines for the pairs (a, b) that measured the score on both sides (an ablation judged on perplexity only has none). */
 function scoreLines(pairs: readonly (readonly [Branch, Branch])[]): Comparison[] {
-  return [ACCURACY, EXACT_MATCH].flatMap((s) => (pairs.some(([a, b]) => s.value(a) !== null || s.value(b) !== null) ? pairs.map(([a, b]) => scoreLine(s, a, b)) : []));
+  return [ACCURACY, EXACT_MATCH].flatMap((s) => pairs.filter(([a, b]) => s.value(a) !== null && s.value(b) !== null).map(([a, b]) => scoreLine(s, a, b)));
 }
 
 function verdictOf(cs: readonly Comparison[]): Verdict {
