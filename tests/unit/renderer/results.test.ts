@@ -36,13 +36,18 @@ describe('results panel data', () => {
 
   test('evaluation bars and memory bars (MiB, measured before planned)', () => {
     const r = run();
-    const ev = evaluationRows(null, r, {});
-    expect(ev.perplexityKeys).toEqual(['perplexity']);
-    expect(ev.accuracyKeys).toEqual(['accuracy']);
-    expect(ev.rows.map((x) => [x.label, x.perplexity])).toEqual([
+    const evs = evaluationRows(null, r, {});
+    expect(evs.perplexityKeys).toEqual(['perplexity']);
+    expect(evs.accuracyKeys).toEqual(['accuracy']);
+    expect(evs.rows.map((x) => [x.label, x.perplexity])).toEqual([
       ['eval1', 20],
       ['eval2', 30],
     ]);
+    expect(evs.exactMatchKeys).toEqual([]);
+    const withTask = reduceRun(r, ev({ type: 'node-finished', node: 'task1', nodeType: 'Evaluate', signature: 's4', durationMs: 1, outputs: {}, metrics: { answerPerplexity: 1.2, exactMatch: 0.8, exactMatchStderr: 0.05 } }));
+    const et = evaluationRows(null, withTask, {});
+    expect(et.exactMatchKeys).toEqual(['exactMatch']);
+    expect(et.rows.find((x) => x.node === 'task1')).toMatchObject({ exactMatch: 0.8 });
     const mem = memoryRows(null, r, {});
     expect(mem.keys).toEqual(['measured', 'planned']);
     expect(mem.rows[0]).toMatchObject({ label: 'train', measured: 2, planned: 3 });
@@ -73,5 +78,8 @@ describe('results panel data', () => {
     // Counts are not ranked: no "best" token count.
     const counts = compareView({ ...file, table: { columns: ['perplexity', 'tokens'], rows: file.table!.rows.map((r, i) => ({ ...r, values: { perplexity: 20 + i, tokens: 100 * (i + 1) } })) } })!;
     expect(counts.best).toEqual({ perplexity: 'Stru' });
+    // Exact match: higher is better; standard errors are not ranked.
+    const em = compareView({ ...file, table: { columns: ['exactMatch', 'exactMatchStderr'], rows: file.table!.rows.map((r, i) => ({ ...r, values: { exactMatch: 0.5 + i / 10, exactMatchStderr: 0.05 - i / 100 } })) } })!;
+    expect(em.best).toEqual({ exactMatch: 'Rand' });
   });
 });

@@ -135,6 +135,11 @@ function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; co
             <RankedBars rows={evals.rows} keys={evals.accuracyKeys} testId="acc-chart" />
           </Card>
         )}
+        {evals.exactMatchKeys.length > 0 && (
+          <Card title="Exact match" wide={evals.rows.length > WIDE_AT} note="generation task, higher is better">
+            <RankedBars rows={evals.rows.filter((r) => typeof r.exactMatch === 'number')} keys={evals.exactMatchKeys} testId="em-chart" />
+          </Card>
+        )}
         <Card title="Memory" wide={mem.rows.length > WIDE_AT} note={mem.keys.length ? 'MiB · measured next to planned' : 'no memory figures yet'}>
           {mem.keys.length ? <RankedBars rows={mem.rows} keys={mem.keys} unit=" MiB" testId="mem-chart" /> : <div className="chart-empty">—</div>}
         </Card>

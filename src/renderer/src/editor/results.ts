@@ -102,23 +102,31 @@ export interface BarRow {
   [metric: string]: string | number;
 }
 
-/** One row per node that reports perplexity or accuracy (Evaluate nodes, usually). */
-export function evaluationRows(doc: Recipe | null, run: RunView, files: MetricsFiles): { rows: BarRow[]; perplexityKeys: string[]; accuracyKeys: string[] } {
+/** A generation task's exact match (not its standard error). */
+export function isExactMatchKey(k: string): boolean {
+  return k === 'exactMatch';
+}
+
+/** One row per node that reports perplexity, accuracy or exact match (Evaluate nodes, usually). */
+export function evaluationRows(doc: Recipe | null, run: RunView, files: MetricsFiles): { rows: BarRow[]; perplexityKeys: string[]; accuracyKeys: string[]; exactMatchKeys: string[] } {
   const rows: BarRow[] = [];
   const ppl = new Set<string>();
   const acc = new Set<string>();
+  const em = new Set<string>();
   for (const id of Object.keys(run.nodes)) {
     const s = numeric(nodeScalars(id, run, files));
     const p = s.filter(([k]) => isPerplexityKey(k));
     const a = s.filter(([k]) => isAccuracyKey(k));
-    if (!p.length && !a.length) continue;
+    const e = s.filter(([k]) => isExactMatchKey(k));
+    if (!p.length && !a.length && !e.length) continue;
     const row: BarRow = { label: labelOf(doc, id), node: id };
-    for (const [k, v] of [...p, ...a]) row[k] = v;
+    for (const [k, v] of [...p, ...a, ...e]) row[k] = v;
     p.forEach(([k]) => ppl.add(k));
     a.forEach(([k]) => acc.add(k));
+    e.forEach(([k]) => em.add(k));
     rows.push(row);
   }
-  return { rows, perplexityKeys: [...ppl], accuracyKeys: [...acc] };
+  return { rows, perplexityKeys: [...ppl], accuracyKeys: [...acc], exactMatchKeys: [...em] };
 }
 
 /** Preferred measured / planned memory keys (LoRA-Train reports these); other memory keys are the fallback. */
@@ -173,7 +181,7 @@ export function isRankedColumn(col: string): boolean {
 }
 
 function lowerIsBetter(col: string): boolean {
-  return !isAccuracyKey(col) && !/exactMatch/i.test(col);
+  return !isAccuracyKey(col) && !isExactMatchKey(col);
 }
 
 export function compareView(file: MetricsFile): CompareView | null {
