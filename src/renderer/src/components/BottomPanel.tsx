@@ -98,6 +98,28 @@ function Card({ title, children, note, wide }: { title: string; children: ReactN
   );
 }
 
+/** Perplexity, then accuracy (multiple choice) and exact match (a generation task) when some node reports them. */
+function EvaluationCards({ evals }: { evals: ReturnType<typeof evaluationRows> }) {
+  const wide = evals.rows.length > WIDE_AT;
+  return (
+    <>
+      <Card title="Perplexity" wide={wide} note={evals.perplexityKeys.length ? 'held-out, lower is better' : 'no evaluation yet'}>
+        {evals.perplexityKeys.length ? <RankedBars rows={evals.rows} keys={evals.perplexityKeys} testId="ppl-chart" /> : <div className="chart-empty">—</div>}
+      </Card>
+      {evals.accuracyKeys.length > 0 && (
+        <Card title="Accuracy" wide={wide} note="multiple choice, higher is better">
+          <RankedBars rows={evals.rows} keys={evals.accuracyKeys} testId="acc-chart" />
+        </Card>
+      )}
+      {evals.exactMatchKeys.length > 0 && (
+        <Card title="Exact match" wide={wide} note="generation task, higher is better">
+          <RankedBars rows={evals.rows} keys={evals.exactMatchKeys} lowerIsBetter={false} testId="em-chart" />
+        </Card>
+      )}
+    </>
+  );
+}
+
 function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; controller: EditorController; onOpenCompare: () => void }) {
   const run = snap.run;
   // The expanded recipe names every branch ("eval · Stru"); without sweeps it is the document itself.
@@ -127,19 +149,7 @@ function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; co
         <Card title="Training loss" wide={loss.length > WIDE_AT} note={loss.length ? undefined : 'no training node reported a loss'}>
           {loss.length ? <LineOverlay series={loss} yLabel="loss" testId="loss-chart" /> : <div className="chart-empty">—</div>}
         </Card>
-        <Card title="Perplexity" wide={evals.rows.length > WIDE_AT} note={evals.perplexityKeys.length ? 'held-out, lower is better' : 'no evaluation yet'}>
-          {evals.perplexityKeys.length ? <RankedBars rows={evals.rows} keys={evals.perplexityKeys} testId="ppl-chart" /> : <div className="chart-empty">—</div>}
-        </Card>
-        {evals.accuracyKeys.length > 0 && (
-          <Card title="Accuracy" wide={evals.rows.length > WIDE_AT} note="multiple choice, higher is better">
-            <RankedBars rows={evals.rows} keys={evals.accuracyKeys} testId="acc-chart" />
-          </Card>
-        )}
-        {evals.exactMatchKeys.length > 0 && (
-          <Card title="Exact match" wide={evals.rows.length > WIDE_AT} note="generation task, higher is better">
-            <RankedBars rows={evals.rows.filter((r) => typeof r.exactMatch === 'number')} keys={evals.exactMatchKeys} testId="em-chart" />
-          </Card>
-        )}
+        <EvaluationCards evals={evals} />
         <Card title="Memory" wide={mem.rows.length > WIDE_AT} note={mem.keys.length ? 'MiB · measured next to planned' : 'no memory figures yet'}>
           {mem.keys.length ? <RankedBars rows={mem.rows} keys={mem.keys} unit=" MiB" testId="mem-chart" /> : <div className="chart-empty">—</div>}
         </Card>
