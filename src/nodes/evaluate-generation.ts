@@ -18,6 +18,7 @@ export interface GenerationParams {
   maxNewTokens?: number;
   maxItems?: number;
   batchSize: number;
+  onProgress?: (done: number, total: number) => void;
 }
 
 export type GenerationEvaluation = Awaited<ReturnType<typeof evaluateGeneration>>;
@@ -48,7 +49,7 @@ export async function evaluateGeneration(ctx: NodeContext, lm: CausalLM, tok: Lo
     throw new NodeInputError(`nShot: ${(e as Error).message}`);
   }
   const asked = items.map((r, i) => promptAndAnswer(t.template, r, t.tokens, shots[i]!.map((j) => pool[j]!)));
-  const gen = await generateSamples(lm, tok, asked.map((a) => a.prompt), describe, { maxNewTokens: p.maxNewTokens ?? GENERATION_DEFAULTS.maxNewTokens, addBos: false, batchSize: p.batchSize });
+  const gen = await generateSamples(lm, tok, asked.map((a) => a.prompt), describe, { maxNewTokens: p.maxNewTokens ?? GENERATION_DEFAULTS.maxNewTokens, addBos: false, batchSize: p.batchSize, ...(p.onProgress ? { onProgress: p.onProgress } : {}) });
   const perItem = gen.samples.map((s, i) => scoreItem(items[i]!.id, s.prompt, s.completion, asked[i]!.answer, re));
   const summary = exactMatchSummary(perItem);
   return { ...summary, nShot, regex: re?.source ?? null, template: t.template.source, generatedTokens: gen.generatedTokens, perItem };

@@ -138,7 +138,7 @@ export const evaluateNode = defineNode({
       let em: GenerationEvaluation | undefined;
       if (genDs) {
         const { evaluateGeneration } = await import('./evaluate-generation');
-        em = await evaluateGeneration(ctx, lm, tok, m, genDs, describe, p);
+        em = await evaluateGeneration(ctx, lm, tok, m, genDs, describe, { ...p, onProgress: progress(phases - 1) });
         Object.assign(scalars, { exactMatch: em.exactMatch, exactMatchStderr: em.stderr, generationItems: em.n, nShot: em.nShot });
       }
       const emText = em ? `, exact match ${(em.exactMatch * 100).toFixed(1)}% ± ${(em.stderr * 100).toFixed(1)} on ${em.n} items (${em.nShot}-shot)` : '';

@@ -11,6 +11,8 @@ export interface SampleOptions extends Omit<GenerateOptions, 'stopTokens'> {
   addBos?: boolean;
   /** Prompts per generate call (default 8). */
   batchSize?: number;
+  /** After each generate call: prompts done, of all. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface GenerationSample {
@@ -41,12 +43,14 @@ export async function generateSamples(lm: CausalLM, tok: EvalTokenizer, prompts:
   });
   const bs = opts.batchSize ?? 8;
   const samples: GenerationSample[] = [];
+  const { onProgress, ...gen } = opts;
   for (let i = 0; i < encoded.length; i += bs) {
-    const outs = await lm.generate(encoded.slice(i, i + bs), { ...opts, stopTokens });
+    const outs = await lm.generate(encoded.slice(i, i + bs), { ...gen, stopTokens });
     outs.forEach((o, j) => {
       const k = i + j;
       samples.push({ prompt: prompts[k]!, completion: tok.decode(o.tokens, { skipSpecial: true }), promptTokens: encoded[k]!.length, tokens: o.tokens, stopReason: o.stopReason });
     });
+    onProgress?.(samples.length, encoded.length);
   }
   return {
     kind: 'generation',

@@ -117,13 +117,15 @@ describe('perplexity from both runtimes', () => {
   test('generation samples record settings and subject; both runtimes give the same greedy text', async () => {
     const cfg = makeConfig({ vocabSize: V, hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 48, maxPositionEmbeddings: 64 });
     const weights = randomWeights(cfg, 17, 0.6);
-    const prompts = ['once upon a', 'the sea'];
+    const prompts = ['once upon a', 'the sea', 'a'];
     const res = [];
+    const seen: [number, number][] = [];
     for (const runtime of ['onnxruntime', 'tfjs'] as const) {
       const { lm, describe } = await openCausalLM({ runtime, config: cfg, weights, model: 'random', cacheDir: tmp, threads: 1 });
-      res.push(await generateSamples(lm, tok, prompts, describe, { maxNewTokens: 12 }));
+      res.push(await generateSamples(lm, tok, prompts, describe, { maxNewTokens: 12, batchSize: 2, onProgress: (d, t) => runtime === 'tfjs' && seen.push([d, t]) }));
       await lm.dispose();
     }
+    expect(seen).toEqual([[2, 3], [3, 3]]);
     expect(res[0]!.samples.map((s) => s.completion)).toEqual(res[1]!.samples.map((s) => s.completion));
     expect(res[0]!.samples[0]).toMatchObject({ prompt: 'once upon a', promptTokens: 12 });
     expect(res[0]!.settings).toEqual({ maxNewTokens: 12, temperature: 0, topP: 1, topK: 0, seed: 0, stopTokens: [tok.eosId] });
