@@ -162,6 +162,19 @@ describe('the downstream task (graphs/compare-pruning.json: a second, SFT leg pe
     expect(data.em.values[data.em.labels.indexOf('LoRAM-Stru')]).toBe(75);
   });
 
+  test('the leakage check of the multiple-choice items counts training documents, not the task\'s instruction records', async () => {
+    const run = syntheticRun(numbers(), swept);
+    const loc = (a: string) => ({ kind: 'store' as const, artifact: a, path: '' });
+    const split = (p: string, n: number) => ({ path: p, documents: n, chars: 0 });
+    run.nodes.domain!.outputs = { dataset: { type: 'dataset', format: 'documents', location: loc('d'.repeat(64)), source: 'corpus sotu', splits: { train: split('train.jsonl', 2), val: split('val.jsonl', 0), test: split('test.jsonl', 1) } } };
+    run.nodes.choices!.outputs = { dataset: { type: 'dataset', format: 'multiple-choice', location: loc('c'.repeat(64)), source: 'mc', splits: { train: split('train.jsonl', 0), val: split('val.jsonl', 0), test: split('test.jsonl', 1) } } };
+    run.files.set(`${'d'.repeat(64)}/train.jsonl`, ['sotu/1790_a', 'sotu/1791_b'].map((id) => JSON.stringify({ id, text: 'x' })).join('\n'));
+    run.files.set(`${'c'.repeat(64)}/test.jsonl`, JSON.stringify({ id: 'i', doc: 'sotu/2001_x', context: 'c', choices: ['a', 'b'], answer: 0 }));
+    run.files.set(`${run.nodes.task!.signature}/train.jsonl`, JSON.stringify({ id: 'add-1-2-0', kind: 'chat', messages: [] }));
+    const m = await buildReportModel(run);
+    expect(m.mc!.leakage).toEqual({ checked: true, trainDocs: 2, itemDocs: 1, overlap: [] });
+  });
+
   test('graphs/instruct.json: each Evaluate measures its own exact match, which leads the verdict (no held-out text perplexity)', async () => {
     const instruct = parseRecipe(JSON.parse(readFileSync(path.join(ROOT, 'graphs/instruct.json'), 'utf8'))).recipe!;
     const m = await buildReportModel(syntheticRun({ ppl: {}, em: { eval: 0.9, eval_base: 0, eval_small: 0.95 } }, instruct));
