@@ -17,6 +17,8 @@ export interface RunOptions {
   noCache?: boolean;
   /** Directory relative file paths in node params are resolved against (the recipe file's folder). */
   baseDir?: string;
+  /** Where nodes compute: this machine (default) or the queue of workers the engine was started with. */
+  target?: 'local' | 'workers';
 }
 
 export interface ValidateOptions {
