@@ -16,6 +16,7 @@ import type { FileHasher } from '../hash';
 import { storeArtifactsIn } from '../location';
 import { produceNode } from '../produce-node';
 import type { ArtifactStore } from '../store';
+import type { SignatureLocks } from '../store-lock';
 import { CANCELLED_PREFIX, type JobEvent, type NodeJob, type NodeJobResult } from './protocol';
 import type { RemoteStore } from './remote-store';
 
@@ -23,6 +24,8 @@ export interface JobRunnerDeps {
   name: string;
   codeVersion: string;
   local: ArtifactStore;
+  /** The local store's signature locks: two jobs of this worker never fetch or compute one artifact at once. */
+  locks: SignatureLocks;
   shared: RemoteStore;
   pool: WorkerPool;
   registry: NodeRegistry;
@@ -50,14 +53,14 @@ export async function runNodeJob(deps: JobRunnerDeps, job: NodeJob, attempt: num
     onProgress: (step, total, metrics) => emit({ kind: 'progress', step, total, ...(metrics ? { metrics } : {}) }),
     onLog: (level, message) => emit({ kind: 'log', level, message }),
   };
-  const local = await deps.local.check(job.signature, 'full');
-  if (local.state !== 'ok') {
+  await locked(deps, job.signature, signal, async () => {
+    if ((await deps.local.check(job.signature, 'full')).state === 'ok') return; // computed here before: publish that
     try {
       await produceNode(def, { ...job, inputs: job.inputs as NodeInputs }, { store: deps.local, pool: deps.pool, runId: job.runId, started: Date.now(), handlers, signal });
     } catch (e) {
       throw asJobError(e, signal);
     }
-  }
+  });
   if (signal.aborted) throw new FinalJobError(`${CANCELLED_PREFIX}${String(signal.reason ?? 'by the submitter')}`);
   await deps.shared.publish(job.signature, deps.local.pathOf(job.signature), { signal });
   return { worker: deps.name, reused: false };
@@ -74,7 +77,7 @@ function refuseOtherCode(deps: JobRunnerDeps, job: NodeJob): void {
 /** Every store artifact the node reads, from the shared store into the local one (hashes verified on the way). */
 async function fetchInputs(deps: JobRunnerDeps, job: NodeJob, signal: AbortSignal): Promise<void> {
   for (const sig of storeArtifactsIn(job.inputs)) {
-    if (!(await deps.shared.fetchInto(sig, deps.local, { signal }))) {
+    if (!(await locked(deps, sig, signal, () => deps.shared.fetchInto(sig, deps.local, { signal })))) {
       throw new Error(`input artifact ${sig.slice(0, 12)} of node ${job.nodeId} is not in the shared store ${deps.shared.display}`);
     }
   }
@@ -96,6 +99,20 @@ async function checkRecipeFiles(deps: JobRunnerDeps, job: NodeJob): Promise<void
       throw new FinalJobError(`node ${job.nodeId}, field "${f.field}": ${path.resolve(f.path)} is not on worker ${deps.name} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); put the recipe's files on a folder every worker mounts at the same path`);
     }
     if (want && got !== want) throw new FinalJobError(`node ${job.nodeId}, field "${f.field}": ${f.path} on worker ${deps.name} differs from the submitter's copy (content ${got.slice(0, 12)} vs ${want.slice(0, 12)})`);
+  }
+}
+
+async function locked<T>(deps: JobRunnerDeps, sig: string, signal: AbortSignal, body: () => Promise<T>): Promise<T> {
+  const lock = await deps.locks.acquire(sig, {
+    note: `worker ${deps.name}`,
+    checkCancelled: () => {
+      if (signal.aborted) throw new FinalJobError(`${CANCELLED_PREFIX}${String(signal.reason ?? 'by the submitter')}`);
+    },
+  });
+  try {
+    return await body();
+  } finally {
+    await lock.release();
   }
 }
 

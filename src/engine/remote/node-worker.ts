@@ -17,6 +17,7 @@ import { WorkerPool } from '../executor';
 import { FileHasher } from '../hash';
 import { loramHome } from '../home';
 import { ArtifactStore } from '../store';
+import { SignatureLocks } from '../store-lock';
 import { codeVersion } from './code-version';
 import { FinalJobError, runNodeJob, type JobRunnerDeps } from './job-runner';
 import { CANCEL_CHANNEL, cancelledRunKey, CANCELLED_PREFIX, nodeJobSchema, QUEUE_NAME, workerKey, type JobEvent, type NodeJobResult, type WorkerInfo } from './protocol';
@@ -47,6 +48,9 @@ export class NodeWorker {
   private heartbeat?: NodeJS.Timeout;
   /** Jobs taken (tests and the CLI's summary read it). */
   taken = 0;
+  /** Running jobs: the step each last reported, and the step it was at when a cancel arrived. */
+  private readonly running = new Map<string, { lastStep(): number; cancelStep?: number }>();
+  private log: (line: string) => void = () => undefined;
 
   private constructor(
     readonly name: string,
@@ -71,7 +75,7 @@ export class NodeWorker {
     await hasher.load();
     const pool = new WorkerPool({ registryModule: opts.registryModule ?? DEFAULT_REGISTRY_MODULE, storeDir: local.dir, cacheDir: path.join(home, 'cache'), graceMs: 10_000 }, concurrency);
     const shared = await openRemoteStore(opts.store, env);
-    const deps: JobRunnerDeps = { name, codeVersion: codeVersion(), local, shared, pool, registry, hasher };
+    const deps: JobRunnerDeps = { name, codeVersion: codeVersion(), local, locks: new SignatureLocks(path.join(home, 'locks')), shared, pool, registry, hasher };
     const { Worker } = await import('bullmq');
     const { Redis } = await import('ioredis');
     const redis = new Redis({ ...connection, lazyConnect: true });
@@ -95,11 +99,15 @@ export class NodeWorker {
   }
 
   private async listen(log: (line: string) => void): Promise<void> {
+    this.log = log;
     await this.subscriber.subscribe(CANCEL_CHANNEL);
     this.subscriber.on('message', (_channel: string, text: string) => {
       try {
         const m = JSON.parse(text) as { jobId?: string; reason?: string };
-        if (m.jobId && this.worker.cancelJob(m.jobId, m.reason ?? 'cancelled by the submitter')) log(`job ${m.jobId}: cancelled by the submitter`);
+        const job = m.jobId ? this.running.get(m.jobId) : undefined;
+        if (!job || !this.worker.cancelJob(m.jobId!, m.reason ?? 'cancelled by the submitter')) return;
+        job.cancelStep = job.lastStep();
+        log(`job ${m.jobId}: cancelled by the submitter at step ${job.cancelStep}`);
       } catch {
         // not ours
       }
@@ -126,12 +134,16 @@ export class NodeWorker {
     const data = parsed.data;
     if (await this.redis.exists(cancelledRunKey(data.runId))) throw new UnrecoverableError(`${CANCELLED_PREFIX}run ${data.runId} was cancelled before ${this.name} started this node`);
     const stream = progressStream(job);
+    const state: { lastStep(): number; cancelStep?: number } = { lastStep: stream.lastStep };
+    this.running.set(job.id!, state);
     try {
       return await runNodeJob(this.deps, data, job.attemptsStarted ?? 1, stream.emit, signal ?? new AbortController().signal);
     } catch (e) {
+      if (state.cancelStep !== undefined) this.log(`job ${job.id}: stopped at step ${stream.lastStep()} (the cancel arrived at step ${state.cancelStep})`);
       if (e instanceof FinalJobError) throw new UnrecoverableError(e.message);
       throw e;
     } finally {
+      this.running.delete(job.id!);
       await stream.flush();
     }
   }
@@ -149,8 +161,9 @@ export class NodeWorker {
 }
 
 /** A job's events, batched into one progress update per PROGRESS_FLUSH_MS (a small model ticks hundreds of times a second); logs go at once. */
-function progressStream(job: Job): { emit(e: JobEvent): void; flush(): Promise<void> } {
+function progressStream(job: Job): { emit(e: JobEvent): void; flush(): Promise<void>; lastStep(): number } {
   let buf: JobEvent[] = [];
+  let last = 0;
   let timer: NodeJS.Timeout | undefined;
   let sending: Promise<void> = Promise.resolve();
   const flush = (): Promise<void> => {
@@ -164,9 +177,10 @@ function progressStream(job: Job): { emit(e: JobEvent): void; flush(): Promise<v
   };
   const emit = (e: JobEvent) => {
     // Every tick goes (the editor's loss curve is drawn from them), in batches.
+    if (e.kind === 'progress') last = e.step;
     buf.push(e);
     if (e.kind !== 'progress') void flush();
     else timer ??= setTimeout(() => void flush(), PROGRESS_FLUSH_MS);
   };
-  return { emit, flush };
+  return { emit, flush, lastStep: () => last };
 }
