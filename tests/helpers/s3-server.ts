@@ -1,12 +1,17 @@
 /**
- * A real S3 endpoint for tests: s3rver (S3's HTTP API over a temp folder) in this process, on a free loopback
- * port, with one empty bucket. `env` is everything a client needs — pass it to openRemoteStore, or spread it
- * into a child process's environment (it overrides any AWS_PROFILE or real credentials of the machine).
+ * A real S3 endpoint for tests: s3rver (S3's HTTP API over a temp folder) on a free loopback port, with one empty
+ * bucket. `env` is everything a client needs — pass it to openRemoteStore, or spread it into a child process's
+ * environment (it overrides any AWS_PROFILE or real credentials of the machine).
+ *
+ * s3rver runs in a child process started with --openssl-legacy-provider: it encrypts ListObjectsV2 continuation
+ * tokens with DES, which OpenSSL 3 (node >= 17) refuses by default, so in this process every truncated listing
+ * (MaxKeys, more than 1000 keys) would fail with a 500.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import S3rver from 's3rver';
 
 export interface S3TestServer {
   /** The endpoint, http://127.0.0.1:<port>. */
@@ -21,8 +26,27 @@ export interface S3TestServer {
 
 export async function startS3Server(bucket = 'loram-test'): Promise<S3TestServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'loram-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true, configureBuckets: [{ name: bucket }] });
-  const { port } = await server.run();
+  const bin = path.join(path.dirname(createRequire(import.meta.url).resolve('s3rver/package.json')), 'bin/s3rver.js');
+  const args = ['--openssl-legacy-provider', bin, '-d', dir, '-a', '127.0.0.1', '-p', '0', '--configure-bucket', bucket];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (process.env.LORAM_TEST_S3_LOG === '1') child.stderr!.pipe(process.stderr);
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`s3rver did not start within 15 s:\n${out}`)), 15_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (process.env.LORAM_TEST_S3_LOG === '1') process.stderr.write(d);
+      const m = /listening on [\d.]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`s3rver exited (${code}):\n${out}`));
+    });
+  });
   const url = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
     LORAM_S3_ENDPOINT: url,
@@ -41,7 +65,11 @@ export async function startS3Server(bucket = 'loram-test'): Promise<S3TestServer
     env,
     storeUrl: (prefix = '') => `s3://${bucket}${prefix ? `/${prefix}` : ''}`,
     async stop() {
-      await server.close();
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await gone;
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };
