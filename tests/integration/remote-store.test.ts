@@ -204,6 +204,31 @@ describe.each([
     expect(await remote.list()).toEqual([]);
   });
 
+  test('a download aborted after its first file leaves nothing in the local store', async () => {
+    const remote = makeRemote();
+    const store = await connect(remote);
+    const { sig, dir } = await makeArtifact();
+    await store.publish(sig, dir);
+    const b = await localStore();
+    const ac = new AbortController();
+    await expect(store.fetchInto(sig, b, { signal: ac.signal, onFile: () => ac.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(readdirSync(b.dir)).toEqual([]);
+    expect(await store.fetchInto(sig, b)).toBe(true);
+  });
+
+  test('a damaged local copy is quarantined (never deleted silently) and replaced by a verified download', async () => {
+    const remote = makeRemote();
+    const store = await connect(remote);
+    const { sig, dir, store: a } = await makeArtifact();
+    await store.publish(sig, dir);
+    await fsp.truncate(path.join(dir, WEIGHTS), 10);
+    expect(await store.fetchInto(sig, a)).toBe(true);
+    expect((await a.check(sig, 'full')).state).toBe('ok');
+    const [moved] = readdirSync(a.damagedDir);
+    expect(moved.startsWith(sig)).toBe(true);
+    expect(await fsp.readFile(path.join(a.damagedDir, moved, 'DAMAGE.txt'), 'utf8')).toContain(`${WEIGHTS} is 10 bytes`);
+  });
+
   test('a worker SIGKILLed mid-upload: nothing visible; sweepStaging keeps fresh staging and removes old', async () => {
     const remote = makeRemote();
     const { sig, dir } = await makeArtifact();
