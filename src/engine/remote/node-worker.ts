@@ -115,6 +115,9 @@ export class NodeWorker {
     this.worker.on('failed', (job, err) => log(`job ${job?.id}: failed: ${err.message}`));
     this.worker.on('completed', (job) => log(`job ${job.id}: done`));
     this.worker.on('error', (err) => log(`queue error: ${err.message}`));
+    // Uploads a killed worker left behind (never visible as artifacts) go after a day.
+    const swept = await this.deps.shared.sweepStaging().catch((e: Error) => (log(`could not sweep the store's stale uploads: ${e.message}`), 0));
+    if (swept) log(`removed ${swept} stale upload(s) from the shared store`);
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat().catch(() => undefined), HEARTBEAT_MS);
     void this.worker.run();
