@@ -226,4 +226,18 @@ describeRemote('recipes on a queue of workers (BullMQ on Redis, artifacts in S3)
     expect(await store.has(sig!.signature)).toBe(false);
     await store.close();
   }, 300_000);
+
+  it('a job from other code is refused by every worker, with a message that names both versions', async () => {
+    const { Queue, QueueEvents } = await import('bullmq');
+    const { parseQueueUrl } = await import('../../src/engine/remote/queue-url');
+    const { QUEUE_NAME } = await import('../../src/engine/remote/protocol');
+    const { connection } = parseQueueUrl(redis!.url);
+    const queue = new Queue(QUEUE_NAME, { connection });
+    const events = new QueueEvents(QUEUE_NAME, { connection });
+    await events.waitUntilReady();
+    const data = { runId: 'other-code', nodeId: 'load', type: 'Load', params: { source: 'builtin:large' }, inputs: {}, signature: 'ef'.repeat(32), baseDir: tmp, fileHashes: {}, sources: {}, codeVersion: '0123456789abcdef', submitter: 'elsewhere:1' };
+    const job = await queue.add('node', data, { jobId: 'other-code.load', attempts: 2, backoff: { type: 'fixed', delay: 100 } });
+    await expect(job.waitUntilFinished(events)).rejects.toThrow(/worker w\d refused node load: it runs LoRAM code version [0-9a-f]{16}, the submitter 0123456789abcdef \(elsewhere:1\)/);
+    await Promise.all([queue.close(), events.close()]);
+  }, 60_000);
 });
