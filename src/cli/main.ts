@@ -243,6 +243,9 @@ function summary(end: EngineEvent, engine: Engine, io: Io): void {
     if (n.status === 'failed') io.out.write(`  ${id}: ${n.error?.message.split('\n')[0]}\n`);
     else if ((n.type === 'Evaluate' || n.type === 'Compare') && n.metrics) io.out.write(`  ${id}: ${fmtMetrics(n.metrics)}\n`);
   }
+  const byWorker: Record<string, number> = {};
+  for (const n of Object.values(end.nodes)) if (n.worker) byWorker[n.worker] = (byWorker[n.worker] ?? 0) + 1;
+  if (Object.keys(byWorker).length) io.out.write(`  computed on workers: ${Object.entries(byWorker).map(([w, k]) => `${w} (${k} node${k > 1 ? 's' : ''})`).join(', ')}\n`);
   for (const line of productLines(end.nodes, (loc) => engine.store.resolve(loc))) io.out.write(line + '\n');
   io.out.write(`history: ${path.join(engine.runs.dir, end.runId)}\n`);
 }
