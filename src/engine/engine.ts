@@ -53,6 +53,7 @@ import { ArtifactStore } from './store';
 import { SignatureLocks } from './store-lock';
 import { analyzeRecipe, type Analysis } from './validate';
 import type { QueueSubmitter, WorkersTarget } from './remote/submitter';
+import { redact } from './remote/queue-url';
 
 export interface EngineOptions {
   /** Root of the store and run history (default LORAM_HOME, else the user's cache folder + /loram). */
@@ -156,7 +157,7 @@ export class Engine implements EngineClient {
 
   /** Where runs can compute: always here, and on the queue of workers when one was configured. */
   get workersDisplay(): string | null {
-    return this.workersTarget ? this.workersTarget.queue.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@') : null;
+    return this.workersTarget ? redact(this.workersTarget.queue) : null;
   }
 
   // ---- EngineClient ------------------------------------------------------------------------------------------
