@@ -33,6 +33,7 @@ import {
   type RunRecord,
   type RunStart,
   type RunSummary,
+  type RunTargets,
   type ValidateOptions,
   type ValidationError,
   type ValidationResult,
@@ -53,6 +54,7 @@ import { ArtifactStore } from './store';
 import { SignatureLocks } from './store-lock';
 import { analyzeRecipe, type Analysis } from './validate';
 import type { QueueSubmitter, WorkersTarget } from './remote/submitter';
+import { redact } from './remote/queue-url';
 
 export interface EngineOptions {
   /** Root of the store and run history (default LORAM_HOME, else the user's cache folder + /loram). */
@@ -156,7 +158,7 @@ export class Engine implements EngineClient {
 
   /** Where runs can compute: always here, and on the queue of workers when one was configured. */
   get workersDisplay(): string | null {
-    return this.workersTarget ? this.workersTarget.queue.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@') : null;
+    return this.workersTarget ? redact(this.workersTarget.queue) : null;
   }
 
   // ---- EngineClient ------------------------------------------------------------------------------------------
@@ -167,6 +169,11 @@ export class Engine implements EngineClient {
 
   analyze(recipe: unknown, opts: ValidateOptions = {}): Analysis {
     return analyzeRecipe(recipe, { registry: this.registry, baseDir: path.resolve(opts.baseDir ?? process.cwd()), checkFiles: opts.checkFiles });
+  }
+
+  /** Only the display string: the queue's password stays in this process. */
+  async runTargets(): Promise<RunTargets> {
+    return { workers: this.workersDisplay };
   }
 
   async validate(recipe: unknown, opts: ValidateOptions = {}): Promise<ValidationResult> {
@@ -202,7 +209,7 @@ export class Engine implements EngineClient {
       done: undefined as unknown as Promise<RunEnd>,
     };
     this.active.set(run.runId, run);
-    const log = await this.runs.create(run.runId, analysis.recipe!, run.to);
+    const log = await this.runs.create(run.runId, analysis.recipe!, run.to, onWorkers ? (this.workersDisplay ?? undefined) : undefined);
     run.done = this.queue.then(() => this.execute(run, log)).finally(() => this.active.delete(run.runId));
     this.queue = run.done.catch(() => undefined);
     return { ok: true, runId: run.runId };
