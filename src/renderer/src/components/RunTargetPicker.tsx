@@ -8,7 +8,7 @@ export function RunTargetPicker({ workers, target, disabled, onChange }: { worke
   return (
     <label className="run-target" title="Where Run and Run to here compute">
       <span>Run on</span>
-      <select value={target} disabled={disabled} onChange={(e) => onChange(e.target.value as RunTarget)} data-testid="run-target">
+      <select value={target} disabled={disabled} onChange={(e) => onChange(e.target.value as RunTarget)} title={choices.find((c) => c.value === target)?.label} data-testid="run-target">
         {choices.map((c) => (
           <option key={c.value} value={c.value}>
             {c.label}
