@@ -91,6 +91,10 @@ describeE2E('Run on: workers (web shell, chromium, redis, s3rver, one worker)', 
     await page.locator('[data-testid="node-results"]').scrollIntoViewIfNeeded();
     await shot(page, 'workers-02-node-workers');
 
+    // The run history keeps where the run computed.
+    await page.locator('[data-testid="tab-runs"]').click();
+    expect(await page.locator('[data-testid="runs"] .worker-tag').first().getAttribute('title')).toMatch(/^computed on workers redis:\/\/:\*\*\*@127\.0\.0\.1:\d+$/);
+
     // The queue's password stays on the server: not in the page, not in the run history it shows.
     expect(await page.content()).not.toContain(redis!.password);
     expect(pageErrors).toEqual([]);
