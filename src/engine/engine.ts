@@ -33,6 +33,7 @@ import {
   type RunRecord,
   type RunStart,
   type RunSummary,
+  type RunTargets,
   type ValidateOptions,
   type ValidationError,
   type ValidationResult,
@@ -170,6 +171,11 @@ export class Engine implements EngineClient {
     return analyzeRecipe(recipe, { registry: this.registry, baseDir: path.resolve(opts.baseDir ?? process.cwd()), checkFiles: opts.checkFiles });
   }
 
+  /** Only the display string: the queue's password stays in this process. */
+  async runTargets(): Promise<RunTargets> {
+    return { workers: this.workersDisplay };
+  }
+
   async validate(recipe: unknown, opts: ValidateOptions = {}): Promise<ValidationResult> {
     const a = this.analyze(recipe, opts);
     return { ok: a.errors.length === 0, errors: a.errors, ...(a.sweep ? { branches: a.sweep.branches } : {}) };
@@ -203,7 +209,7 @@ export class Engine implements EngineClient {
       done: undefined as unknown as Promise<RunEnd>,
     };
     this.active.set(run.runId, run);
-    const log = await this.runs.create(run.runId, analysis.recipe!, run.to);
+    const log = await this.runs.create(run.runId, analysis.recipe!, run.to, onWorkers ? (this.workersDisplay ?? undefined) : undefined);
     run.done = this.queue.then(() => this.execute(run, log)).finally(() => this.active.delete(run.runId));
     this.queue = run.done.catch(() => undefined);
     return { ok: true, runId: run.runId };
