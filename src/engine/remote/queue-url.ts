@@ -80,7 +80,7 @@ function tlsFromEnv(wanted: boolean, env: NodeJS.ProcessEnv): QueueConnection['t
   return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(servername ? { servername } : {}) };
 }
 
-/** A queue URL safe to print: the password, if any, as ***. */
+/** A queue URL safe to print: the password, if any, as ***; no query string (nothing of ours is read from it). */
 export function redact(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@').replace(/\?.*$/, '');
 }

@@ -34,6 +34,7 @@ describe('queue URLs', () => {
     expect(() => parseQueueUrl('redis://u:topsecret@h/99', {})).toThrow(/database "99"/);
     expect(() => parseQueueUrl('redis://u:topsecret@h/99', {})).not.toThrow(/topsecret/);
     expect(redact('redis://:pw@h:1')).toBe('redis://:***@h:1');
+    expect(redact('redis://:pw@h:1/2?password=pw2')).toBe('redis://:***@h:1/2');
   });
 });
 
