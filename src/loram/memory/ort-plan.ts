@@ -32,14 +32,15 @@ import type { PresetName } from './presets';
 /**
  * The resident cost beyond the bytes the graph and the host optimizer account for, as bench/loram-memory measures
  * it (the process's peak above a warm, idle ORT process): measured − accounted grows with the graph's node count,
- * from 31–33 MiB at the built-in model's 879 nodes to 40–96 MiB at SmolLM2-135M's 5553–14823. Fixed + per node,
- * the two constants fitted (minimax) to the 36 measured rows of three scales (built-in family, SmolLM2-135M,
- * TinyLlama-1.1B; every row within 7%); fitted without one scale, they predict it within 7.3% (TinyLlama) or
- * 12.2% (SmolLM2). What the fixed part holds: start-up garbage left resident (the graph's build and serialization)
- * and runtime initialisation; the per-node part is in line with the session alone (~4 KiB per node measured).
+ * from 23–38 MiB at the built-in family's 879–2057 nodes to 40–96 MiB at SmolLM2-135M's 5553–14823. Fixed + per
+ * node, the two constants fitted (minimax) to the 36 measured rows of three scales (built-in family at LoRA-Train's
+ * defaults, SmolLM2-135M, TinyLlama-1.1B): every row within 7.6% (docs/memory.md). Fitted without TinyLlama they
+ * predict it within 6.8%, without SmolLM2 within 12.8%; the built-in rows (small graphs) pin the fixed part. What
+ * it holds: start-up left resident (V8 and allocator state after the graph's build and serialization), runtime
+ * initialisation, and per node the session's own state (~4 KiB per node measured for the session alone).
  */
-export const ORT_RUNTIME_FIXED_BYTES = 28 * 2 ** 20;
-export const ORT_RUNTIME_BYTES_PER_NODE = 5 * 1024;
+export const ORT_RUNTIME_FIXED_BYTES = 21 * 2 ** 20;
+export const ORT_RUNTIME_BYTES_PER_NODE = 5.75 * 1024;
 
 /** The runtime term of a plan: fixed + per node of the training graph. */
 export function ortRuntimeBytes(graphNodes: number): number {
