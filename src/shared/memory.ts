@@ -76,7 +76,7 @@ export function compareMemory(f: MemoryFigures): MemoryComparison {
 /** What each figure includes, for a tooltip or a footnote. */
 export const MEMORY_INCLUDES = {
   planned:
-    'Planned (ONNX Runtime, CPU; memory/ort-plan.ts) for the run\'s own training graph: frozen weights in their stored precision (f32, or NF4 codes + absmax with f16 embedding and lm_head), LoRA parameters fed each step, the token batch and dropout masks, the step\'s peak of activations the backward keeps, attention and logits buffers and gradients (recomputation under checkpointing), host AdamW (working copy, gradients, m, v) and the runtime\'s own (21 MiB + 5.75 KiB per graph node).',
+    'Planned (ONNX Runtime, CPU; memory/ort-plan.ts) for the run\'s own training graph: frozen weights in their stored precision (f32, or NF4 codes + absmax with f16 embedding and lm_head), LoRA parameters fed each step, the token batch and dropout masks, the step\'s peak of activations the backward keeps, attention and logits buffers and gradients (recomputation under checkpointing), host AdamW (working copy, gradients, m, v) and the runtime\'s own (a fixed part and a part per graph node, fitted to measurements: docs/memory.md).',
   measured: {
     'onnxruntime-cpu':
       'Measured (ONNX Runtime, CPU): a fresh process trains 2 steps of the same graph (shapes, storage, LoRA, batch, checkpointing, threads) on random weights; its peak resident size above the same process idle with ONNX Runtime loaded. Everything the planned figure counts, as the OS sees it.',
