@@ -1,4 +1,4 @@
-import { memo, useEffect, useMemo, useRef, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import type { MetricsFile, Recipe, ValidationError } from '../../../shared';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
 import { nodeName } from '../editor/document';
@@ -99,6 +99,29 @@ function Card({ title, children, note, wide }: { title: string; children: ReactN
   );
 }
 
+/**
+ * Measured next to planned training memory, for the same runtime: a bar's tooltip says what its figure includes;
+ * a node whose two figures are more than 10% apart (or are for different runtimes) gets a warning line.
+ */
+function MemoryCard({ mem }: { mem: ReturnType<typeof memoryRows> }) {
+  const footer = useCallback((key: string, label: string) => mem.includes[label]?.[key as 'planned' | 'measured'], [mem]);
+  return (
+    <Card title="Memory" wide={mem.rows.length > WIDE_AT} note={mem.keys.length ? 'MiB · measured next to planned, same runtime (hover a bar: what it includes)' : 'no memory figures yet'}>
+      {mem.keys.length ? <RankedBars rows={mem.rows} keys={mem.keys} unit=" MiB" testId="mem-chart" footer={footer} /> : <div className="chart-empty">—</div>}
+      {mem.notes.length > 0 && (
+        <ul className="mem-notes" data-testid="mem-notes">
+          {mem.notes.map((n) => (
+            <li key={n.node} className={`mem-note ${n.kind}`} title={Object.values(mem.includes[n.label] ?? {}).join('\n')}>
+              {n.kind === 'gap' ? '⚠ ' : ''}
+              <b>{n.label}</b>: {n.text}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
+  );
+}
+
 function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; controller: EditorController; onOpenCompare: () => void }) {
   const run = snap.run;
   // The expanded recipe names every branch ("eval · Stru"); without sweeps it is the document itself.
@@ -137,9 +160,7 @@ function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; co
             <RankedBars rows={evals.rows} keys={evals.accuracyKeys} testId="acc-chart" />
           </Card>
         )}
-        <Card title="Memory" wide={mem.rows.length > WIDE_AT} note={mem.keys.length ? 'MiB · measured next to planned' : 'no memory figures yet'}>
-          {mem.keys.length ? <RankedBars rows={mem.rows} keys={mem.keys} unit=" MiB" testId="mem-chart" /> : <div className="chart-empty">—</div>}
-        </Card>
+        <MemoryCard mem={mem} />
       </div>
       <NodeResults snap={snap} doc={doc} ids={ids} />
     </div>
