@@ -298,5 +298,5 @@ async function trainingMemory(ctx: NodeContext, engine: 'ort' | 'tfjs', trained:
   const settings = { ...p, config: trained.config, lineage, threads: ortTrainOptions().threads ?? 1 };
   const plan = await plannedTrainingMemory(settings);
   if (engine === 'tfjs') return { ...trained.memory, ...memoryMetrics(plan, { bytes: trained.measuredBytes ?? null, runtime: 'tfjs' }) };
-  return { ...trained.memory, ...memoryMetrics(plan, { bytes: await measuredTrainingMemory(ctx, settings), runtime: 'onnxruntime-cpu' }) };
+  return { ...trained.memory, ...memoryMetrics(plan, { bytes: await measuredTrainingMemory(ctx, settings, plan.bytes.total), runtime: 'onnxruntime-cpu' }) };
 }

@@ -63,11 +63,26 @@ export function probeSpec(s: TrainSettings): StepsToMeasure {
   };
 }
 
+/**
+ * The largest planned step the probe replays by default (LORAM_MEMORY_PROBE_MAX_GIB): the probe runs on the CPU, so
+ * for a model trained on a GPU, or one whose step needs a large share of this machine's memory, it would cost
+ * minutes and a second copy of the model's memory after training; the plan then stands alone (and says so).
+ */
+export function probeLimitBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.LORAM_MEMORY_PROBE_MAX_GIB);
+  return (Number.isFinite(v) && v > 0 ? v : 4) * 2 ** 30;
+}
+
 /** The measured figure, or null (with a warning in the log) when the probe is off or fails: training still stands. */
-export async function measuredTrainingMemory(ctx: NodeContext, s: TrainSettings): Promise<number | null> {
+export async function measuredTrainingMemory(ctx: NodeContext, s: TrainSettings, plannedBytes: number): Promise<number | null> {
   const { measureInFreshProcess, probeEnabled } = await import('../loram/memory/probe');
   if (!probeEnabled()) {
     ctx.log('LORAM_MEMORY_PROBE=off: training memory not measured');
+    return null;
+  }
+  if (plannedBytes > probeLimitBytes()) {
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+    ctx.log(`training memory not measured: the planned step (${gib(plannedBytes)}) is over the probe's limit (${gib(probeLimitBytes())}, LORAM_MEMORY_PROBE_MAX_GIB); the planned figure stands alone`);
     return null;
   }
   ctx.log('measuring training memory: 2 steps of the same training graph in a fresh process (ONNX Runtime, CPU)');

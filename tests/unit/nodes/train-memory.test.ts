@@ -1,5 +1,6 @@
 /** LoRA-Train's memory metrics from a plan and a measurement: the breakdown, the runtimes, the gap when comparable. */
-import { memoryMetrics, probeSpec } from '../../../src/nodes/train-memory';
+import { measuredTrainingMemory, memoryMetrics, probeLimitBytes, probeSpec } from '../../../src/nodes/train-memory';
+import type { NodeContext } from '../../../src/nodes/definition';
 import type { OrtPlan } from '../../../src/loram/memory/ort-plan';
 import { makeConfig } from '../../../src/loram/model/config';
 import type { ModelLineage } from '../../../src/shared';
@@ -32,4 +33,14 @@ test('the probe measures the run\'s own settings: config, NF4 storage from the l
   const s = { config, lineage, rank: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj'] as const, batchSize: 3, seqLen: 32, gradientCheckpointing: true, gradAccum: 2, threads: 1 };
   expect(probeSpec(s)).toEqual({ config, nf4: { blockSize: 128, doubleQuant: false }, lora: { r: 4, alpha: 8, dropout: 0.1, targetModules: ['q_proj', 'v_proj'] }, batch: 3, seqLen: 32, checkpoint: true, gradAccum: 2, steps: 2, threads: 1 });
   expect(probeSpec({ ...s, lineage: { ...lineage, transforms: [] } }).nf4).toBeNull();
+});
+
+test('a step planned over the probe limit is not replayed: the log says why, the measured figure is absent', async () => {
+  expect(probeLimitBytes({})).toBe(4 * 2 ** 30);
+  expect(probeLimitBytes({ LORAM_MEMORY_PROBE_MAX_GIB: '0.5' })).toBe(0.5 * 2 ** 30);
+  const lines: string[] = [];
+  const ctx = { log: (m: string) => lines.push(m), signal: new AbortController().signal } as unknown as NodeContext;
+  const settings = {} as Parameters<typeof measuredTrainingMemory>[1];
+  await expect(measuredTrainingMemory(ctx, settings, 5 * 2 ** 30)).resolves.toBeNull();
+  expect(lines.join('\n')).toMatch(/the planned step \(5\.0 GiB\) is over the probe's limit \(4\.0 GiB, LORAM_MEMORY_PROBE_MAX_GIB\)/);
 });
