@@ -22,7 +22,7 @@ const SRC = path.join(ROOT, 'src');
 export const LIB = path.join(ROOT, 'lib');
 const STAMP = 'fingerprint.txt';
 /** The entry points; everything they import (statically or by a literal dynamic import) is compiled too. */
-const ENTRIES = ['cli/main.ts', 'engine/worker.ts', 'nodes/index.ts', 'engine/index.ts'];
+const ENTRIES = ['cli/main.ts', 'engine/worker.ts', 'nodes/index.ts', 'engine/index.ts', 'loram/memory/probe-child.ts'];
 /** Files the compiled code reads next to itself (by import.meta.url) rather than imports. */
 const ASSETS = /\.(wasm|mjs|cjs|json)$/;
 

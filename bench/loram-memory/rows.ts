@@ -8,6 +8,7 @@ import { LORA_TARGETS } from '../../src/loram/model/config';
 import { keptLayerSizes } from '../../src/loram/memory/planner';
 import { isPresetName, presetConfig, type PresetName } from '../../src/loram/memory/presets';
 import type { OrtPlanInput } from '../../src/loram/memory/ort-plan';
+import type { StepMeasurement } from '../../src/loram/memory/measure-steps';
 
 /** Shapes the bench runs (any preset works; these are the issue's acceptance shapes). */
 export const MEMORY_SHAPES = ['smollm2-135m', 'tinyllama-1.1b'] as const;
@@ -32,17 +33,8 @@ export interface RowSpec {
   threads: number;
 }
 
-export interface ChildRow extends RowSpec {
-  measuredPeakBytes: number;
-  residentAfterBuildBytes: number;
-  baselineBytes: number;
-  stepMs: number;
-  buildMs: number;
-  trainableParams: number;
-  graph: { initializerBytes: number; inputBytes: number; peakBytes: number };
-  engine: string;
-  storage: string | null;
-}
+/** What child.ts prints: the row and its measurement (memory/measure-steps.ts). */
+export type ChildRow = RowSpec & StepMeasurement;
 
 /** The row's model config: the preset, with the kept sizes of structured pruning at `ratio` (default layer range). */
 export function benchRowConfig(row: Pick<RowSpec, 'shape' | 'variant' | 'ratio'>): LlamaConfig {

@@ -12,7 +12,7 @@ import type { OrtTrainSessionOptions } from '../../src/loram/ort-train/session';
 import type { StepInfo } from '../../src/loram/train/trainer';
 import { describeSession } from '../../src/loram/onnx/runtime';
 import { benchBatch } from './batch';
-import { uniformBenchWeights } from '../random-weights';
+import { uniformBenchWeights } from '../../src/loram/util/random-weights';
 import { attempt, BENCH_LORA, BENCH_OPTIM, medianAfter, peakRssBytes } from './types';
 import type { MeasureOpts, Row, TrainShape } from './types';
 

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Engine } from '../engine/engine';
+import type { WorkersTarget } from '../engine/remote/submitter';
 import type { EngineEvent } from '../shared';
 import { isRunEnd } from '../shared/events';
 import { PRUNE_STRATEGY_NAMES } from '../loram/prune/strategy-rules';
@@ -34,8 +35,11 @@ const USAGE = `loram — LoRAM Studio on the command line
 usage:
   loram nodes [--json]                      the node catalogue
   loram validate <recipe.json> [--json]     check a recipe (exit 0 valid, 2 invalid)
-  loram run <recipe.json> [--to NODE] [--no-cache] [--json]
-                                            run a recipe (exit 0 ok, 1 a node failed, 2 invalid, 130 cancelled)
+  loram run <recipe.json> [--to NODE] [--no-cache] [--json] [--queue redis://… --store s3://…|DIR]
+                                            run a recipe (exit 0 ok, 1 a node failed, 2 invalid, 130 cancelled);
+                                            with --queue, its nodes compute on \`loram worker\`s (docs/remote.md)
+  loram worker --queue redis://… --store s3://…|DIR [--concurrency N] [--name NAME]
+                                            take node jobs from a queue and run them on this machine
   loram plan --model <preset|config.json> --strategy <none|${PRUNE_STRATEGY_NAMES.join('|')}> --ratio <p>
              [--quant nf4] [--batch N] [--seq N] [--rank N] [--targets all|q_proj,…] [--checkpointing]
              [--runtime ort|pytorch-gpu|paper] [--gpu-gib N] [--json]
@@ -63,9 +67,18 @@ function commandUsage(cmd: string): string | null {
 
 class UsageError extends Error {}
 
-async function newEngine(): Promise<Engine> {
+async function newEngine(workers?: WorkersTarget): Promise<Engine> {
   const { Engine } = await import('../engine/engine');
-  return new Engine();
+  return new Engine(workers ? { workers } : {});
+}
+
+/** `run --queue URL --store URL`: both, or neither (LORAM_STORE may stand in for --store). */
+function workersOf(values: Values): WorkersTarget | undefined {
+  if (values.queue === undefined && values.store === undefined) return undefined;
+  const store = values.store ?? process.env.LORAM_STORE;
+  if (values.queue === undefined) throw new UsageError('--store needs --queue redis://host:port (the queue the workers take jobs from)');
+  if (store === undefined) throw new UsageError('--queue needs --store s3://bucket/prefix or a shared folder (where workers publish results)');
+  return { queue: values.queue, store };
 }
 
 type Values = { [k: string]: string | undefined } & { json?: boolean; 'no-cache'?: boolean };
@@ -93,6 +106,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         return await cmdValidate(rest, io);
       case 'run':
         return await cmdRun(rest, io);
+      case 'worker':
+        return await (await import('./worker')).cmdWorker(rest, io);
       case 'plan':
         return await (await import('./plan')).cmdPlan(rest, io);
       case 'serve':
@@ -163,11 +178,12 @@ async function cmdValidate(argv: string[], io: Io): Promise<number> {
 }
 
 async function cmdRun(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, to: { type: 'string' }, 'no-cache': { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, to: { type: 'string' }, 'no-cache': { type: 'boolean' }, queue: { type: 'string' }, store: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError('expects exactly one recipe file');
+  const workers = workersOf(values);
   const file = path.resolve(positionals[0]!);
   const text = await readRecipeFile(file);
-  const engine = await newEngine();
+  const engine = await newEngine(workers);
   const json = !!values.json;
   const display = json ? null : io.isTTY ? new TtyProgress(io.out) : new PlainProgress(io.out);
   let runId: string | null = null;
@@ -196,7 +212,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const start = await engine.run(text, { baseDir: path.dirname(file), ...(values.to ? { to: values.to } : {}), noCache: !!values['no-cache'] });
+    const start = await engine.run(text, { baseDir: path.dirname(file), ...(values.to ? { to: values.to } : {}), noCache: !!values['no-cache'], ...(workers ? { target: 'workers' as const } : {}) });
     if (!start.ok) {
       if (json) io.out.write(JSON.stringify({ ok: false, errors: start.errors }) + '\n');
       else io.err.write(`${positionals[0]}: cannot run, ${start.errors.length} error(s)\n${start.errors.map(fmtError).join('\n')}\n`);
@@ -227,6 +243,9 @@ function summary(end: EngineEvent, engine: Engine, io: Io): void {
     if (n.status === 'failed') io.out.write(`  ${id}: ${n.error?.message.split('\n')[0]}\n`);
     else if ((n.type === 'Evaluate' || n.type === 'Compare') && n.metrics) io.out.write(`  ${id}: ${fmtMetrics(n.metrics)}\n`);
   }
+  const byWorker: Record<string, number> = {};
+  for (const n of Object.values(end.nodes)) if (n.worker) byWorker[n.worker] = (byWorker[n.worker] ?? 0) + 1;
+  if (Object.keys(byWorker).length) io.out.write(`  computed on workers: ${Object.entries(byWorker).map(([w, k]) => `${w} (${k} node${k > 1 ? 's' : ''})`).join(', ')}\n`);
   for (const line of productLines(end.nodes, (loc) => engine.store.resolve(loc))) io.out.write(line + '\n');
   io.out.write(`history: ${path.join(engine.runs.dir, end.runId)}\n`);
 }

@@ -1,7 +1,7 @@
 /**
  * `loram plan`: will a LoRA / LoRAM / QLoRAM training run fit? Three figures, each labelled:
  * - runtime `ort` (default): the peak of a training step on LoRAM Studio's own trainer (ONNX Runtime),
- *   memory/ort-plan.ts — the training graph's live bytes, host AdamW, runtime overhead; checked by bench/loram-memory;
+ *   memory/ort-plan.ts — the training graph's live bytes, host AdamW, the runtime's own (fixed + per node); checked by bench/loram-memory;
  * - runtime `pytorch-gpu`: an estimate for PyTorch + bitsandbytes on a GPU (memory/planner.ts planMemory: bf16
  *   base or NF4 + DQ, fp32 LoRA + AdamW, bf16 activations, sdpa attention), with its assumptions printed;
  * - runtime `paper`: the paper's parameter accounting (Tables 4–6 exactly: parameters only, 16 or 4 bits).
@@ -56,7 +56,7 @@ async function figure(runtime: PlanRuntime, model: Model, s: PlanSettings): Prom
     const { planOrtTraining } = await import('../loram/memory/ort-plan');
     const p = planOrtTraining({ model: model as never, strategy: s.strategy as never, ratio: s.ratio, quant: s.quant, lora: { rank: s.rank, targets: s.targets as never }, batch: s.batch, seqLen: s.seq, checkpointing: s.checkpointing });
     const b = p.bytes;
-    return { total: b.total, parts: [['frozen weights (as stored)', b.weights], ['fed tensors (token batch, masks)', b.fed], ['activations + gradients (peak)', b.activations], ['host AdamW (w, m, v, grad) + run', b.optimizer], ['runtime overhead', b.runtime]] };
+    return { total: b.total, parts: [['frozen weights (as stored)', b.weights], ['fed tensors (token batch, masks)', b.fed], ['activations + gradients (peak)', b.activations], ['host AdamW (w, m, v, grad) + run', b.optimizer], ['runtime (fixed + per graph node)', b.runtime]] };
   }
   const p = planner.planMemory({ model: model as never, strategy: s.strategy as never, ratio: s.ratio, quant: s.quant, lora: { rank: s.rank, targets: s.targets as never }, batch: s.batch, seqLen: s.seq, gradientCheckpointing: s.checkpointing });
   if (runtime === 'paper') return { total: p.hbmGiB * GIB, parts: [["parameters (paper's accounting)", p.hbmGiB * GIB]] };

@@ -33,6 +33,7 @@ import {
   type RunRecord,
   type RunStart,
   type RunSummary,
+  type RunTargets,
   type ValidateOptions,
   type ValidationError,
   type ValidationResult,
@@ -52,6 +53,8 @@ import { signatureOf, type Signature } from './signature';
 import { ArtifactStore } from './store';
 import { SignatureLocks } from './store-lock';
 import { analyzeRecipe, type Analysis } from './validate';
+import type { QueueSubmitter, WorkersTarget } from './remote/submitter';
+import { redact } from './remote/queue-url';
 
 export interface EngineOptions {
   /** Root of the store and run history (default LORAM_HOME, else the user's cache folder + /loram). */
@@ -64,6 +67,13 @@ export interface EngineOptions {
   cancelGraceMs?: number;
   /** How many nodes may compute at once (default LORAM_CONCURRENCY, else min(2, cores)). */
   concurrency?: number;
+  /** A queue of workers and their shared store, for runs with `target: 'workers'` (src/engine/remote/). */
+  workers?: WorkersTarget;
+}
+
+/** LORAM_QUEUE and LORAM_STORE: the editor's shells offer "Run on workers" when both are set. */
+export function workersFromEnv(env: NodeJS.ProcessEnv = process.env): WorkersTarget | undefined {
+  return env.LORAM_QUEUE && env.LORAM_STORE ? { queue: env.LORAM_QUEUE, store: env.LORAM_STORE } : undefined;
 }
 
 /** Each compute node is single-threaded (tfjs-wasm), so one node per core; 24 GiB holds two tiny-model nodes. */
@@ -75,11 +85,12 @@ export function defaultConcurrency(): number {
 
 interface ActiveRun extends PlannedRun {
   cancelRequested: boolean;
+  onWorkers: boolean;
   done: Promise<RunEnd>;
 }
 
 // Next to this module: ../nodes/index.ts in the sources, ../nodes/index.js in the compiled CLI (lib/).
-const DEFAULT_REGISTRY_MODULE = fileURLToPath(new URL(`../nodes/index${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+export const DEFAULT_REGISTRY_MODULE = fileURLToPath(new URL(`../nodes/index${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 export class Engine implements EngineClient {
   readonly home: string;
@@ -93,6 +104,8 @@ export class Engine implements EngineClient {
   private readonly active = new Map<string, ActiveRun>();
   private queue: Promise<unknown> = Promise.resolve();
   private opened: Promise<void> | null = null;
+  private readonly workersTarget: WorkersTarget | undefined;
+  private submitter: Promise<QueueSubmitter> | null = null;
 
   constructor(opts: EngineOptions = {}) {
     this.home = path.resolve(opts.home ?? loramHome());
@@ -101,6 +114,7 @@ export class Engine implements EngineClient {
     this.runs = new RunStore(this.home);
     this.registry = opts.registry ?? defaultRegistry;
     this.hasher = new FileHasher(path.join(this.home, 'file-hashes.json'));
+    this.workersTarget = opts.workers ?? workersFromEnv();
     const envGrace = Number(process.env.LORAM_CANCEL_GRACE_MS);
     this.executor = new WorkerPool(
       {
@@ -128,6 +142,23 @@ export class Engine implements EngineClient {
     await Promise.allSettled([...this.active.values()].map((r) => this.cancel(r.runId)));
     await this.executor.dispose();
     await this.hasher.save().catch(() => undefined);
+    const s = this.submitter;
+    this.submitter = null;
+    await s?.then((q) => q.close()).catch(() => undefined);
+  }
+
+  /** The queue of workers, connected on first use (a failed connection is retried by the next run). */
+  private workers(): Promise<QueueSubmitter> {
+    const target = this.workersTarget;
+    if (!target) return Promise.reject(new Error('this engine has no workers: start it with --queue URL --store URL (or LORAM_QUEUE and LORAM_STORE)'));
+    this.submitter ??= import('./remote/submitter').then(({ QueueSubmitter }) => QueueSubmitter.open(target, this.store));
+    this.submitter.catch(() => (this.submitter = null));
+    return this.submitter;
+  }
+
+  /** Where runs can compute: always here, and on the queue of workers when one was configured. */
+  get workersDisplay(): string | null {
+    return this.workersTarget ? redact(this.workersTarget.queue) : null;
   }
 
   // ---- EngineClient ------------------------------------------------------------------------------------------
@@ -138,6 +169,11 @@ export class Engine implements EngineClient {
 
   analyze(recipe: unknown, opts: ValidateOptions = {}): Analysis {
     return analyzeRecipe(recipe, { registry: this.registry, baseDir: path.resolve(opts.baseDir ?? process.cwd()), checkFiles: opts.checkFiles });
+  }
+
+  /** Only the display string: the queue's password stays in this process. */
+  async runTargets(): Promise<RunTargets> {
+    return { workers: this.workersDisplay };
   }
 
   async validate(recipe: unknown, opts: ValidateOptions = {}): Promise<ValidationResult> {
@@ -152,6 +188,14 @@ export class Engine implements EngineClient {
     const prepared = prepareRun(this.analyze(recipe, { baseDir }), opts.to);
     if (!prepared.ok) return { ok: false, errors: prepared.errors };
     const { analysis, plan } = prepared;
+    const onWorkers = opts.target === 'workers';
+    if (onWorkers) {
+      try {
+        await this.workers();
+      } catch (e) {
+        return { ok: false, errors: [{ code: 'workers-unavailable', node: null, field: 'target', message: (e as Error).message }] };
+      }
+    }
     const run: ActiveRun = {
       runId: newRunId(),
       analysis,
@@ -161,10 +205,11 @@ export class Engine implements EngineClient {
       noCache: !!opts.noCache,
       baseDir,
       cancelRequested: false,
+      onWorkers,
       done: undefined as unknown as Promise<RunEnd>,
     };
     this.active.set(run.runId, run);
-    const log = await this.runs.create(run.runId, analysis.recipe!, run.to);
+    const log = await this.runs.create(run.runId, analysis.recipe!, run.to, onWorkers ? (this.workersDisplay ?? undefined) : undefined);
     run.done = this.queue.then(() => this.execute(run, log)).finally(() => this.active.delete(run.runId));
     this.queue = run.done.catch(() => undefined);
     return { ok: true, runId: run.runId };
@@ -185,6 +230,7 @@ export class Engine implements EngineClient {
     if (!r) return;
     r.cancelRequested = true;
     if (this.currentRun === runId) this.executor.cancel();
+    if (this.currentRun === runId && r.onWorkers) await (await this.workers()).cancelRun(runId).catch(() => undefined);
     await r.done.catch(() => undefined);
   }
 
@@ -320,7 +366,8 @@ export class Engine implements EngineClient {
   /** Execute a queued run (execute.ts), then close its history. */
   private async execute(run: ActiveRun, log: RunLog): Promise<RunEnd> {
     this.currentRun = run.runId;
-    const execution = new RunExecution(run, { store: this.store, locks: this.locks, executor: this.executor, hasher: this.hasher, emit: (e) => this.emit(e, log) });
+    const remote = run.onWorkers ? await this.workers() : undefined;
+    const execution = new RunExecution(run, { store: this.store, locks: this.locks, executor: this.executor, hasher: this.hasher, ...(remote ? { remote } : {}), emit: (e) => this.emit(e, log) });
     let end: RunEnd;
     try {
       end = await execution.execute();

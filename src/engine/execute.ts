@@ -9,9 +9,9 @@
  * warning in the run's log, and recomputed. A failed node blocks only what depends on it; a cancelled one stops
  * the run.
  */
-import type { EngineEvent, NodeRunSummary, PortValue, RunCancelledEvent, RunFinishedEvent } from '../shared';
+import type { EngineEvent, NodeRunSummary, RunCancelledEvent, RunFinishedEvent } from '../shared';
 import type { NodeInputs } from '../nodes/definition';
-import type { TaskError as TaskErrorType, WorkerPool } from './executor';
+import type { TaskError as TaskErrorType, TaskHandlers, WorkerPool } from './executor';
 import { TaskError } from './executor';
 import type { FileHasher } from './hash';
 import type { RunLog } from './runs';
@@ -23,6 +23,7 @@ import { incoming } from './graph';
 import { storeArtifactsIn } from './location';
 import type { Analysis, CheckedNode } from './validate';
 import { errorInfo } from './worker-protocol';
+import { produceNode, type NodeTask } from './produce-node';
 
 export type RunEnd = RunFinishedEvent | RunCancelledEvent;
 
@@ -45,7 +46,23 @@ export interface ExecutionServices {
   locks: SignatureLocks;
   executor: WorkerPool;
   hasher: FileHasher;
+  /** Workers on other machines (a queue and a shared store); absent: every node computes here. */
+  remote?: RemoteCompute;
   emit(e: EngineEvent | RunEnd): void;
+}
+
+/** Nodes computed by workers elsewhere (src/engine/remote/submitter.ts); their artifacts land in the local store. */
+export interface RemoteCompute {
+  readonly display: string;
+  /** How many nodes of a run may be queued or running at once. */
+  readonly inflight: number;
+  /** The artifact, fetched from the shared store into the local one (verified), if the shared store has it. */
+  reuse(sig: Signature): Promise<ArtifactRecord | null>;
+  /** Enqueue the node, stream its events, fetch its artifact into the local store; the worker that ran it. */
+  compute(runId: string, task: NodeTask, handlers: TaskHandlers & { onWorker(name: string): void }): Promise<{ rec: ArtifactRecord; worker: string }>;
+  cancelRun(runId: string): Promise<void>;
+  /** Said in the run's log before any node is queued (no worker connected, workers with other code). */
+  preflight(): Promise<{ level: 'info' | 'warn'; message: string }[]>;
 }
 
 type EventBody<T extends EngineEvent['type']> = Omit<Extract<EngineEvent, { type: T }>, 'type' | 'runId' | 'time'>;
@@ -56,6 +73,8 @@ export class RunExecution {
   private readonly computedThisRun = new Set<Signature>();
   /** Signatures being computed right now: a second node with the same signature waits for the first. */
   private readonly computing = new Map<Signature, Promise<ArtifactRecord>>();
+  /** Which remote worker computed each node (remote runs only). */
+  private readonly workerOf = new Map<NodeId, string>();
   /** Artifacts checked byte for byte (or computed) in this run, and checks in progress. */
   private readonly verified = new Set<string>();
   private readonly verifying = new Map<string, Promise<void>>();
@@ -77,7 +96,9 @@ export class RunExecution {
     const t0 = Date.now();
     const { run } = this;
     try {
-      this.ev('run-started', { recipeName: run.recipeName, plan: run.plan, noCache: run.noCache, ...(run.to !== undefined ? { to: run.to } : {}) });
+      const workers = this.services.remote ? { workers: this.services.remote.display } : {};
+      this.ev('run-started', { recipeName: run.recipeName, plan: run.plan, noCache: run.noCache, ...(run.to !== undefined ? { to: run.to } : {}), ...workers });
+      for (const m of (await this.services.remote?.preflight().catch(() => [])) ?? []) this.ev('node-log', { node: '', ...m });
       await this.schedule();
     } catch (e) {
       // An engine bug: report it as a failure rather than leaving the run hanging.
@@ -94,9 +115,10 @@ export class RunExecution {
     const { run } = this;
     const pending = new Set(run.plan);
     const inflight = new Map<string, Promise<void>>();
+    const limit = this.services.remote?.inflight ?? this.services.executor.size;
     while (!this.stop && !run.cancelRequested) {
       for (const id of run.plan) {
-        if (!pending.has(id) || inflight.size >= this.services.executor.size) continue;
+        if (!pending.has(id) || inflight.size >= limit) continue;
         const ups = this.upstreamOf(id);
         if (ups.some((u) => this.nodes[u] && !this.results.has(u))) {
           // An upstream node failed, was skipped or cancelled: this one cannot run.
@@ -111,7 +133,10 @@ export class RunExecution {
       if (inflight.size === 0) break;
       await Promise.race(inflight.values());
     }
-    if (run.cancelRequested || this.stop) this.services.executor.cancel();
+    if (run.cancelRequested || this.stop) {
+      this.services.executor.cancel();
+      await this.services.remote?.cancelRun(run.runId).catch(() => undefined);
+    }
     await Promise.allSettled(inflight.values());
   }
 
@@ -209,6 +234,11 @@ export class RunExecution {
         if (lock.waitedFor) this.ev('node-log', { node: id, level: 'info', message: `reused what ${describeHolder(lock.waitedFor)} computed meanwhile (waited)` });
         return { rec: hit, cached: true };
       }
+      const shared = reuse && (await this.services.remote?.reuse(sig));
+      if (shared) {
+        this.ev('node-log', { node: id, level: 'info', message: `fetched from the shared store ${this.services.remote!.display} (verified); not recomputed` });
+        return { rec: shared, cached: true };
+      }
       return { rec: await this.compute(id, sig, inputs, started), cached: false };
     } finally {
       await lock.release();
@@ -296,32 +326,35 @@ export class RunExecution {
     }
   }
 
-  /** Run the node in a worker; the store publishes its directory only if it succeeds. */
+  /** Run the node in a worker here or on a remote one; the store publishes its directory only if it succeeds. */
   private async compute(id: NodeId, sig: Signature, inputs: NodeInputs, started: number): Promise<ArtifactRecord> {
     const { run, services } = this;
     const c = this.checked(id);
-    const type = c.def.type;
     await this.verifyInputs(id, inputs);
-    this.ev('node-started', { node: id, nodeType: type, signature: sig });
+    this.ev('node-started', { node: id, nodeType: c.def.type, signature: sig });
     const fileHashes = await fileHashesOf(c, run.baseDir, services.hasher);
-    const rec = await services.store.produce(sig, async (tmp) => {
-      const r = await services.executor.run(
-        { nodeId: id, type, params: c.params!, inputs, outDir: tmp, signature: sig, baseDir: run.baseDir, fileHashes, sources: sourcesOf(run.analysis, id) },
-        {
-          onProgress: (step, total, metrics) => this.ev('node-progress', { node: id, step, total, ...(metrics ? { metrics } : {}) }),
-          onLog: (level, message) => this.ev('node-log', { node: id, level, message }),
-        },
-      );
-      checkOutputs(c.def.outputs, r.outputs, type);
-      return {
-        outputs: r.outputs,
-        metrics: r.metrics ?? {},
-        meta: { type, version: c.def.version, params: c.params, node: id, runId: run.runId, createdAt: Date.now(), durationMs: Date.now() - started },
-      };
-    }).catch((e: unknown) => {
-      throw diskFull(e) ? new DiskFullError(id, services.store.dir, e) : e;
-    });
+    const task: NodeTask = { nodeId: id, type: c.def.type, params: c.params!, inputs, signature: sig, baseDir: run.baseDir, fileHashes, sources: sourcesOf(run.analysis, id) };
+    const handlers: TaskHandlers = {
+      onProgress: (step, total, metrics) => this.ev('node-progress', { node: id, step, total, ...(metrics ? { metrics } : {}) }),
+      onLog: (level, message) => this.ev('node-log', { node: id, level, message }),
+    };
+    const rec = await (services.remote ? this.computeRemotely(id, task, handlers) : produceNode(c.def, task, { store: services.store, pool: services.executor, runId: run.runId, started, handlers })).catch(
+      (e: unknown) => {
+        throw diskFull(e) ? new DiskFullError(id, services.store.dir, e) : e;
+      },
+    );
     this.verified.add(sig);
+    return rec;
+  }
+
+  private async computeRemotely(id: NodeId, task: NodeTask, handlers: TaskHandlers): Promise<ArtifactRecord> {
+    const remote = this.services.remote!;
+    const onWorker = (name: string) => {
+      this.workerOf.set(id, name);
+      this.ev('node-log', { node: id, level: 'info', message: `running on worker ${name} (${remote.display})` });
+    };
+    const { rec, worker } = await remote.compute(this.run.runId, task, { ...handlers, onWorker });
+    this.workerOf.set(id, worker);
     return rec;
   }
 
@@ -335,8 +368,9 @@ export class RunExecution {
   private recordDone(id: NodeId, sig: Signature, rec: ArtifactRecord, durationMs: number): void {
     const type = this.checked(id).def.type;
     this.results.set(id, rec);
-    this.nodes[id] = { type, status: 'done', signature: sig, metrics: rec.metrics, outputs: rec.outputs, durationMs };
-    this.ev('node-finished', { node: id, nodeType: type, signature: sig, outputs: rec.outputs, metrics: rec.metrics, durationMs });
+    const worker = this.workerOf.get(id);
+    this.nodes[id] = { type, status: 'done', signature: sig, metrics: rec.metrics, outputs: rec.outputs, durationMs, ...(worker ? { worker } : {}) };
+    this.ev('node-finished', { node: id, nodeType: type, signature: sig, outputs: rec.outputs, metrics: rec.metrics, durationMs, ...(worker ? { worker } : {}) });
   }
 
   private recordFailure(id: NodeId, e: unknown, signature: Signature | null, durationMs: number): void {
@@ -395,12 +429,4 @@ export class DiskFullError extends Error {
 /** A failure as events report it: the worker's own account of a node's error, else the error itself. */
 function failureInfo(e: unknown) {
   return e instanceof TaskError ? (e as TaskErrorType).info : errorInfo(e);
-}
-
-function checkOutputs(ports: readonly { name: string; type: string }[], outputs: Record<string, PortValue>, type: string): void {
-  for (const p of ports) {
-    const v = outputs?.[p.name];
-    if (!v) throw new Error(`${type} did not produce its "${p.name}" output`);
-    if (v.type !== p.type) throw new Error(`${type} produced a ${v.type} on its "${p.name}" output, which is a ${p.type} port`);
-  }
 }

@@ -154,13 +154,24 @@ export class WorkerPool {
     this.workers = Array.from({ length: size }, () => new WorkerExecutor(opts));
   }
 
-  async run(task: Omit<TaskSpec, 'taskId'>, handlers: TaskHandlers): Promise<NodeResult> {
+  /** `signal` cancels this task only (a remote worker runs several jobs; a cancel names one of them). */
+  async run(task: Omit<TaskSpec, 'taskId'>, handlers: TaskHandlers, signal?: AbortSignal): Promise<NodeResult> {
     let w = this.workers.find((x) => !x.busy);
     while (!w) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
       w = this.workers.find((x) => !x.busy);
     }
+    if (signal?.aborted) {
+      this.waiting.shift()?.();
+      throw new TaskError({ message: 'cancelled before it started', code: 'cancelled' }, true);
+    }
     const p = w.run(task, handlers);
+    if (signal) {
+      const onAbort = () => w.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const off = () => signal.removeEventListener('abort', onAbort);
+      p.then(off, off);
+    }
     // Wake a waiter whichever way the task ends; the result itself goes to the caller.
     p.then(() => this.waiting.shift()?.(), () => this.waiting.shift()?.());
     return p;

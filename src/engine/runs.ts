@@ -68,11 +68,12 @@ export class RunStore {
     return path.join(this.dir, runId);
   }
 
-  async create(runId: string, recipe: Recipe, to?: string): Promise<RunLog> {
+  /** `workers`: the queue of workers the run computes on, as displayed (absent: this machine). */
+  async create(runId: string, recipe: Recipe, to?: string, workers?: string): Promise<RunLog> {
     const dir = this.runDir(runId);
     await fsp.mkdir(dir, { recursive: true });
     await atomicWriteFile(path.join(dir, 'recipe.json'), serializeRecipe(recipe));
-    const summary: StoredSummary = { runId, recipeName: recipe.name, status: 'running', startedAt: Date.now(), counts: {}, pid: process.pid, ...(to ? { to } : {}) };
+    const summary: StoredSummary = { runId, recipeName: recipe.name, status: 'running', startedAt: Date.now(), counts: {}, pid: process.pid, ...(to ? { to } : {}), ...(workers ? { workers } : {}) };
     await atomicWriteFile(path.join(dir, 'run.json'), JSON.stringify(summary, null, 2) + '\n');
     return new RunLog(dir, summary);
   }

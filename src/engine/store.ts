@@ -19,7 +19,7 @@ import path from 'node:path';
 import { atomicWriteDir, atomicWriteFile, TEMP_PREFIX } from '../loram/io/atomic';
 import type { ArtifactContent, Location, NodeMetrics, NodeOutputs } from '../shared';
 import { artifactDir, resolveLocation } from './location';
-import { buildManifest, checkAgainstManifest, MANIFEST_FILE, parseManifest, type CheckMode, type Manifest } from './manifest';
+import { buildManifest, checkAgainstManifest, listFiles, MANIFEST_FILE, parseManifest, type CheckMode, type Manifest } from './manifest';
 import { processAlive } from './process-alive';
 
 export const OUTPUTS_FILE = 'outputs.json';
@@ -208,6 +208,19 @@ export class ArtifactStore {
     });
   }
 
+  /**
+   * Publish an artifact made elsewhere (a download from a remote store, src/engine/remote/): `fill(tmpDir)` writes
+   * every file, outputs.json and manifest.json. Before the rename every byte is checked against that manifest and
+   * the directory may hold nothing else (no unlisted file, no symbolic link), so an imported artifact is exactly
+   * what its manifest says, like one `produce` made. If anything fails, nothing is left behind.
+   */
+  async importVerified(signature: string, fill: (tmpDir: string) => Promise<void>): Promise<ArtifactRecord> {
+    return atomicWriteDir(this.pathOf(signature), async (tmp) => {
+      await fill(tmp);
+      return verifyImport(tmp, signature);
+    });
+  }
+
   /** Absolute path of a location. Store paths may not escape their artifact. */
   resolve(loc: Location): string {
     return resolveLocation(this.dir, loc);
@@ -225,6 +238,34 @@ export class ArtifactStore {
   }
 }
 
+/** importVerified's check of a filled directory: the record, or one error naming every problem. */
+async function verifyImport(dir: string, signature: string): Promise<ArtifactRecord> {
+  const fail = (problems: string[]) => new Error(`cannot import artifact ${signature}: ${problems.join('; ')}`);
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(await fsp.readFile(path.join(dir, MANIFEST_FILE), 'utf8'), signature);
+  } catch (e) {
+    throw fail([`${MANIFEST_FILE}: ${(e as Error).message}`]);
+  }
+  const problems: string[] = [];
+  if (!manifest.files[OUTPUTS_FILE]) problems.push(`the manifest does not list ${OUTPUTS_FILE}`);
+  const total = Object.values(manifest.files).reduce((sum, e) => sum + e.size, 0);
+  if (total !== manifest.bytes) problems.push(`the manifest says ${manifest.bytes} bytes in all, its files add up to ${total}`);
+  for (const rel of await listFiles(dir)) {
+    if (!Object.hasOwn(manifest.files, rel)) problems.push(`${rel} is not in the manifest`);
+    else if ((await fsp.lstat(path.join(dir, ...rel.split('/')))).isSymbolicLink()) problems.push(`${rel} is a symbolic link`);
+  }
+  problems.push(...(await checkAgainstManifest(dir, manifest, 'full')));
+  if (problems.length) throw fail(problems);
+  let rec: ArtifactRecord;
+  try {
+    rec = JSON.parse(await fsp.readFile(path.join(dir, OUTPUTS_FILE), 'utf8')) as ArtifactRecord;
+  } catch (e) {
+    throw fail([`${OUTPUTS_FILE} is not valid JSON (${(e as Error).message})`]);
+  }
+  if (rec?.signature !== signature) throw fail([`${OUTPUTS_FILE} is the record of artifact ${String(rec?.signature)}`]);
+  return rec;
+}
 
 /** Bytes of the regular files under `dir` (0 when it is gone). */
 export async function duBytes(dir: string): Promise<number> {

@@ -7,7 +7,7 @@ import { readDocuments, tokenWindows, writeMetricsFile } from './data-files';
 import { defineNode } from './definition';
 import { NodeInputError } from './errors';
 import { requireInput } from './inputs';
-import { describeModel, pruneOf, quantizeOf, staticModel } from './lineage';
+import { describeModel, quantizeOf, staticModel } from './lineage';
 import type { NodeContext } from './definition';
 import { ensureBackend, loadModelTokenizer, loadModelWeights } from './model-files';
 import { optimiserFields, optimiserSettings } from './training-params';
@@ -18,7 +18,6 @@ import type { PeakTracker } from '../loram/util/peak-bytes';
 import type { LmBatch } from '../loram/model/loss';
 import type { LoraAdapter } from '../loram/lora/adapter';
 import type { StepInfo, TrainResult } from '../loram/train/trainer';
-import type { PruneStrategy } from '../loram/memory/planner';
 
 export const loraTrainParams = z.strictObject({
   rank: z.number().int().min(1).max(1024).default(8).describe('LoRA rank r'),
@@ -64,8 +63,7 @@ export const loraTrainNode = defineNode({
     const data = await loraData(ctx, m, ds, p);
     const engine = resolveTrainBackend(p.backend);
     const trained = engine === 'ort' ? await trainOnOrt(ctx, m, data, p) : await trainOnTfjs(ctx, m, data, p);
-    const { config } = trained;
-    const planned = await plannedMemory(config, m.lineage, p);
+    const memory = await trainingMemory(ctx, engine, trained, m.lineage, p);
     await (await import('../loram/lora/index')).saveAdapter(path.join(ctx.outDir, 'adapter'), trained.adapter);
     const { result, valLoss } = trained;
     const scalars = {
@@ -76,12 +74,7 @@ export const loraTrainNode = defineNode({
       tokensPerSec: Math.round(result.tokensPerSec),
       loraParams: trained.loraParams,
       baseParams: m.summary.params,
-      ...trained.memory,
-      // Planned: src/loram/memory/planner.ts on this model's config (bf16 base, fp32 LoRA + AdamW, one micro-batch, eager attention).
-      plannedMemoryBytes: planned.total,
-      plannedBaseBytes: planned.baseWeights,
-      plannedParams: planned.params,
-      plannedHbmBytes: planned.hbmBytes,
+      ...memory,
       steps: result.steps,
       trainBackend: engine,
       trainEngine: trained.engineDetail,
@@ -126,8 +119,10 @@ interface Trained {
   loraParams: number;
   curve: Curve;
   valCurve: Curve;
-  /** Measured training memory, in the metrics' keys (what each includes is said in its comment). */
+  /** What the engine itself reports about memory, in the metrics' keys (what each includes is said in its comment). */
   memory: Record<string, number>;
+  /** The tfjs engine's own measured figure (its tensor counter); ONNX Runtime's is measured by a probe afterwards. */
+  measuredBytes?: number;
   engineDetail: string;
 }
 
@@ -189,7 +184,7 @@ function loraSpec(p: LoraParams) {
   return { r: p.rank, alpha: p.alpha, dropout: p.dropout, targetModules: p.targets, seed: p.seed };
 }
 
-/** ONNX Runtime: the frozen base lives in the session (NF4 stays 4-bit); memory is the training graph's accounting. */
+/** ONNX Runtime: the frozen base lives in the session (NF4 stays 4-bit); its memory is measured afterwards (train-memory.ts). */
 async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: LoraParams): Promise<Trained> {
   const { OrtLoraRun } = await import('../loram/ort-train/trainer');
   const { basesFor } = await import('../loram/ort-train/base-linears');
@@ -197,8 +192,6 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
   const { lmTrainConfig } = await import('../loram/train/lm-objective');
   const { LORA_TRAIN_DEFAULTS } = await import('../loram/lora/train');
   const { trackPeakRss } = await import('../loram/util/peak-rss');
-  const { HOST_BYTES_PER_TRAINABLE, HOST_RECEIVE_BYTES_PER_TRAINABLE } = await import('../loram/memory/ort-plan');
-  const rssBefore = process.memoryUsage.rss();
   const rss = trackPeakRss();
   try {
     const q = quantizeOf(m.lineage);
@@ -232,15 +225,10 @@ async function trainOnOrt(ctx: NodeContext, m: ModelInput, data: LoraData, p: Lo
       const valLoss = valBatches.length ? await run.evalLoss(valBatches) : null;
       const memory = {
         // The training graph's peak of live bytes (stored base, activations kept for the backward pass, gradients
-        // on their way out; ort-train/live-bytes.ts) plus the host optimizer's arrays — working copy, m, v,
-        // gradient accumulator (+ receive buffer with accumulation) and the run's own — as the ORT planner counts
-        // them (memory/ort-plan.ts, without its runtime overhead): the tfjs tensor count's equivalent.
-        trainMemoryBytes: run.session.memory.peakBytes + (HOST_BYTES_PER_TRAINABLE + (trainConfig.gradAccum > 1 ? HOST_RECEIVE_BYTES_PER_TRAINABLE : 0)) * run.numParams(),
+        // on their way out; ort-train/live-bytes.ts): the planner's session term, counted on the real graph.
         graphPeakBytes: run.session.memory.peakBytes,
-        // The process as the OS sees it: its peak resident size, and the rise over what it held before loading
-        // (a worker that ran other nodes reuses memory it freed, so the rise can understate).
+        // The engine process's peak resident size: every node the process ran, and what it kept, is in it.
         peakRssBytes: peakRss,
-        rssRiseBytes: Math.max(0, peakRss - rssBefore),
         nf4HostBytes: bases.storedBytes,
       };
       return { config, result, adapter: run.adapter(describeModel(m.lineage)), valLoss, loraParams: run.numParams(), curve, valCurve, memory, engineDetail };
@@ -308,32 +296,22 @@ async function trainOnTfjs(ctx: NodeContext, m: ModelInput, data: LoraData, p: L
     lora.detach();
     // Measured: the peak of live tfjs tensor bytes during training (base weights, LoRA, AdamW states, activations and
     // gradients; fp32), above what was allocated before the model was loaded, plus NF4 host bytes.
-    const memory = { peakTensorBytes, nf4HostBytes, trainMemoryBytes: peakTensorBytes + nf4HostBytes };
-    return { config, result, adapter, valLoss, loraParams: lora.numParams(), curve, valCurve, memory, engineDetail: `TensorFlow.js ${backend}` };
+    const memory = { peakTensorBytes, nf4HostBytes };
+    return { config, result, adapter, valLoss, loraParams: lora.numParams(), curve, valCurve, memory, measuredBytes: peakTensorBytes + nf4HostBytes, engineDetail: `TensorFlow.js ${backend}` };
   } finally {
     tracker?.stop();
     model.dispose();
   }
 }
 
-/** The memory planner on the config actually trained: structured pruning is already in the config's shapes. */
-async function plannedMemory(config: LlamaConfig, lineage: ModelLineage, p: z.output<typeof loraTrainParams>) {
-  const { planMemory } = await import('../loram/memory/planner');
-  const prune = pruneOf(lineage);
-  const sparse = prune && !prune.structured ? prune : undefined;
-  const plan = planMemory({
-    model: config,
-    // The planner checks the name against the strategies table (a lineage carries it as a plain string).
-    strategy: sparse ? (sparse.strategy as PruneStrategy) : 'none',
-    ratio: sparse ? sparse.ratio : 0,
-    ...(sparse ? { layerRange: sparse.layers } : {}),
-    quant: quantizeOf(lineage) ? 'nf4' : 'none',
-    lora: { rank: p.rank, targets: p.targets, dropout: p.dropout },
-    batch: p.batchSize,
-    seqLen: p.seqLen,
-    // The tfjs model materialises the attention probabilities, as eager attention does.
-    attention: 'eager',
-    gradientCheckpointing: p.gradientCheckpointing,
-  });
-  return { total: plan.bytes.total, baseWeights: plan.bytes.baseWeights, params: plan.prunedParams, hbmBytes: plan.hbmGiB * 2 ** 30 };
+/**
+ * Planned and measured training memory for ONNX Runtime on the CPU provider (train-memory.ts); a tfjs run's own
+ * figure is its tensor counter, recorded next to the ORT plan as a different runtime (no gap computed).
+ */
+async function trainingMemory(ctx: NodeContext, engine: 'ort' | 'tfjs', trained: Trained, lineage: ModelLineage, p: LoraParams) {
+  const { plannedTrainingMemory, measuredTrainingMemory, memoryMetrics } = await import('./train-memory');
+  const settings = { ...p, config: trained.config, lineage, threads: ortTrainOptions().threads ?? 1 };
+  const plan = await plannedTrainingMemory(settings);
+  if (engine === 'tfjs') return { ...trained.memory, ...memoryMetrics(plan, { bytes: trained.measuredBytes ?? null, runtime: 'tfjs' }) };
+  return { ...trained.memory, ...memoryMetrics(plan, { bytes: await measuredTrainingMemory(ctx, settings, plan.bytes.total), runtime: 'onnxruntime-cpu' }) };
 }

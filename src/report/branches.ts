@@ -3,7 +3,7 @@
  * which Prune / Align / Quantize / LoRA-Train / Recover nodes), paired with the branch it is an ablation of
  * and given a short name for chart axes.
  */
-import type { Curve } from '../shared';
+import { memoryFigures, type Curve, type MetricScalar } from '../shared';
 import { num, type ModelChain, type RunGraph, type RunInput } from './run-graph';
 import { downstreamOf, type TaskLegs } from './downstream';
 import type { Branch, BranchRole, Strategy, TrainInfo } from './types';
@@ -65,10 +65,14 @@ export async function trainInfo(run: RunInput, id: string): Promise<TrainInfo> {
     baseParams: num(m.baseParams),
     finalLoss: num(m.finalLoss),
     valLoss: num(m.valLoss),
-    memoryMeasured: num(m.trainMemoryBytes) ?? num(m.peakTensorBytes),
-    memoryPlanned: num(m.plannedMemoryBytes),
+    ...trainMemory(m),
     loss: await lossCurve(run, id),
   };
+}
+
+function trainMemory(m: Record<string, MetricScalar>): Pick<TrainInfo, 'memoryMeasured' | 'memoryPlanned' | 'memoryMeasuredRuntime' | 'memoryPlannedRuntime'> {
+  const f = memoryFigures(m);
+  return { memoryMeasured: f.measured, memoryPlanned: f.planned, memoryMeasuredRuntime: f.measuredRuntime, memoryPlannedRuntime: f.plannedRuntime };
 }
 
 /** The loss curve of a LoRA-Train node's metrics file; null when there is none or it cannot be read. */

@@ -6,6 +6,7 @@
  * comparisons are reported with a 2-standard-error margin (√(se_a² + se_b²), unpaired, so conservative) and never
  * decide a verdict on their own.
  */
+import { MEMORY_INCLUDES } from '../shared';
 import type { Branch, Claim, Comparison, Verdict } from './types';
 
 export const DEFAULT_PPL_TOLERANCE = 0.005;
@@ -166,7 +167,7 @@ function lessMemoryClaim(loram: readonly Branch[], full: Branch | undefined): Cl
       summarize(verdict, counted, 'structured LoRAM / QLoRAM used less measured training memory than LoRA on the full large model', 'no structured LoRAM / QLoRAM variant used less measured training memory than LoRA on the full large model', 'structured LoRAM branches and a LoRA-on-the-full-model baseline with memory measured') +
       (sparse.length ? ` Semi/Unst (not counted, as the paper expects no saving): ${sparseSaves} of ${sparse.length} measured lower by more than 1%.` : ''),
     comparisons: [...measured, ...planned],
-    note: 'Measured = the training engine\'s peak of live tensor bytes during LoRA training: on ONNX Runtime, the training graph\'s live bytes with its nodes in order (the base as stored — f32, or NF4 codes with fp16 embedding — fed LoRA, activations kept for the backward pass, gradients) plus AdamW states; on TensorFlow.js, its tensor counter (fp32) plus NF4 codes. Planned = src/loram/memory/planner.ts on the same config (bf16 base, fp32 LoRA and AdamW, one micro-batch of activations with eager attention). They model different precisions and runtimes, so compare branches within one column.',
+    note: `${MEMORY_INCLUDES.measured['onnxruntime-cpu']} ${MEMORY_INCLUDES.planned} Branches trained on TensorFlow.js are measured by its tensor counter instead (no runtime overhead). The training-memory section lists each branch's gap between the two.`,
   };
 }
 

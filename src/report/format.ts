@@ -1,6 +1,7 @@
 /** Shared formatting and chart data for the Markdown and HTML renderers. */
 import { fmtBytes } from './claims';
-import type { Branch, ReportModel } from './types';
+import { compareMemory, memoryIncludes, runtimeName, type MemoryComparison } from '../shared';
+import type { Branch, ReportModel, TrainInfo } from './types';
 
 export { fmtBytes };
 
@@ -31,6 +32,31 @@ export function fmtDuration(s: number | null): string {
 export function offlineSeconds(b: Branch): number | null {
   const parts = [b.offline.prune, b.offline.align, b.offline.quantize].filter((x): x is number => x !== null);
   return parts.length ? parts.reduce((a, c) => a + c, 0) : null;
+}
+
+/** Planned vs measured training memory of one branch (shared/memory.ts). */
+export function branchMemory(t: TrainInfo): MemoryComparison {
+  return compareMemory({ measured: t.memoryMeasured, measuredRuntime: t.memoryMeasuredRuntime, planned: t.memoryPlanned, plannedRuntime: t.memoryPlannedRuntime });
+}
+
+/**
+ * The training-memory table: measured next to planned, their gap when both are for the same runtime; a warning
+ * line for each gap over 10% (or figures for different runtimes); what each figure includes, once per kind.
+ */
+export function memoryTable(trained: readonly Branch[]): { header: string[]; rows: string[][]; warnings: string[]; includes: string[] } {
+  const rows: string[][] = [];
+  const warnings: string[] = [];
+  const includes = new Set<string>();
+  for (const b of trained) {
+    const c = branchMemory(b.train!);
+    const gap = c.gap === null ? (c.note ? 'not comparable' : '—') : `${c.gap > 0 ? '+' : ''}${(c.gap * 100).toFixed(1)}%${c.warn ? ' ⚠' : ''}`;
+    const runtime = c.measuredRuntime === c.plannedRuntime ? runtimeName(c.measuredRuntime) : `planned: ${runtimeName(c.plannedRuntime)}; measured: ${runtimeName(c.measuredRuntime)}`;
+    rows.push([b.short, c.measured === null ? '—' : fmtBytes(c.measured), c.planned === null ? '—' : fmtBytes(c.planned), gap, runtime, b.train!.baseParams?.toLocaleString('en-US') ?? '—']);
+    if (c.note) warnings.push(`${c.warn ? '⚠ ' : ''}${b.short}: ${c.note}`);
+    const inc = memoryIncludes(c);
+    includes.add(inc.planned).add(inc.measured);
+  }
+  return { header: ['Branch', 'Measured', 'Planned', 'Gap (planned − measured)', 'Runtime', 'Base parameters'], rows, warnings, includes: [...includes] };
 }
 
 /** Columns of the comparison table (label, then values already formatted). */

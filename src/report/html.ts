@@ -2,7 +2,7 @@
  * The report as one self-contained HTML file: Chart.js (its UMD build, read from node_modules) and the data are
  * inlined, so the file opens offline and can be mailed around.
  */
-import { downstreamLines, fmtDuration, fmtPct, lossCurves, MC_DESIGN, offlineSeconds, ROLE_TITLE, tableRows } from './format';
+import { downstreamLines, fmtDuration, fmtPct, lossCurves, MC_DESIGN, memoryTable, offlineSeconds, ROLE_TITLE, tableRows } from './format';
 import type { Branch, ReportModel } from './types';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -33,7 +33,7 @@ const STYLE = `  body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", san
   .claim.holds { border-left-color: #059669; } .claim.partly { border-left-color: #f59e0b; } .claim.does-not-hold { border-left-color: #dc2626; }
   .verdict { font-weight: 700; text-transform: uppercase; font-size: 13px; letter-spacing: .04em; } .holds .verdict { color: #059669; } .partly .verdict { color: #b45309; } .does-not-hold .verdict { color: #dc2626; } .paper { color: #4b5563; margin: 4px 0; } .statement { font-weight: 600; margin: 4px 0; }
   .claim ul { margin: 4px 0; padding-left: 20px; font-size: 13px; } li.yes::marker { color: #059669; } li.no::marker { color: #dc2626; }
-  .note { font-size: 13px; color: #6b7280; font-style: italic; }
+  .note { font-size: 13px; color: #6b7280; font-style: italic; } .warn { color: #b45309; font-size: 13px; margin: 2px 0; }
   .chart { position: relative; height: 420px; margin: 12px 0 24px; } .chart.short { height: 340px; }
   .legend span { display: inline-flex; align-items: center; margin-right: 14px; font-size: 13px; } .legend i { width: 12px; height: 12px; border-radius: 2px; margin-right: 5px; display: inline-block; }
   .meta { color: #4b5563; }
@@ -90,6 +90,15 @@ ${m.notes.length ? `<ul>${m.notes.map((s) => `<li>${esc(s)}</li>`).join('')}</ul
 }
 
 /** A horizontal bar chart's height: a row per branch (`perRow` bars each), at least the old fixed height. */
+/** The planned-vs-measured table, a warning per gap over 10% (or figures for different runtimes), what each includes. */
+function memorySection(trained: readonly Branch[]): string {
+  const t = memoryTable(trained);
+  return `<table><thead><tr>${t.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
+<tbody>${t.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}</tbody></table>
+${t.warnings.map((w) => `<p class="warn">${esc(w)}</p>`).join('\n')}
+${t.includes.map((i) => `<p class="note">${esc(i)}</p>`).join('\n')}`;
+}
+
 function barsHeight(rows: number, perRow: number): number {
   return Math.max(340, rows * (10 + 8 * perRow) + 90);
 }
@@ -133,9 +142,9 @@ ${m.heldOut ? `<p>Held-out perplexity: ${esc(m.heldOut)}.</p>` : ''}
 <div class="chart" style="height:${barsHeight(data.acc.labels.length, 2)}px"><canvas id="acc"></canvas></div>
 ${data.em.labels.length ? `<h2>Downstream task: exact match</h2>
 <div class="chart" style="height:${barsHeight(data.em.labels.length, 1)}px"><canvas id="em"></canvas></div>` : ''}
-<h2>Training memory: measured and planned</h2>
+<h2>Training memory: planned vs measured</h2>
 <div class="chart short" style="height:${barsHeight(data.mem.labels.length, 2)}px"><canvas id="mem"></canvas></div>
-<p class="note">Measured: the training engine's peak of live tensor bytes during LoRA training (ONNX Runtime: the training graph's live bytes in node order plus AdamW states; TensorFlow.js: its tensor counter plus NF4 codes). Planned: src/loram/memory/planner.ts on the trained config (bf16 base, fp32 LoRA + AdamW, one micro-batch, eager attention).</p>
+${memorySection(trained)}
 <h2>Training time</h2>
 <div class="chart short" style="height:${barsHeight(data.time.labels.length, 1)}px"><canvas id="time"></canvas></div>
 <h2>LoRA training loss</h2>

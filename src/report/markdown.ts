@@ -1,6 +1,5 @@
 /** The report as Markdown: tables and Mermaid `xychart-beta` charts (render on GitHub and in most viewers). */
-import { fmtBytes } from './claims';
-import { downstreamLines, fmtDuration, fmtPct, lossCurves, MC_DESIGN, offlineSeconds, tableRows, verdictMark } from './format';
+import { downstreamLines, fmtDuration, fmtPct, lossCurves, MC_DESIGN, memoryTable, offlineSeconds, tableRows, verdictMark } from './format';
 import type { ReportModel } from './types';
 
 /** Mermaid strings: no double quotes or brackets that would end the token. */
@@ -102,9 +101,12 @@ function trainingCharts(m: ReportModel): string[] {
   const out: string[] = [];
   const trained = m.branches.filter((b) => b.train && (b.role !== 'no-recovery'));
   if (trained.some((b) => b.train!.memoryMeasured !== null || b.train!.memoryPlanned !== null)) {
-    out.push('## Training memory', '');
+    const t = memoryTable(trained);
+    out.push('## Training memory: planned vs measured', '');
     out.push(barChart('LoRA training memory, MiB (bars: measured, then planned)', 'MiB', trained.map((b) => b.short), [trained.map((b) => (b.train!.memoryMeasured ?? NaN) / 2 ** 20), trained.map((b) => (b.train!.memoryPlanned ?? NaN) / 2 ** 20)]), '');
-    out.push(table(['Branch', 'Measured', 'Planned', 'Base parameters'], trained.map((b) => [b.short, b.train!.memoryMeasured === null ? '—' : fmtBytes(b.train!.memoryMeasured), b.train!.memoryPlanned === null ? '—' : fmtBytes(b.train!.memoryPlanned), b.train!.baseParams?.toLocaleString('en-US') ?? '—'])), '');
+    out.push(table(t.header, t.rows), '');
+    if (t.warnings.length) out.push(...t.warnings.map((w) => `- ${w}`), '');
+    for (const i of t.includes) out.push(`*${i}*`, '');
   }
   if (trained.some((b) => b.train!.seconds !== null)) {
     out.push('## Training time', '');

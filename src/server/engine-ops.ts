@@ -18,7 +18,12 @@ const location = z.discriminatedUnion('kind', [
 ]);
 
 const validateOpts = z.strictObject({ baseDir: filePath.optional(), checkFiles: z.boolean().optional() });
-const runOpts = z.strictObject({ to: z.string().min(1).max(128).optional(), noCache: z.boolean().optional(), baseDir: filePath.optional() });
+const runOpts = z.strictObject({
+  to: z.string().min(1).max(128).optional(),
+  noCache: z.boolean().optional(),
+  baseDir: filePath.optional(),
+  target: z.enum(['local', 'workers']).optional(),
+});
 const cacheOpts = z.strictObject({ baseDir: filePath.optional() });
 
 /** Argument tuples, by operation. */
@@ -26,6 +31,7 @@ export const ENGINE_OP_ARGS = {
   listNodes: z.tuple([]),
   validate: z.tuple([anyRecipe, validateOpts.optional()]),
   run: z.tuple([anyRecipe, runOpts.optional()]),
+  runTargets: z.tuple([]),
   cancel: z.tuple([runId]),
   listRuns: z.tuple([]),
   getRun: z.tuple([runId]),

@@ -17,6 +17,14 @@ export interface RunOptions {
   noCache?: boolean;
   /** Directory relative file paths in node params are resolved against (the recipe file's folder). */
   baseDir?: string;
+  /** Where nodes compute: this machine (default) or the queue of workers the engine was started with. */
+  target?: 'local' | 'workers';
+}
+
+/** Where runs can compute, for the editor's "Run on" choice. */
+export interface RunTargets {
+  /** The queue of workers the engine was started with, as shown to users (never its password); null: none. */
+  workers: string | null;
 }
 
 export interface ValidateOptions {
@@ -37,6 +45,8 @@ export interface RunSummary {
   startedAt: number;
   endedAt?: number;
   to?: string;
+  /** The queue of workers it computed on, as displayed (absent: this machine). */
+  workers?: string;
   /** Node counts by outcome. */
   counts: Partial<Record<NodeRunSummary['status'], number>>;
 }
@@ -96,6 +106,8 @@ export interface EngineClient {
   validate(recipe: unknown, opts?: ValidateOptions): Promise<ValidationResult>;
   /** Validate, then start a run in the background; progress arrives as events. */
   run(recipe: unknown, opts?: RunOptions): Promise<RunStart>;
+  /** Where runs can compute: this machine always, a queue of workers when the engine has one. */
+  runTargets(): Promise<RunTargets>;
   /** Cancel a run; resolves once it has stopped and left the store consistent. Unknown or ended runs: no-op. */
   cancel(runId: string): Promise<void>;
   /** Receive every event of every run; returns the unsubscribe function. */

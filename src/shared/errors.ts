@@ -36,6 +36,8 @@ export const VALIDATION_CODES = [
   'invalid-sweep',
   /** `run --to NODE` names no node of the recipe. */
   'unknown-target',
+  /** A run on workers, but the queue or the shared store cannot be reached (or none was configured). */
+  'workers-unavailable',
 ] as const;
 
 export type ValidationCode = (typeof VALIDATION_CODES)[number];

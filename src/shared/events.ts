@@ -23,6 +23,8 @@ export interface NodeRunSummary {
   outputs?: NodeOutputs;
   durationMs?: number;
   error?: NodeErrorInfo;
+  /** The remote worker that computed it (runs on a queue of workers). */
+  worker?: string;
 }
 
 interface Base {
@@ -37,6 +39,8 @@ export interface RunStartedEvent extends Base {
   plan: string[];
   to?: string;
   noCache: boolean;
+  /** Where the nodes compute: absent on this machine, else the queue of workers (its URL without password). */
+  workers?: string;
 }
 export interface NodeCachedEvent extends Base {
   type: 'node-cached';
@@ -74,6 +78,8 @@ export interface NodeFinishedEvent extends Base {
   outputs: NodeOutputs;
   metrics: NodeMetrics;
   durationMs: number;
+  /** The remote worker that computed it (runs on a queue of workers). */
+  worker?: string;
 }
 export interface NodeFailedEvent extends Base {
   type: 'node-failed';

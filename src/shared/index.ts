@@ -10,3 +10,4 @@ export * from './recipe';
 export * from './serialize';
 export * from './sweep';
 export * from './report';
+export * from './memory';

@@ -24,10 +24,13 @@ export interface TrainInfo {
   baseParams: number | null;
   finalLoss: number | null;
   valLoss: number | null;
-  /** Measured: peak tfjs tensor bytes during training (+ NF4 host bytes). */
+  /** Measured training memory (shared/memory.ts: ONNX Runtime — a probe process's peak; tfjs — its tensor counter). */
   memoryMeasured: number | null;
-  /** Planned: the memory planner on the trained config. */
+  /** Planned: the ORT planner on the run's own settings. */
   memoryPlanned: number | null;
+  /** The runtime each figure is for; null in runs recorded before LoRA-Train said. */
+  memoryMeasuredRuntime: string | null;
+  memoryPlannedRuntime: string | null;
   loss: Curve | null;
 }
 

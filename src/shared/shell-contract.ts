@@ -8,7 +8,7 @@ import type { EngineClient } from './api';
 import type { Recipe } from './recipe';
 
 /** Every EngineClient operation except `subscribe` (events travel separately). One IPC channel / HTTP route each. */
-export const ENGINE_OPS = ['listNodes', 'validate', 'run', 'cancel', 'listRuns', 'getRun', 'cacheStatus', 'storeSummary', 'cleanStore', 'readArtifact', 'readMetrics', 'reportModel', 'writeReport', 'loadRecipe', 'saveRecipe'] as const;
+export const ENGINE_OPS = ['listNodes', 'validate', 'run', 'runTargets', 'cancel', 'listRuns', 'getRun', 'cacheStatus', 'storeSummary', 'cleanStore', 'readArtifact', 'readMetrics', 'reportModel', 'writeReport', 'loadRecipe', 'saveRecipe'] as const;
 export type EngineOp = (typeof ENGINE_OPS)[number];
 
 export const HOST_OPS = ['info', 'openDialog', 'saveDialog', 'recentFiles', 'addRecent', 'setTitle', 'readRecovery', 'writeRecovery', 'clearRecovery', 'listDir', 'closeWindow'] as const;

@@ -249,6 +249,11 @@ describeE2E('comparing strategies (web shell, chromium)', () => {
     await showPastRun(runId);
     expect(evalIds(recipe).all.length).toBe(17);
     await checkResultsLayout(recipe);
+    // Memory: the one training run planned more than 10% off its measurement is warned about, inside its card.
+    const gapNotes = page.locator('[data-testid="mem-notes"] li.gap');
+    expect(await gapNotes.allTextContents()).toEqual([expect.stringContaining('planned 205.0 MiB vs measured 180.0 MiB: +14%, more than 10% apart')]);
+    const memCard = (await page.locator('.result-card', { has: page.locator('[data-testid="mem-chart"]') }).boundingBox())!;
+    expect(inside((await gapNotes.first().boundingBox())!, memCard)).toBe(true);
     await shot(page, 'compare-01-results-17-branches');
 
     await page.locator('[data-testid="tab-compare"]').click();
@@ -263,6 +268,7 @@ describeE2E('comparing strategies (web shell, chromium)', () => {
     expect(await full.locator('.role-tag').textContent()).toBe('baseline');
     expect(await full.locator('td.best').count()).toBe(0);
     expect(await page.locator('[data-testid="verdict-table"] th').allTextContents()).toEqual(expect.arrayContaining(['memory measured (MiB) ↓', 'memory planned (MiB)', 'training time ↓']));
+    expect(await page.locator('[data-testid="verdict-table"] td.mem-gap').allTextContents()).toEqual(['205.0 ⚠']);
     await page.locator('[data-testid="open-report"]').waitFor();
     await shot(page, 'compare-02-verdict');
     await checkStickyBranchColumn();

@@ -28,13 +28,13 @@ export interface Shell {
   stop(): Promise<void>;
 }
 
-/** `loram serve --port 0` in a fresh working folder with a fresh LORAM_HOME. */
-export async function startShell(): Promise<Shell> {
+/** `loram serve --port 0` in a fresh working folder with a fresh LORAM_HOME; `env` adds to its environment. */
+export async function startShell(env: NodeJS.ProcessEnv = {}): Promise<Shell> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'loram-e2e-'));
   const home = path.join(work, '.home');
   const child = spawn(process.execPath, [path.join(REPO, 'bin/loram.mjs'), 'serve', '--port', '0', '--home', home], {
     cwd: work,
-    env: { ...process.env, LORAM_HOME: home },
+    env: { ...process.env, ...env, LORAM_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -96,8 +96,8 @@ export async function shot(page: Page, name: string): Promise<void> {
 }
 
 /** The web shell on its own LORAM_HOME and chromium on its page, the editor loaded; page errors go to `pageErrors`. */
-export async function openEditor(chromiumPath: string, pageErrors: string[], viewport?: { width: number; height: number }): Promise<{ shell: Shell; context: BrowserContext; page: Page }> {
-  const shell = await startShell();
+export async function openEditor(chromiumPath: string, pageErrors: string[], viewport?: { width: number; height: number }, env?: NodeJS.ProcessEnv): Promise<{ shell: Shell; context: BrowserContext; page: Page }> {
+  const shell = await startShell(env);
   const { context, page } = await launch(chromiumPath);
   if (viewport) await page.setViewportSize(viewport);
   page.on('pageerror', (e) => pageErrors.push(e.message));

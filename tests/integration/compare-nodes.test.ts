@@ -1,8 +1,8 @@
 /**
  * What the comparison needs from the nodes, through the engine on a tiny random model (numbers mean nothing):
  * - a multiple-choice Dataset feeding Evaluate's `choices` input (accuracy, acc_norm, items);
- * - LoRA-Train recording measured (peak tfjs tensor bytes, + NF4 host bytes) and planned training memory, and
- *   gradient checkpointing lowering both;
+ * - LoRA-Train recording planned (the ORT planner) and measured training memory with the runtime each is for
+ *   (ONNX Runtime: a probe process; tfjs: its tensor counter), and gradient checkpointing lowering both;
  * - Align keeping a semi-structured model's 2:4 sparsity (pruned weights re-masked after training);
  * - "w/o recovery": Evaluate of the pruned model with its own adapter.
  */
@@ -105,32 +105,43 @@ test('multiple choice, memory metrics, sparse alignment, w/o recovery', async ()
   }
   expect(end.nodes.choices!.metrics).toMatchObject({ choices: 4, chance: 0.25, testItems: expect.any(Number) });
 
-  // Memory: measured and planned; the NF4 base counts its packed bytes; the full model needs more than the pruned NF4 one.
+  // Memory: planned (the ORT planner on the trained config) next to measured, each with the runtime it is for.
   const mem = (id: string) => end.nodes[id]!.metrics!;
-  for (const id of ['train', 'train_q', 'train_full', 'train_full_tfjs']) expect(mem(id).plannedMemoryBytes as number).toBeGreaterThan(0);
-  // tfjs counts live tensor bytes; ONNX Runtime nodes the training graph's peak of live bytes (plus AdamW states),
-  // and the process's peak resident size besides.
-  for (const id of ['train', 'train_q', 'train_full', 'train_full_tfjs']) expect(mem(id).trainMemoryBytes as number).toBeGreaterThan((mem(id).baseParams as number) * 4 * 0.3);
-  for (const id of ['train', 'train_q', 'train_full']) {
-    expect(mem(id).graphPeakBytes as number).toBeLessThan(mem(id).trainMemoryBytes as number);
-    expect(mem(id).peakRssBytes as number).toBeGreaterThan((mem(id).baseParams as number) * 4);
+  for (const id of ['train', 'train_q', 'train_full', 'train_full_tfjs', 'train_full_ckpt']) {
+    expect(mem(id).plannedMemoryRuntime).toBe('onnxruntime-cpu');
+    expect(mem(id).plannedMemoryBytes as number).toBeGreaterThan(mem(id).plannedRuntimeBytes as number);
+    // The parts add up to the whole.
+    const parts = ['plannedWeightsBytes', 'plannedActivationsBytes', 'plannedOptimizerBytes', 'plannedRuntimeBytes'].reduce((a, k) => a + (mem(id)[k] as number), 0);
+    expect(parts).toBe(mem(id).plannedMemoryBytes);
   }
-  // Structured pruning + NF4 trains in less memory than LoRA on the full model, as measured on ONNX Runtime.
-  expect(mem('train_q').trainMemoryBytes as number).toBeLessThan(mem('train_full').trainMemoryBytes as number);
+  // ONNX Runtime: measured by a fresh process replaying the run's graph, so the gap is recorded; the real graph's
+  // live bytes are the planner's session term (weights + fed + activations) exactly.
+  for (const id of ['train', 'train_q', 'train_full']) {
+    const m = mem(id);
+    expect(m.measuredMemoryRuntime).toBe('onnxruntime-cpu');
+    expect(m.plannedWeightsBytes as number + (m.plannedActivationsBytes as number)).toBe(m.graphPeakBytes);
+    expect(m.trainMemoryBytes as number).toBeGreaterThan(m.graphPeakBytes as number);
+    expect(m.memoryGapPct).toBeCloseTo((((m.plannedMemoryBytes as number) - (m.trainMemoryBytes as number)) / (m.trainMemoryBytes as number)) * 100, 1);
+    expect(m.peakRssBytes as number).toBeGreaterThan((m.baseParams as number) * 4);
+  }
+  // TensorFlow.js counts its tensors: another runtime, so no gap.
+  for (const id of ['train_full_tfjs', 'train_full_ckpt']) expect(mem(id)).toMatchObject({ measuredMemoryRuntime: 'tfjs', memoryGapPct: null, trainMemoryBytes: (mem(id).peakTensorBytes as number) + (mem(id).nf4HostBytes as number) });
+  // Structured pruning + NF4 stores less than LoRA on the full model. (Its total is not less at this toy scale: the
+  // NF4 dequantization nodes cost the runtime more than the weights they save.)
+  expect(mem('train_q').plannedWeightsBytes as number).toBeLessThan(mem('train_full').plannedWeightsBytes as number);
   expect(mem('train_q').nf4HostBytes as number).toBeGreaterThan(0);
   expect(mem('train_full').nf4HostBytes).toBe(0);
-  expect(mem('train_q').plannedMemoryBytes as number).toBeLessThan(mem('train_full').plannedMemoryBytes as number);
   // Engines: ONNX Runtime by default, TensorFlow.js when asked.
   expect(mem('train_full')).toMatchObject({ trainBackend: 'ort', trainEngine: expect.stringMatching(/onnxruntime-node .*ExecutionProvider/) });
   expect(mem('train_full_tfjs')).toMatchObject({ trainBackend: 'tfjs', trainEngine: expect.stringMatching(/TensorFlow\.js/) });
   // The same data, seed and initialisation on both engines: the same final loss.
   expect(Math.abs((mem('train_full').finalLoss as number) - (mem('train_full_tfjs').finalLoss as number))).toBeLessThan(1e-3 * (mem('train_full_tfjs').finalLoss as number));
-  // Gradient checkpointing (on tfjs, which counts tensor bytes exactly): less measured and less planned memory.
+  // Gradient checkpointing (on tfjs, which counts tensor bytes exactly): less measured and less planned activation memory.
   expect(mem('train_full_ckpt').peakTensorBytes as number).toBeLessThan(mem('train_full_tfjs').peakTensorBytes as number);
-  expect(mem('train_full_ckpt').plannedMemoryBytes as number).toBeLessThan(mem('train_full').plannedMemoryBytes as number);
+  expect(mem('train_full_ckpt').plannedActivationsBytes as number).toBeLessThan(mem('train_full').plannedActivationsBytes as number);
   expect(Number.isFinite(mem('train_full_ckpt').finalLoss as number)).toBe(true);
   // Semi/unst: the planner counts the stored (dense) weights, like the full model.
-  expect(mem('train').plannedBaseBytes).toBe(mem('train_full').plannedBaseBytes);
+  expect(mem('train').plannedWeightsBytes).toBe(mem('train_full').plannedWeightsBytes);
 
   // The aligned semi model keeps 2:4 sparsity: in every group of 4 input weights at least 2 are zero.
   const aligned = end.nodes.align!.outputs!.model as { location: { kind: 'store'; artifact: string; path: string } };

@@ -63,8 +63,8 @@ function loram(home: string, args: string[], env: Record<string, string> = {}): 
   });
 }
 
-/** Timings and process memory: measured, so they differ between two runs of the same computation. */
-const VOLATILE = /(Seconds|PerSec|Ms|RssBytes|rssRiseBytes|PeakBytes|MemoryBytes)$/;
+/** Timings and process memory (and the planned-vs-measured gap): measured, so they differ between two runs of the same computation. */
+const VOLATILE = /(Seconds|PerSec|Ms|RssBytes|PeakBytes|MemoryBytes|GapPct)$/;
 function stable(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stable);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !VOLATILE.test(k)).map(([k, x]) => [k, stable(x)]));

@@ -19,7 +19,7 @@ function tempSibling(finalPath: string, kind: string): string {
 }
 
 /** fsync a directory so a rename inside it is durable. Not possible on Windows (EPERM/EISDIR): best effort. */
-async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(dir: string): Promise<void> {
   let fh: FileHandle | undefined;
   try {
     fh = await fsp.open(dir, 'r');
@@ -72,7 +72,7 @@ export async function atomicWriteFile(finalPath: string, data: string | Uint8Arr
 }
 
 /** fsync every regular file under `dir` and the directories themselves, so the final rename publishes durable data. */
-async function fsyncTree(dir: string): Promise<void> {
+export async function fsyncTree(dir: string): Promise<void> {
   for (const ent of await fsp.readdir(dir, { withFileTypes: true })) {
     const p = path.join(dir, ent.name);
     if (ent.isDirectory()) await fsyncTree(p);

@@ -16,10 +16,13 @@ export function dropoutStreamSeed(seed: number, key: string): number {
 /**
  * 1 = keep, 0 = drop, for `n` elements at drop probability `rate`: a xorshift32 stream, two 16-bit draws per word
  * (the rate is resolved to 1/65536, which no training run can tell apart), fast enough to run every step.
+ * `into` (n elements) is overwritten and returned: a trainer that draws every step reuses one buffer, since each
+ * step's fresh masks stay resident as garbage until V8 collects them (bench/loram-memory: 2.4× the masks' bytes).
  */
-export function dropoutKeepMask(seed: number, key: string, n: number, rate: number): Uint8Array {
+export function dropoutKeepMask(seed: number, key: string, n: number, rate: number, into?: Uint8Array): Uint8Array {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout rate must be in [0, 1), got ${rate}`);
-  const keep = new Uint8Array(n);
+  if (into && into.length !== n) throw new Error(`dropout mask buffer has ${into.length} elements, expected ${n}`);
+  const keep = into ?? new Uint8Array(n);
   const threshold = Math.round(rate * 65536);
   let s = dropoutStreamSeed(seed, key) || 0x9e3779b9;
   for (let i = 0; i < n; i += 2) {

@@ -13,8 +13,9 @@
  *              with a receive buffer for gradient accumulation), plus the run's own arrays the trained weights are
  *              written back to (4 B). The fed trainables and their gradient outputs are therefore left out of the
  *              session's bytes (ort-train/llama-graph.ts hostOwnedValues);
- *   runtime:   ORT's fixed cost above a warm, idle process (graph, kernels, arena slack), measured once by
- *              bench/loram-memory (ORT_RUNTIME_OVERHEAD_BYTES).
+ *   runtime:   what neither counts, above a warm, idle process: a fixed part (start-up left resident, runtime
+ *              initialisation) and a part per graph node (ORT's session keeps kernels and plans per node) —
+ *              ortRuntimeBytes, fitted to bench/loram-memory's measurements (docs/memory.md).
  *
  * bench/loram-memory checks it against the resident size of real training steps. ORT runs nodes in its own
  * topological order; the graph holds data edges (tape.ts gateOn) that make that order keep what this one keeps.
@@ -23,18 +24,28 @@ import { expectedShapes, LORA_TARGETS, type LlamaConfig, type LoraTarget } from 
 import { DenseBases, Nf4Bases } from '../ort-train/base-linears';
 import { buildTrainGraph, hostOwnedValues, type TrainGraph } from '../ort-train/llama-graph';
 import { graphMemory } from '../ort-train/live-bytes';
-import { NF4_DEFAULT_BLOCK_SIZE, NF4_NESTED_BLOCK_SIZE, type Nf4Options, type Nf4Tensor } from '../quant/nf4';
+import { NF4_DEFAULT_BLOCK_SIZE, NF4_NESTED_BLOCK_SIZE, type Nf4Options, type Nf4Quantized } from '../quant/nf4';
 import { numel, type HostTensor, type WeightMap } from '../util/tensor';
 import { defaultLayerRange, isStructured, keptLayerSizes, resolveConfig, type LayerRange, type PruneStrategy, type QuantMode } from './planner';
 import type { PresetName } from './presets';
 
 /**
- * ORT's resident cost beyond the bytes the graph accounts for (kernels' scratch, allocator rounding, V8 and libc
- * slack of the training loop), stated once, not fitted per row: on bench/loram-memory's SmolLM2-135M table
- * (batch 1 × 256, 16 rows, CPU arena off) measured − (graph live bytes + host optimizer) is 40…96 MiB, median 70
- * (docs/memory.md); the TinyLlama-1.1B rows check it on another shape.
+ * The resident cost beyond the bytes the graph and the host optimizer account for, as bench/loram-memory measures
+ * it (the process's peak above a warm, idle ORT process): measured − accounted grows with the graph's node count,
+ * from 23–38 MiB at the built-in family's 879–2057 nodes to 40–96 MiB at SmolLM2-135M's 5553–14823. Fixed + per
+ * node, the two constants fitted (minimax) to the 36 measured rows of three scales (built-in family at LoRA-Train's
+ * defaults, SmolLM2-135M, TinyLlama-1.1B): every row within 7.6% (docs/memory.md). Fitted without TinyLlama they
+ * predict it within 6.8%, without SmolLM2 within 12.8%; the built-in rows (small graphs) pin the fixed part. What
+ * it holds: start-up left resident (V8 and allocator state after the graph's build and serialization), runtime
+ * initialisation, and per node the session's own state (~4 KiB per node measured for the session alone).
  */
-export const ORT_RUNTIME_OVERHEAD_BYTES = 70 * 2 ** 20;
+export const ORT_RUNTIME_FIXED_BYTES = 21 * 2 ** 20;
+export const ORT_RUNTIME_BYTES_PER_NODE = 5.75 * 1024;
+
+/** The runtime term of a plan: fixed + per node of the training graph. */
+export function ortRuntimeBytes(graphNodes: number): number {
+  return ORT_RUNTIME_FIXED_BYTES + ORT_RUNTIME_BYTES_PER_NODE * graphNodes;
+}
 
 /**
  * Host bytes per trainable value: HostAdamW's working copy, m, v and gradient accumulator (4 × 4 B), and the run's
@@ -55,6 +66,8 @@ export interface OrtPlanInput {
   checkpointing?: boolean;
   /** Micro-batches per optimizer step (default 1); above 1 the host optimizer keeps a receive buffer. */
   gradAccum?: number;
+  /** NF4 storage when `quant` is nf4 (default block 64, double quantization: QLoRA's). */
+  nf4?: { blockSize: number; doubleQuant: boolean };
 }
 
 export interface OrtPlan {
@@ -62,6 +75,8 @@ export interface OrtPlan {
   /** The config the session is built on (pruned sizes for structured strategies). */
   config: LlamaConfig;
   trainableParams: number;
+  /** Nodes of the training graph (the runtime term grows with them). */
+  graphNodes: number;
   bytes: {
     /** Frozen weights as stored in the session. */
     weights: number;
@@ -71,7 +86,7 @@ export interface OrtPlan {
     activations: number;
     /** Host AdamW (working copy, m, v, gradient accumulator[, receive buffer]) and the run's arrays. */
     optimizer: number;
-    /** ORT_RUNTIME_OVERHEAD_BYTES. */
+    /** ortRuntimeBytes(graphNodes). */
     runtime: number;
     total: number;
   };
@@ -81,16 +96,16 @@ export interface OrtPlan {
 let placeholderCount = 0;
 
 /** Shape-only NF4 "quantization": sizes right, no codes (the planner's graph is never serialized). */
-function shapeOnlyNf4(w: HostTensor, opts: Nf4Options): Nf4Tensor {
+function shapeOnlyNf4(w: HostTensor, opts: Nf4Options): Nf4Quantized {
   const n = numel(w.shape);
   const blockSize = opts.blockSize ?? NF4_DEFAULT_BLOCK_SIZE;
   const nb = Math.ceil(n / blockSize);
   const lazy = (length: number) => ({ length, byteLength: length, produce: (): Uint8Array => { throw new Error('planner graph: placeholder NF4 codes are never serialized'); } }) as unknown as Uint8Array;
+  const common = { shape: [...w.shape], numel: n, blockSize, packed: lazy(Math.ceil(n / 2)) };
+  // Plain absmax (no double quantization) is fp32 the graph stores as it is: zeroed pages, sized, never touched.
+  if (opts.doubleQuant === false) return { ...common, doubleQuant: false, absmax: new Float32Array(nb) };
   return {
-    shape: [...w.shape],
-    numel: n,
-    blockSize,
-    packed: lazy(Math.ceil(n / 2)),
+    ...common,
     doubleQuant: true,
     absmaxQ: lazy(nb),
     absmaxScale: new Float32Array(Math.ceil(nb / NF4_NESTED_BLOCK_SIZE)),
@@ -117,7 +132,7 @@ export function planGraph(input: OrtPlanInput): { config: LlamaConfig; graph: Tr
   const rank = input.lora?.rank ?? 8;
   // Placeholder weights: shapes only; the bases size initializers from the shapes and never read the data.
   const weights: WeightMap = new Map([...expectedShapes(cfg)].map(([name, shape]) => [name, { shape, data: new Float32Array(0) }]));
-  const bases = input.quant === 'nf4' ? new Nf4Bases(PLAN_NF4, 'cpu', new Map(), shapeOnlyNf4) : new DenseBases();
+  const bases = input.quant === 'nf4' ? new Nf4Bases(input.nf4 ?? PLAN_NF4, 'cpu', new Map(), shapeOnlyNf4) : new DenseBases();
   const graph = buildTrainGraph({
     config: { ...cfg, maxPositionEmbeddings: Math.max(cfg.maxPositionEmbeddings, seqLen) },
     weights,
@@ -140,7 +155,7 @@ export function planOrtTraining(input: OrtPlanInput): OrtPlan {
   const rank = input.lora?.rank ?? 8;
   const targets = [...(input.lora?.targets ?? LORA_TARGETS)];
   const dropout = input.lora?.dropout ?? 0;
-  const nf4 = PLAN_NF4;
+  const nf4 = input.nf4 ?? PLAN_NF4;
   const gradAccum = input.gradAccum ?? 1;
   if (!Number.isInteger(gradAccum) || gradAccum < 1) throw new Error(`gradAccum must be a positive integer, got ${gradAccum}`);
   const mem = graphMemory(graph.tape.g, { external: hostOwnedValues(graph) });
@@ -150,20 +165,23 @@ export function planOrtTraining(input: OrtPlanInput): OrtPlan {
   const activations = mem.peakBytes - weightsBytes - fed;
   const hostPerValue = HOST_BYTES_PER_TRAINABLE + (gradAccum > 1 ? HOST_RECEIVE_BYTES_PER_TRAINABLE : 0);
   const optimizer = trainableParams * hostPerValue;
-  const runtime = ORT_RUNTIME_OVERHEAD_BYTES;
+  const graphNodes = graph.tape.g.nodes.length;
+  const runtime = ortRuntimeBytes(graphNodes);
   return {
     runtime: 'ort',
     config: cfg,
     trainableParams,
+    graphNodes,
     bytes: { weights: weightsBytes, fed, activations, optimizer, runtime, total: weightsBytes + fed + activations + optimizer + runtime },
     assumptions: [
       'runtime: ONNX Runtime CPU provider (the trainer LoRA-Train runs), f32 compute; peak of one training step',
       quant === 'nf4'
-        ? `base: decoder linears NF4 block ${nf4.blockSize} + double quantization, embedding / lm_head f16, norms f32; each linear dequantized to f32 only for its backward`
+        ? `base: decoder linears NF4 block ${nf4.blockSize}${nf4.doubleQuant ? ' + double quantization' : ', fp32 absmax'}, embedding / lm_head f16, norms f32; each linear dequantized to f32 only for its backward`
         : 'base: every frozen weight f32',
       `LoRA r=${rank} on ${targets.join(', ')}, dropout ${dropout}; batch ${batch} × ${seqLen} tokens; ${input.checkpointing ? 'each decoder layer recomputed in the backward (checkpointing)' : 'no checkpointing'}`,
       'activations: the training graph\'s live bytes in node order (every intermediate freed after its last reader)',
-      `host: AdamW working copy + m + v + gradient accumulator${gradAccum > 1 ? ' + receive buffer' : ''} and the run's arrays, ${hostPerValue} B per trainable value; runtime overhead ${ORT_RUNTIME_OVERHEAD_BYTES / 2 ** 20} MiB (measured, bench/loram-memory)`,
+      `host: AdamW working copy + m + v + gradient accumulator${gradAccum > 1 ? ' + receive buffer' : ''} and the run's arrays, ${hostPerValue} B per trainable value`,
+      `runtime: ${ORT_RUNTIME_FIXED_BYTES / 2 ** 20} MiB + ${ORT_RUNTIME_BYTES_PER_NODE / 1024} KiB × ${graphNodes} graph nodes = ${(runtime / 2 ** 20).toFixed(1)} MiB (fitted to bench/loram-memory, docs/memory.md)`,
     ],
   };
 }

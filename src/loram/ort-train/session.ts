@@ -117,10 +117,7 @@ export class OrtTrainSession {
       if (!p || p.length !== numel(f.shape)) throw new Error(`trainable ${f.name} has ${p?.length ?? 0} values, expected shape [${f.shape.join(', ')}]`);
       feeds[f.name] = new this.ort.Tensor('float32', p, f.shape);
     });
-    for (const m of L.dropoutMasks) {
-      const keep = seed === null ? new Uint8Array(numel(m.shape)).fill(1) : dropoutKeepMask(seed, m.key, numel(m.shape), m.rate);
-      feeds[m.name] = new this.ort.Tensor('bool', keep, m.shape);
-    }
+    for (const m of L.dropoutMasks) feeds[m.name] = new this.ort.Tensor('bool', this.keepMask(m, seed), m.shape);
     if (L.dropoutMasks.length) feeds[FEEDS.dropoutScale] = new this.ort.Tensor('float32', Float32Array.of(seed === null ? 1 : 1 / (1 - L.dropoutMasks[0]!.rate)), []);
     if (!gradsInto) {
       const out = await this.session.run(feeds);
@@ -129,6 +126,17 @@ export class OrtTrainSession {
     }
     const out = await this.session.run(feeds, this.fetchesInto(gradsInto));
     return { lossSum: (out[LOSS_OUTPUT]!.data as Float32Array)[0]!, count: countTokens(batch.labels), grads: [...gradsInto] };
+  }
+
+  /** One buffer per mask, redrawn in place each step (steps run one at a time); all ones when evaluating. */
+  private readonly masks = new Map<string, { drawn: Uint8Array; ones: Uint8Array | null }>();
+
+  private keepMask(m: DropoutFeed, seed: number | null): Uint8Array {
+    const n = numel(m.shape);
+    let b = this.masks.get(m.name);
+    if (!b) this.masks.set(m.name, (b = { drawn: new Uint8Array(n), ones: null }));
+    if (seed === null) return (b.ones ??= new Uint8Array(n).fill(1));
+    return dropoutKeepMask(seed, m.key, n, m.rate, b.drawn);
   }
 
   /** Pre-allocated outputs: each fed tensor's gradient written into the caller's array; off-path ones zeroed. */

@@ -95,7 +95,7 @@ export function App({ controller }: { controller: EditorController }) {
   const selectedOne = sel.selection.nodes.length === 1 ? sel.selection.nodes[0]! : null;
   return (
     <div className="app" onMouseMove={(e) => (pointer.current = { x: e.clientX, y: e.clientY })}>
-      <Toolbar snap={snap} onAction={onAction} theme={theme} selectedOne={selectedOne} />
+      <Toolbar snap={snap} onAction={onAction} onRunTarget={(t) => controller.setRunTarget(t)} theme={theme} selectedOne={selectedOne} />
       {snap.serverDown && <ServerDownBanner snap={snap} />}
       {snap.recovery && <RecoveryBanner recovery={snap.recovery} onRestore={() => files.guardDirty('restore the recovered work', () => controller.restoreRecovery())} onDiscard={() => controller.discardRecovery()} />}
       <div className={`workspace${paletteCollapsed ? ' palette-collapsed' : ''}`}>

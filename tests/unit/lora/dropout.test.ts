@@ -22,3 +22,12 @@ test.each([0, 0.05, 0.3, 0.9])('drop rate %p holds over a million draws; the sca
 test('a rate outside [0, 1) is refused', () => {
   expect(() => dropoutKeepMask(0, 'x', 4, 1)).toThrow(/dropout rate must be in \[0, 1\), got 1/);
 });
+
+test('a mask drawn into a reused buffer is the fresh mask, in that buffer; a buffer of the wrong size is refused', () => {
+  const buf = new Uint8Array(1001).fill(7);
+  const drawn = dropoutKeepMask(5, 'model.layers.1.mlp.up_proj', 1001, 0.2, buf);
+  expect(drawn).toBe(buf);
+  expect(drawn).toEqual(dropoutKeepMask(5, 'model.layers.1.mlp.up_proj', 1001, 0.2));
+  expect(dropoutKeepMask(6, 'model.layers.1.mlp.up_proj', 1001, 0.2, buf)).toEqual(dropoutKeepMask(6, 'model.layers.1.mlp.up_proj', 1001, 0.2));
+  expect(() => dropoutKeepMask(5, 'x', 1000, 0.2, buf)).toThrow(/1001 elements, expected 1000/);
+});

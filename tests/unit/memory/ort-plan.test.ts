@@ -4,7 +4,7 @@
  */
 import { expectedShapes, LORA_TARGETS, makeConfig } from '../../../src/loram/model/config';
 import { keptLayerSizes } from '../../../src/loram/memory/planner';
-import { HOST_BYTES_PER_TRAINABLE, HOST_RECEIVE_BYTES_PER_TRAINABLE, ORT_RUNTIME_OVERHEAD_BYTES, planOrtTraining } from '../../../src/loram/memory/ort-plan';
+import { HOST_BYTES_PER_TRAINABLE, HOST_RECEIVE_BYTES_PER_TRAINABLE, ORT_RUNTIME_BYTES_PER_NODE, ORT_RUNTIME_FIXED_BYTES, ortRuntimeBytes, planOrtTraining } from '../../../src/loram/memory/ort-plan';
 import { DenseBases, Nf4Bases } from '../../../src/loram/ort-train/base-linears';
 import { buildTrainGraph, hostOwnedValues } from '../../../src/loram/ort-train/llama-graph';
 import { graphMemory } from '../../../src/loram/ort-train/live-bytes';
@@ -26,12 +26,15 @@ describe('planOrtTraining', () => {
     ['stru', 0.5, 'none', true],
     ['stru', 0.85, 'nf4', false],
     ['stru', 0.85, 'nf4', true],
-  ] as const)('%s p=%s quant %s checkpointing %s: the real graph\'s live bytes', (strategy, ratio, quant, checkpointing) => {
+    ['stru', 0.5, 'nf4-plain', false],
+  ] as const)('%s p=%s quant %s checkpointing %s: the real graph\'s live bytes', (strategy, ratio, quantName, checkpointing) => {
     const lora = { rank: 4, alpha: 8, dropout: 0.1, targets: LORA_TARGETS };
-    const plan = planOrtTraining({ model: base, strategy, ratio, quant, lora, batch: 2, seqLen: 16, checkpointing });
+    const quant = quantName === 'none' ? 'none' : 'nf4';
+    const nf4 = { blockSize: quantName === 'nf4-plain' ? 128 : 64, doubleQuant: quantName === 'nf4' };
+    const plan = planOrtTraining({ model: base, strategy, ratio, quant, nf4, lora, batch: 2, seqLen: 16, checkpointing });
     const cfg = { ...base, layers: strategy === 'none' ? base.layers : keptLayerSizes(base, ratio) };
     expect(plan.config.layers).toEqual(cfg.layers);
-    const bases = quant === 'nf4' ? new Nf4Bases({ blockSize: 64, doubleQuant: true }) : new DenseBases();
+    const bases = quant === 'nf4' ? new Nf4Bases(nf4) : new DenseBases();
     const g = buildTrainGraph({ config: cfg, weights: realWeights(cfg), bases, mode: { kind: 'lora', lora: { r: 4, alpha: 8, dropout: 0.1, targets: LORA_TARGETS } }, batch: 2, seqLen: 16, checkpoint: checkpointing });
     // The trainables and their gradients live in the host optimizer's arrays (fed in place, written in place).
     const real = graphMemory(g.tape.g, { external: hostOwnedValues(g) });
@@ -43,7 +46,18 @@ describe('planOrtTraining', () => {
     expect(plan.bytes.weights + plan.bytes.fed + plan.bytes.activations).toBe(real.peakBytes);
     expect(plan.trainableParams).toBe(n);
     expect(plan.bytes.optimizer).toBe(n * HOST_BYTES_PER_TRAINABLE);
-    expect(plan.bytes.total).toBe(real.peakBytes + n * HOST_BYTES_PER_TRAINABLE + ORT_RUNTIME_OVERHEAD_BYTES);
+    expect(plan.graphNodes).toBe(g.tape.g.nodes.length);
+    expect(plan.bytes.runtime).toBe(ortRuntimeBytes(g.tape.g.nodes.length));
+    expect(plan.bytes.total).toBe(real.peakBytes + n * HOST_BYTES_PER_TRAINABLE + plan.bytes.runtime);
+  });
+
+  test('runtime term: a fixed part and a part per graph node (checkpointing and NF4 add nodes, so runtime)', () => {
+    expect(ortRuntimeBytes(0)).toBe(ORT_RUNTIME_FIXED_BYTES);
+    expect(ortRuntimeBytes(1000) - ortRuntimeBytes(0)).toBe(1000 * ORT_RUNTIME_BYTES_PER_NODE);
+    const plain = planOrtTraining({ model: base, strategy: 'none', batch: 1, seqLen: 16 });
+    const ckpt = planOrtTraining({ model: base, strategy: 'none', batch: 1, seqLen: 16, checkpointing: true });
+    expect(ckpt.graphNodes).toBeGreaterThan(plain.graphNodes);
+    expect(ckpt.bytes.runtime - plain.bytes.runtime).toBe((ckpt.graphNodes - plain.graphNodes) * ORT_RUNTIME_BYTES_PER_NODE);
   });
 
   test('host term: working copy, m, v, gradient accumulator and the run\'s arrays (20 B); a receive buffer with accumulation (24 B)', () => {

@@ -145,6 +145,48 @@ describe('EditorController', () => {
     expect(c.getSnapshot().run.runId).toBe('r9');
   });
 
+  test('Run on: no choice without workers; with them, the choice is passed as the run\'s target', async () => {
+    const local = await setup();
+    local.c.addNode('Load', { x: 0, y: 0 });
+    expect(local.c.getSnapshot().workers).toBeNull();
+    local.c.setRunTarget('workers'); // the engine has none: ignored
+    expect(local.c.getSnapshot().runTarget).toBe('local');
+    await local.c.run();
+    expect(local.engine.callsOf('run')[0]!.args[1]).not.toHaveProperty('target');
+
+    const engine = new FakeEngine();
+    engine.targets = { workers: 'redis://:***@queue.lab:6379' };
+    const c = new EditorController(engine, new FakeHost(), { validateDelayMs: 0, autosaveDelayMs: 0 });
+    await c.init();
+    c.addNode('Load', { x: 0, y: 0 });
+    expect(c.getSnapshot()).toMatchObject({ workers: 'redis://:***@queue.lab:6379', runTarget: 'local' });
+    c.setRunTarget('workers');
+    engine.runAnswer = { ok: true, runId: 'w1' };
+    await c.run();
+    expect(engine.callsOf('run')[0]!.args[1]).toMatchObject({ target: 'workers' });
+    // The choice stays for the next run…
+    engine.emit({ runId: 'w1', time: 2, type: 'run-finished', ok: true, durationMs: 1, nodes: {} });
+    engine.runAnswer = { ok: true, runId: 'w2' };
+    await c.run();
+    expect(engine.callsOf('run')[1]!.args[1]).toMatchObject({ target: 'workers' });
+    // …until the server comes back without workers: Run computes here again.
+    engine.targets = { workers: null };
+    c.setServerConnected(false);
+    c.setServerConnected(true);
+    await tick();
+    expect(c.getSnapshot()).toMatchObject({ workers: null, runTarget: 'local' });
+  });
+
+  test('workers that cannot be reached: said in a notice, nothing pinned on the nodes', async () => {
+    const { c, engine } = await setup();
+    c.addNode('Load', { x: 0, y: 0 });
+    await c.check();
+    engine.runAnswer = { ok: false, errors: [{ code: 'workers-unavailable', node: null, field: 'target', message: 'cannot reach the queue at redis://q:6379' }] };
+    expect(await c.run()).toBe(false);
+    expect(c.getSnapshot()).toMatchObject({ running: false, errors: [] });
+    expect(c.getSnapshot().notice).toMatchObject({ kind: 'error', text: 'Not run: the workers cannot be reached (cannot reach the queue at redis://q:6379)' });
+  });
+
   test('cache markers: cached from the store, stale once the parameters change', async () => {
     const { c, engine } = await setup();
     const a = c.addNode('Load', { x: 0, y: 0 })!;

@@ -51,6 +51,38 @@ describe('results panel data', () => {
     const mem = memoryRows(null, r, {});
     expect(mem.keys).toEqual(['measured', 'planned']);
     expect(mem.rows[0]).toMatchObject({ label: 'train', measured: 2, planned: 3 });
+    // Recorded without the runtime each figure is for: labelled, not compared.
+    expect(mem.notes).toEqual([{ node: 'train', label: 'train', kind: 'incomparable', text: expect.stringMatching(/^not comparable/) }]);
+    expect(mem.includes.train!.measured).toMatch(/older run/);
+  });
+
+  const trainRun = (metrics: Record<string, number | string | null>) =>
+    [
+      ev({ type: 'run-started', recipeName: 'x', plan: ['train'], noCache: false }),
+      ev({ type: 'node-finished', node: 'train', nodeType: 'LoRA-Train', signature: 's', durationMs: 1, outputs: {}, metrics }),
+    ].reduce(reduceRun, emptyRunView());
+  const MiB = 2 ** 20;
+  const ort = { measuredMemoryRuntime: 'onnxruntime-cpu', plannedMemoryRuntime: 'onnxruntime-cpu' };
+
+  test.each([
+    [100, 109, null],
+    [100, 91, null],
+    [100, 111, '+11%'],
+    [100, 80, '-20%'],
+  ])('memory: measured %p MiB, planned %p MiB for the same runtime → warning %p', (measured, planned, warn) => {
+    const mem = memoryRows(null, trainRun({ trainMemoryBytes: measured * MiB, plannedMemoryBytes: planned * MiB, ...ort }), {});
+    expect(mem.rows[0]).toMatchObject({ measured, planned });
+    if (warn === null) expect(mem.notes).toEqual([]);
+    else expect(mem.notes).toEqual([{ node: 'train', label: 'train', kind: 'gap', text: `planned ${planned.toFixed(1)} MiB vs measured ${measured.toFixed(1)} MiB: ${warn}, more than 10% apart` }]);
+    // The tooltip says what each figure includes.
+    expect(mem.includes.train!.planned).toMatch(/weights in their stored precision.*LoRA.*AdamW.*runtime/);
+    expect(mem.includes.train!.measured).toMatch(/fresh process.*peak resident size/);
+  });
+
+  test('memory: a tfjs measurement next to the ORT plan is labelled as another runtime, never warned as a gap', () => {
+    const mem = memoryRows(null, trainRun({ trainMemoryBytes: 10 * MiB, plannedMemoryBytes: 80 * MiB, measuredMemoryRuntime: 'tfjs', plannedMemoryRuntime: 'onnxruntime-cpu', memoryGapPct: null }), {});
+    expect(mem.notes).toEqual([{ node: 'train', label: 'train', kind: 'incomparable', text: 'not comparable: planned for ONNX Runtime (CPU), measured on TensorFlow.js' }]);
+    expect(mem.includes.train!.measured).toMatch(/tensor bytes/);
   });
 
   test('compare view: table, best per column, overlaid curves', () => {

@@ -64,7 +64,7 @@ export function syntheticRun(numbers: Numbers, recipe = realRecipe()): RunInput 
       s.metrics = { perplexity: numbers.ppl[n.id] ?? null, nll: Math.log(numbers.ppl[n.id] ?? 1), tokens: 16000, accuracy: acc, accuracyNorm: acc - 0.01, accuracyStderr: 0.03, items: 200 };
     } else if (n.type === 'LoRA-Train') {
       const [measured, planned] = numbers.mem?.[n.id] ?? [100 * 2 ** 20, 10 * 2 ** 20];
-      s.metrics = { finalLoss: 4, valLoss: 4.1, trainSeconds: 60, tokensPerSec: 500, loraParams: 100000, baseParams: 5e6, trainMemoryBytes: measured, plannedMemoryBytes: planned, steps: 5 };
+      s.metrics = { finalLoss: 4, valLoss: 4.1, trainSeconds: 60, tokensPerSec: 500, loraParams: 100000, baseParams: 5e6, trainMemoryBytes: measured, plannedMemoryBytes: planned, measuredMemoryRuntime: 'onnxruntime-cpu', plannedMemoryRuntime: 'onnxruntime-cpu', steps: 5 };
       const loc = `${sig(n.id)}/metrics.json`;
       files.set(loc, JSON.stringify({ label: '', scalars: s.metrics, curves: { loss: { x: [1, 2, 3, 4, 5], y: [5, 4.6, 4.4, 4.2, 4.0] } } }));
       s.outputs = { metrics: { type: 'metrics', location: { kind: 'store', artifact: sig(n.id), path: 'metrics.json' }, label: '', summary: {} } };
@@ -92,12 +92,14 @@ export function syntheticRun(numbers: Numbers, recipe = realRecipe()): RunInput 
 export function paperLikeNumbers(recipe = realRecipe()): Numbers {
   const ids = evalIds(recipe);
   const ppl: Record<string, number> = { eval_large: 80, eval_small0: 95, eval_small: 70, eval_full: 40 };
-  const mem: Record<string, [number, number]> = { train_full: [300 * 2 ** 20, 30 * 2 ** 20], train_small: [120 * 2 ** 20, 8 * 2 ** 20] };
+  // Planned within 10% of measured, but for QLoRAM-Stru (+13.9%: the report warns).
+  const mem: Record<string, [number, number]> = { train_full: [300 * 2 ** 20, 306 * 2 ** 20], train_small: [120 * 2 ** 20, 117 * 2 ** 20] };
   ids.loram.forEach((e, i) => (ppl[e] = 50 + i));
   for (const e of ids.noAlign) ppl[e] = 60;
   for (const e of ids.noRec) ppl[e] = 200;
-  for (const t of ['train_rand', 'train_stru', 'train_q', 'train_rand_noalign', 'train_stru_noalign']) mem[t] = [180 * 2 ** 20, 18 * 2 ** 20];
-  for (const t of ['train_semi', 'train_unst', 'train_semi_noalign', 'train_unst_noalign']) mem[t] = [300 * 2 ** 20, 30 * 2 ** 20];
+  for (const t of ['train_rand', 'train_stru', 'train_rand_noalign', 'train_stru_noalign']) mem[t] = [180 * 2 ** 20, 184 * 2 ** 20];
+  mem.train_q = [180 * 2 ** 20, 205 * 2 ** 20];
+  for (const t of ['train_semi', 'train_unst', 'train_semi_noalign', 'train_unst_noalign']) mem[t] = [300 * 2 ** 20, 306 * 2 ** 20];
   return { ppl, mem };
 }
 

@@ -208,6 +208,40 @@ describe('rendering', () => {
     expect(md).toContain('Chance level: 25.0%');
   });
 
+  test('training memory: planned next to measured for the same runtime, what each includes, gaps over 10% warned', async () => {
+    const m = await buildReportModel(syntheticRun(paperLikeNumbers(recipe), recipe));
+    const md = renderMarkdown(m);
+    expect(md).toContain('## Training memory: planned vs measured');
+    expect(md).toContain('| Branch | Measured | Planned | Gap (planned − measured) | Runtime | Base parameters |');
+    expect(md).toMatch(/\| LoRAM-Stru \| 180\.0 MiB \| 184\.0 MiB \| \+2\.2% \| ONNX Runtime \(CPU\) \|/);
+    expect(md).toMatch(/\| QLoRAM-Stru \| 180\.0 MiB \| 205\.0 MiB \| \+13\.9% ⚠ \|/);
+    // One warning: the only branch more than 10% off.
+    expect(md.match(/^- ⚠ /gm)).toEqual(['- ⚠ ']);
+    expect(md).toContain('- ⚠ QLoRAM-Stru: planned 205.0 MiB vs measured 180.0 MiB: +14%, more than 10% apart');
+    expect(md).toMatch(/\*Planned \(ONNX Runtime, CPU.*stored precision.*LoRA.*AdamW.*runtime.*\*/);
+    expect(md).toMatch(/\*Measured \(ONNX Runtime, CPU\): a fresh process.*\*/);
+    expect(md).not.toMatch(/different precisions and runtimes/);
+    const claim = m.claims.find((c) => c.id === 'less-memory')!;
+    expect(claim.note).not.toMatch(/different precisions and runtimes/);
+    expect(claim.note).toMatch(/stored precision/);
+    const html = renderHtml(m, '');
+    expect(html).toContain('<p class="warn">⚠ QLoRAM-Stru: planned 205.0 MiB vs measured 180.0 MiB: +14%, more than 10% apart</p>');
+    expect(html).not.toMatch(/different precisions and runtimes|planner\.ts on the trained config/);
+  });
+
+  test('training memory of a run recorded without runtimes, or trained on tfjs: labelled not comparable, no gap', async () => {
+    const run = syntheticRun(paperLikeNumbers(recipe), recipe);
+    const train = run.nodes.train_full!.metrics!;
+    delete train.measuredMemoryRuntime;
+    delete train.plannedMemoryRuntime;
+    run.nodes.train_small!.metrics!.measuredMemoryRuntime = 'tfjs';
+    const md = renderMarkdown(await buildReportModel(run));
+    expect(md).toMatch(/\| large \+ LoRA \| 300\.0 MiB \| 306\.0 MiB \| not comparable \| an unrecorded runtime \|/);
+    expect(md).toContain('planned for an unrecorded runtime, measured on an unrecorded runtime');
+    expect(md).toContain('not comparable: planned for ONNX Runtime (CPU), measured on TensorFlow.js');
+    expect(md).toMatch(/\*Measured \(TensorFlow\.js\).*\*/);
+  });
+
   test('HTML: self-contained (Chart.js inlined, no external resources), data embedded', async () => {
     const m = await buildReportModel(syntheticRun(paperLikeNumbers(recipe), recipe));
     const js = await chartJsSource();

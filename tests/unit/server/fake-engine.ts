@@ -18,6 +18,7 @@ import type {
   RunRecord,
   RunStart,
   RunSummary,
+  RunTargets,
   ValidationError,
   ValidationResult,
 } from '../../../src/shared/index';
@@ -56,6 +57,11 @@ export class FakeEngine implements EngineClient {
   async run(recipe: unknown, opts?: RunOptions): Promise<RunStart> {
     this.log('run', [recipe, opts]);
     return this.runAnswer;
+  }
+  targets: RunTargets = { workers: null };
+  async runTargets(): Promise<RunTargets> {
+    this.log('runTargets', []);
+    return this.targets;
   }
   async cancel(runId: string): Promise<void> {
     this.log('cancel', [runId]);

@@ -1,11 +1,12 @@
-import { memo, useEffect, useMemo, useRef, type ReactNode } from 'react';
-import type { MetricsFile, ValidationError } from '../../../shared';
+import { memo, useCallback, useEffect, useMemo, useRef, type ReactNode } from 'react';
+import type { MetricsFile, Recipe, ValidationError } from '../../../shared';
 import type { EditorController, EditorSnapshot } from '../editor/controller';
 import { nodeName } from '../editor/document';
 import { branchCopies } from '../editor/branches';
 import { CompareVerdict, VerdictSummary } from './CompareVerdict';
 import { compareView, evaluationRows, locationKey, lossSeries, memoryRows, metricsOutputs, nodeScalars } from '../editor/results';
 import { formatDuration, formatMetric, type LogEntry } from '../editor/run-state';
+import { runPlace, showsWorkers } from '../editor/run-target';
 import { LineOverlay } from './charts/LineOverlay';
 import { RankedBars } from './charts/RankedBars';
 import { Icon } from './Icon';
@@ -120,6 +121,29 @@ function EvaluationCards({ evals }: { evals: ReturnType<typeof evaluationRows> }
   );
 }
 
+/**
+ * Measured next to planned training memory, for the same runtime: a bar's tooltip says what its figure includes;
+ * a node whose two figures are more than 10% apart (or are for different runtimes) gets a warning line.
+ */
+function MemoryCard({ mem }: { mem: ReturnType<typeof memoryRows> }) {
+  const footer = useCallback((key: string, label: string) => mem.includes[label]?.[key as 'planned' | 'measured'], [mem]);
+  return (
+    <Card title="Memory" wide={mem.rows.length > WIDE_AT} note={mem.keys.length ? 'MiB · measured next to planned, same runtime (hover a bar: what it includes)' : 'no memory figures yet'}>
+      {mem.keys.length ? <RankedBars rows={mem.rows} keys={mem.keys} unit=" MiB" testId="mem-chart" footer={footer} /> : <div className="chart-empty">—</div>}
+      {mem.notes.length > 0 && (
+        <ul className="mem-notes" data-testid="mem-notes">
+          {mem.notes.map((n) => (
+            <li key={n.node} className={`mem-note ${n.kind}`} title={Object.values(mem.includes[n.label] ?? {}).join('\n')}>
+              {n.kind === 'gap' ? '⚠ ' : ''}
+              <b>{n.label}</b>: {n.text}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
+  );
+}
+
 function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; controller: EditorController; onOpenCompare: () => void }) {
   const run = snap.run;
   // The expanded recipe names every branch ("eval · Stru"); without sweeps it is the document itself.
@@ -136,6 +160,7 @@ function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; co
           Run <code>{run.runId}</code> · <span className={`run-status ${run.status}`}>{run.status}</span>
           {run.durationMs !== undefined && ` · ${formatDuration(run.durationMs)}`}
           {run.to && ` · up to ${run.to}`}
+          {runPlace(run) && <span data-testid="run-place"> · {runPlace(run)}</span>}
           {snap.historical && ' · from the run history'}
         </span>
         {snap.historical && snap.liveRunId !== null && (
@@ -150,43 +175,52 @@ function Results({ snap, controller, onOpenCompare }: { snap: EditorSnapshot; co
           {loss.length ? <LineOverlay series={loss} yLabel="loss" testId="loss-chart" /> : <div className="chart-empty">—</div>}
         </Card>
         <EvaluationCards evals={evals} />
-        <Card title="Memory" wide={mem.rows.length > WIDE_AT} note={mem.keys.length ? 'MiB · measured next to planned' : 'no memory figures yet'}>
-          {mem.keys.length ? <RankedBars rows={mem.rows} keys={mem.keys} unit=" MiB" testId="mem-chart" /> : <div className="chart-empty">—</div>}
-        </Card>
+        <MemoryCard mem={mem} />
       </div>
-      <table className="grid node-results">
-        <thead>
-          <tr>
-            <th>Node</th>
-            <th>Status</th>
-            <th>Time</th>
-            <th>Metrics</th>
-          </tr>
-        </thead>
-        <tbody>
-          {ids.map((id) => {
-            const v = run.nodes[id];
-            if (!v) return null;
-            const sc = Object.entries(nodeScalars(id, run, snap.files)).slice(0, 8);
-            return (
-              <tr key={id}>
-                <td>{nodeName(doc.nodes.find((n) => n.id === id) ?? { id })}</td>
-                <td>
-                  <span className={`node-status status-${v.status}`}>
-                    <span className="dot" />
-                    {v.status}
-                  </span>
-                </td>
-                <td>{v.durationMs !== undefined ? formatDuration(v.durationMs) : ''}</td>
-                <td className="metrics-cell">
-                  {v.error && v.error.code !== 'cancelled' ? <span className="err">{v.error.message}</span> : sc.map(([k, val]) => <span key={k}>{k} <b>{formatMetric(val)}</b></span>)}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <NodeResults snap={snap} doc={doc} ids={ids} />
     </div>
+  );
+}
+
+/** Per node of the shown run: status, time, the worker that computed it (runs on workers), headline metrics. */
+function NodeResults({ snap, doc, ids }: { snap: EditorSnapshot; doc: Recipe; ids: string[] }) {
+  const run = snap.run;
+  const workers = showsWorkers(run);
+  return (
+    <table className="grid node-results" data-testid="node-results">
+      <thead>
+        <tr>
+          <th>Node</th>
+          <th>Status</th>
+          <th>Time</th>
+          {workers && <th>Worker</th>}
+          <th>Metrics</th>
+        </tr>
+      </thead>
+      <tbody>
+        {ids.map((id) => {
+          const v = run.nodes[id];
+          if (!v) return null;
+          const sc = Object.entries(nodeScalars(id, run, snap.files)).slice(0, 8);
+          return (
+            <tr key={id}>
+              <td>{nodeName(doc.nodes.find((n) => n.id === id) ?? { id })}</td>
+              <td>
+                <span className={`node-status status-${v.status}`}>
+                  <span className="dot" />
+                  {v.status}
+                </span>
+              </td>
+              <td>{v.durationMs !== undefined ? formatDuration(v.durationMs) : ''}</td>
+              {workers && <td data-testid="node-worker">{v.worker ?? ''}</td>}
+              <td className="metrics-cell">
+                {v.error && v.error.code !== 'cancelled' ? <span className="err">{v.error.message}</span> : sc.map(([k, val]) => <span key={k}>{k} <b>{formatMetric(val)}</b></span>)}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 
@@ -291,6 +325,11 @@ function RunsTable({ snap, controller, onShow }: { snap: EditorSnapshot; control
             <td>{r.recipeName}</td>
             <td>
               <span className={`run-status ${r.status}`}>{r.status}</span>
+              {r.workers && (
+                <span className="worker-tag" title={`computed on workers ${r.workers}`}>
+                  workers
+                </span>
+              )}
             </td>
             <td>{new Date(r.startedAt).toLocaleString()}</td>
             <td>{r.endedAt ? formatDuration(r.endedAt - r.startedAt) : ''}</td>

@@ -5,7 +5,7 @@
  * match (when measured), memory measured and planned, and training time; and a button that opens the full report.
  */
 import { useEffect, useState } from 'react';
-import type { Branch, ReportModel } from '../../../shared';
+import { compareMemory, MEMORY_INCLUDES, type Branch, type ReportModel } from '../../../shared';
 import type { EditorController } from '../editor/controller';
 
 const ROLE: Record<Branch['role'], string> = {
@@ -38,6 +38,18 @@ function useReportModel(controller: EditorController, runId: string | null, stat
   return model;
 }
 
+/** The planned figure, marked when it is more than 10% from the measured one or for another runtime (shared/memory.ts). */
+function PlannedMemory({ b }: { b: Branch }) {
+  const t = b.train;
+  const c = t ? compareMemory({ measured: t.memoryMeasured, measuredRuntime: t.memoryMeasuredRuntime, planned: t.memoryPlanned, plannedRuntime: t.memoryPlannedRuntime }) : null;
+  return (
+    <td className={`num${c?.warn ? ' mem-gap' : ''}`} title={c?.note ?? undefined}>
+      {fmt(t?.memoryPlanned, mib)}
+      {c?.warn ? ' ⚠' : c?.note ? ' *' : ''}
+    </td>
+  );
+}
+
 function BranchTable({ m }: { m: ReportModel }) {
   const st = Object.fromEntries(m.verdict.standings.map((s) => [s.metric, s]));
   // The downstream task's column only when some branch measured it (its standard error beside the value).
@@ -54,8 +66,8 @@ function BranchTable({ m }: { m: ReportModel }) {
             <th>perplexity ↓</th>
             <th>accuracy ↑</th>
             {task && <th title={m.downstream ? `exact match on ${m.downstream.items ?? '?'} items of ${m.downstream.source}` : undefined}>task exact match ↑</th>}
-            <th>memory measured (MiB) ↓</th>
-            <th>memory planned (MiB)</th>
+            <th title={MEMORY_INCLUDES.measured['onnxruntime-cpu']}>memory measured (MiB) ↓</th>
+            <th title={MEMORY_INCLUDES.planned}>memory planned (MiB)</th>
             <th>training time ↓</th>
           </tr>
         </thead>
@@ -68,7 +80,7 @@ function BranchTable({ m }: { m: ReportModel }) {
               <td className={`num${mark('accuracy', b)}`}>{fmt(b.accuracy, pct)}</td>
               {task && <td className={`num${mark('exactMatch', b)}`}>{em(b)}</td>}
               <td className={`num${mark('memory', b)}`}>{fmt(b.train?.memoryMeasured, mib)}</td>
-              <td className="num">{fmt(b.train?.memoryPlanned, mib)}</td>
+              <PlannedMemory b={b} />
               <td className={`num${mark('time', b)}`}>{fmt(b.train?.seconds, sec)}</td>
             </tr>
           ))}

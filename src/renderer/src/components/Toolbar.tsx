@@ -4,6 +4,8 @@ import type { Action } from '../editor/shortcuts';
 import { displayKeys, KEYMAP } from '../editor/shortcuts';
 import { isMac, type Theme } from '../hooks';
 import { Icon } from './Icon';
+import type { RunTarget } from '../editor/run-target';
+import { RunTargetPicker } from './RunTargetPicker';
 
 function keys(action: Action): string {
   const b = KEYMAP.find((k) => k.action === action);
@@ -25,7 +27,7 @@ function Btn({ icon, label, action, onAction, disabled, primary, danger, testId,
   );
 }
 
-export function Toolbar({ snap, onAction, theme, selectedOne }: { snap: EditorSnapshot; onAction: (a: Action) => void; theme: Theme; selectedOne: string | null }) {
+export function Toolbar({ snap, onAction, onRunTarget, theme, selectedOne }: { snap: EditorSnapshot; onAction: (a: Action) => void; onRunTarget: (t: RunTarget) => void; theme: Theme; selectedOne: string | null }) {
   const name = snap.filePath ? basename(snap.filePath) : `${snap.doc.name || 'untitled'} (unsaved)`;
   const run = snap.run;
   const planned = run.plan.length;
@@ -57,6 +59,7 @@ export function Toolbar({ snap, onAction, theme, selectedOne }: { snap: EditorSn
         </button>
       </div>
       <div className="tool-group run-group">
+        <RunTargetPicker workers={snap.workers} target={snap.runTarget} disabled={running} onChange={onRunTarget} />
         <Btn icon="run" label="Run" action="run" onAction={onAction} primary disabled={running || snap.doc.nodes.length === 0} />
         <Btn icon="runTo" label="Run to here" action="runToHere" onAction={onAction} disabled={running || !selectedOne} title={selectedOne ? `Run what ${selectedOne} needs, and ${selectedOne}` : 'Select one node to run up to it'} />
         <Btn icon="stop" label="Cancel" action="cancel" onAction={onAction} danger disabled={!running} />

@@ -6,6 +6,7 @@
 import { expandSweeps, type CacheStatus, type Recipe } from '../../../shared';
 import type { SpecMap } from './catalog';
 import type { NodeRunView, RunView } from './run-state';
+import { joinWorkers } from './run-target';
 
 export type Copies = ReadonlyMap<string, readonly string[]>;
 
@@ -41,10 +42,12 @@ export function foldCopies(views: readonly NodeRunView[]): NodeRunView {
   const finished = views.filter((v) => v.status === 'done' || v.status === 'cached').length;
   const active = views.find((v) => v.status === 'running') ?? views.find((v) => v.status === 'failed') ?? views[0]!;
   const signature = views.every((v) => v.signature) ? views.map((v) => v.signature).join('+') : undefined;
+  const worker = joinWorkers(views);
   return {
     ...active,
     status: status === 'cached' && views.some((v) => v.status === 'done') ? 'done' : status,
     ...(signature ? { signature } : {}),
+    ...(worker ? { worker } : {}),
     metrics: { branches: `${finished}/${views.length}` },
   };
 }

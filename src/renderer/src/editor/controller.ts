@@ -28,6 +28,7 @@ import { setSweepMode, setSweepValues } from './sweep-edit';
 import { groupNodes, ungroup, updateGroup } from './groups';
 import { branchCopies, foldCache, foldRunView } from './branches';
 import { emptyRunView, logLines, MAX_LOG, nodeStatuses, reduceRun, type LogEntry, type NodeStatus, type RunView } from './run-state';
+import { LOCAL_ONLY, targetOption, type RunTarget } from './run-target';
 
 /** What a notice is about, for the UI to react to beyond showing it (e.g. open the Problems tab). */
 export type NoticeSubject = 'run-refused';
@@ -73,6 +74,10 @@ export interface EditorSnapshot {
   historical: boolean;
   /** The last run this editor started (null: none yet). */
   liveRunId: string | null;
+  /** The queue of workers runs may compute on, as the engine displays it (null: this machine only). */
+  workers: string | null;
+  /** Where Run computes (the toolbar's "Run on"), kept for the session. */
+  runTarget: RunTarget;
   log: LogEntry[];
   statuses: Record<string, NodeStatus>;
   /** Metrics files of the shown run's metrics outputs, by location key. */
@@ -171,6 +176,8 @@ export class EditorController {
       running: false,
       historical: false,
       liveRunId: null,
+      workers: null,
+      runTarget: 'local',
       log: [],
       statuses: {},
       files: {},
@@ -234,15 +241,16 @@ export class EditorController {
   /** Load the catalogue, subscribe to events, open the initial file (or the recovered work). */
   async init(): Promise<void> {
     try {
-      const [info, specs, runs, recent, recovery] = await Promise.all([
+      const [info, specs, runs, recent, recovery, targets] = await Promise.all([
         this.host.info(),
         this.engine.listNodes(),
         this.engine.listRuns().catch(() => [] as RunSummary[]),
         this.host.recentFiles().catch(() => [] as string[]),
         this.host.readRecovery().catch(() => null),
+        this.engine.runTargets().catch(() => LOCAL_ONLY),
       ]);
       this.unsubscribe = this.engine.subscribe((e) => this.onEvent(e));
-      this.set({ host: info, specs, specs_: specMap(specs), runs, recent, phase: 'ready' });
+      this.set({ host: info, specs, specs_: specMap(specs), runs, recent, workers: targets.workers, phase: 'ready' });
       if (info.initialFile) await this.open(info.initialFile, { quiet: true });
       else this.afterDocChange();
       if (recovery && canonicalJson(recovery.recipe) !== canonicalJson(this.doc)) this.set({ recovery });
@@ -256,8 +264,24 @@ export class EditorController {
   setServerConnected(connected: boolean): void {
     if (this.snap.serverDown === !connected) return;
     this.set({ serverDown: !connected });
-    // Back: write the recovery file at once (edits made while it was away were not written).
-    if (connected) void this.autosave();
+    // Back: write the recovery file at once (edits made while it was away were not written); the server may
+    // have been restarted with other workers, or none.
+    if (connected) {
+      void this.autosave();
+      void this.refreshTargets();
+    }
+  }
+
+  /** Ask the engine where runs can compute; without workers, Run computes here again. */
+  async refreshTargets(): Promise<void> {
+    const { workers } = await this.engine.runTargets().catch(() => LOCAL_ONLY);
+    this.set({ workers, ...(workers ? {} : { runTarget: 'local' as const }) });
+  }
+
+  /** The toolbar's "Run on": workers only when the engine has them. */
+  setRunTarget(target: RunTarget): void {
+    if (target === 'workers' && !this.snap.workers) return;
+    this.set({ runTarget: target });
   }
 
   dispose(): void {
@@ -571,7 +595,7 @@ export class EditorController {
     this.set({ running: true });
     let res;
     try {
-      res = await this.engine.run(this.doc, { ...(to ? { to } : {}), ...(opts.noCache ? { noCache: true } : {}), ...(baseDir ? { baseDir } : {}) });
+      res = await this.engine.run(this.doc, { ...(to ? { to } : {}), ...(opts.noCache ? { noCache: true } : {}), ...(baseDir ? { baseDir } : {}), ...targetOption(this.snap.runTarget) });
     } catch (e) {
       this.awaitingRun = false;
       this.set({ running: false });
@@ -579,6 +603,13 @@ export class EditorController {
       return false;
     }
     this.awaitingRun = false;
+    const unreachable = !res.ok && res.errors.find((e) => e.code === 'workers-unavailable');
+    if (unreachable) {
+      // Not the recipe's fault: nothing to pin on its nodes.
+      this.set({ running: false });
+      this.notify('error', `Not run: the workers cannot be reached (${unreachable.message})`);
+      return false;
+    }
     if (!res.ok) {
       this.set({ running: false, errors: res.errors, validating: false });
       this.notify('error', `Not run: ${res.errors.length} problem${res.errors.length === 1 ? '' : 's'} to fix first (see the nodes marked in red)`, 'run-refused');

@@ -3,7 +3,7 @@
  * to: loss curves, perplexity and accuracy bars, memory bars (measured next to planned), and the Compare view
  * (a table and overlaid curves for the branches a Compare node gathered).
  */
-import type { Curve, Location, MetricScalar, MetricsFile, MetricsValue, NodeMetrics, Recipe } from '../../../shared';
+import { compareMemory, MEMORY_METRICS, memoryIncludes, type Curve, type Location, type MemoryFigures, type MetricScalar, type MetricsFile, type MetricsValue, type NodeMetrics, type Recipe } from '../../../shared';
 import { nodeName } from './document';
 import type { RunView } from './run-state';
 
@@ -138,18 +138,39 @@ function toMiB(k: string, v: number): number {
   return Math.round(mib * 100) / 100;
 }
 
+/** A node whose planned and measured memory disagree by more than MEMORY_GAP_WARN, or are for different runtimes. */
+export interface MemoryNote {
+  node: string;
+  label: string;
+  kind: 'gap' | 'incomparable';
+  text: string;
+}
+
+/** The measured and planned figures of one node's memory keys, with the runtime each is for (shared/memory.ts). */
+function nodeMemory(scalars: Record<string, MetricScalar>, mem: Map<string, number>) {
+  const measuredKey = MEASURED_MEMORY_KEYS.find((k) => mem.has(k)) ?? [...mem.keys()].find((k) => !PLANNED.test(k) && !/gap/i.test(k));
+  const plannedKey = PLANNED_MEMORY_KEYS.find((k) => mem.has(k)) ?? [...mem.keys()].find((k) => PLANNED.test(k) && !/base|hbm/i.test(k));
+  const str = (k: string) => (typeof scalars[k] === 'string' ? (scalars[k] as string) : null);
+  const bytes = (k: string | undefined) => (k && /bytes/i.test(k) ? mem.get(k)! : k ? toMiB(k, mem.get(k)!) * 2 ** 20 : null);
+  const figures: MemoryFigures = { measured: bytes(measuredKey), measuredRuntime: str(MEMORY_METRICS.measuredRuntime), planned: bytes(plannedKey), plannedRuntime: str(MEMORY_METRICS.plannedRuntime) };
+  return { measuredKey, plannedKey, figures };
+}
+
 /**
- * One row per node that reports memory: `measured` (peak during training) next to `planned` (the memory planner's
- * estimate for the same model and settings), in MiB.
+ * One row per node that reports memory: `measured` (peak during training) next to `planned` (the planner's figure
+ * for the same runtime and settings), in MiB; a note for each node whose two figures are more than 10% apart or are
+ * for different runtimes, and what each figure includes (the chart's tooltip).
  */
-export function memoryRows(doc: Recipe | null, run: RunView, files: MetricsFiles): { rows: BarRow[]; keys: string[] } {
+export function memoryRows(doc: Recipe | null, run: RunView, files: MetricsFiles): { rows: BarRow[]; keys: string[]; notes: MemoryNote[]; includes: Record<string, { planned: string; measured: string }> } {
   const rows: BarRow[] = [];
   const keys = new Set<string>();
+  const notes: MemoryNote[] = [];
+  const includes: Record<string, { planned: string; measured: string }> = {};
   for (const id of Object.keys(run.nodes)) {
-    const mem = new Map(numeric(nodeScalars(id, run, files)).filter(([k]) => isMemoryKey(k)));
+    const scalars = nodeScalars(id, run, files);
+    const mem = new Map(numeric(scalars).filter(([k]) => isMemoryKey(k)));
     if (!mem.size) continue;
-    const measuredKey = MEASURED_MEMORY_KEYS.find((k) => mem.has(k)) ?? [...mem.keys()].find((k) => !PLANNED.test(k));
-    const plannedKey = PLANNED_MEMORY_KEYS.find((k) => mem.has(k)) ?? [...mem.keys()].find((k) => PLANNED.test(k) && !/base|hbm/i.test(k));
+    const { measuredKey, plannedKey, figures } = nodeMemory(scalars, mem);
     if (!measuredKey && !plannedKey) continue;
     const row: BarRow = { label: labelOf(doc, id), node: id };
     if (measuredKey) {
@@ -160,9 +181,12 @@ export function memoryRows(doc: Recipe | null, run: RunView, files: MetricsFiles
       row.planned = toMiB(plannedKey, mem.get(plannedKey)!);
       keys.add('planned');
     }
+    const c = compareMemory(figures);
+    if (c.note) notes.push({ node: id, label: row.label, kind: c.warn ? 'gap' : 'incomparable', text: c.note });
+    includes[row.label] = memoryIncludes(figures);
     rows.push(row);
   }
-  return { rows, keys: ['measured', 'planned'].filter((k) => keys.has(k)) };
+  return { rows, keys: ['measured', 'planned'].filter((k) => keys.has(k)), notes, includes };
 }
 
 export interface CompareView {

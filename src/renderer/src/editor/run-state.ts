@@ -29,6 +29,8 @@ export interface NodeRunView {
   durationMs?: number;
   error?: NodeErrorInfo;
   startedAt?: number;
+  /** The remote worker that computed it (runs on workers). */
+  worker?: string;
 }
 
 export interface LogEntry {
@@ -49,6 +51,8 @@ export interface RunView {
   startedAt?: number;
   endedAt?: number;
   durationMs?: number;
+  /** The queue of workers the run computed on, as displayed (absent: this machine). */
+  workers?: string;
   nodes: Record<string, NodeRunView>;
 }
 
@@ -86,7 +90,7 @@ export function reduceRun(state: RunView, ev: EngineEvent): RunView {
   if (ev.type === 'run-started') {
     const nodes: Record<string, NodeRunView> = {};
     for (const id of ev.plan) nodes[id] = { status: 'queued', series: {} };
-    return { runId: ev.runId, recipeName: ev.recipeName, status: 'running', plan: ev.plan, ...(ev.to ? { to: ev.to } : {}), startedAt: ev.time, nodes };
+    return { runId: ev.runId, recipeName: ev.recipeName, status: 'running', plan: ev.plan, ...(ev.to ? { to: ev.to } : {}), ...(ev.workers ? { workers: ev.workers } : {}), startedAt: ev.time, nodes };
   }
   if (ev.runId !== state.runId) return state;
   const node = (id: string): NodeRunView => state.nodes[id] ?? { status: 'queued', series: {} };
@@ -105,7 +109,7 @@ export function reduceRun(state: RunView, ev: EngineEvent): RunView {
       return n?.status === 'running' && ev.level === 'info' ? withNode(ev.node, { ...n, phase: ev.message }) : state;
     }
     case 'node-finished':
-      return withNode(ev.node, { ...node(ev.node), status: 'done', signature: ev.signature, outputs: ev.outputs, metrics: ev.metrics, durationMs: ev.durationMs });
+      return withNode(ev.node, { ...node(ev.node), status: 'done', signature: ev.signature, outputs: ev.outputs, metrics: ev.metrics, durationMs: ev.durationMs, ...(ev.worker ? { worker: ev.worker } : {}) });
     case 'node-failed': {
       const cancelled = ev.error.code === 'cancelled';
       return withNode(ev.node, { ...node(ev.node), status: cancelled ? 'cancelled' : 'failed', error: ev.error, durationMs: ev.durationMs });
@@ -125,6 +129,7 @@ export function reduceRun(state: RunView, ev: EngineEvent): RunView {
           ...(s.outputs ? { outputs: s.outputs } : {}),
           ...(s.durationMs !== undefined ? { durationMs: s.durationMs } : {}),
           ...(s.error ? { error: s.error } : {}),
+          ...(s.worker ? { worker: s.worker } : {}),
         };
       }
       // Anything still queued or running did not happen.
@@ -142,7 +147,7 @@ export function logLines(ev: EngineEvent, names: (id: string) => string = (id) =
   const base = { time: ev.time, runId: ev.runId };
   switch (ev.type) {
     case 'run-started':
-      return [{ ...base, level: 'info', node: null, message: `Run ${ev.runId} started: ${ev.plan.length} node${ev.plan.length === 1 ? '' : 's'}${ev.to ? ` (up to ${names(ev.to)})` : ''}${ev.noCache ? ', cache off' : ''}` }];
+      return [{ ...base, level: 'info', node: null, message: `Run ${ev.runId} started: ${ev.plan.length} node${ev.plan.length === 1 ? '' : 's'}${ev.to ? ` (up to ${names(ev.to)})` : ''}${ev.noCache ? ', cache off' : ''}${ev.workers ? `, on workers ${ev.workers}` : ''}` }];
     case 'node-cached':
       return [{ ...base, level: 'info', node: ev.node, message: `${names(ev.node)}: reused the cached result` }];
     case 'node-started':
@@ -152,7 +157,7 @@ export function logLines(ev: EngineEvent, names: (id: string) => string = (id) =
     case 'node-log':
       return [{ ...base, level: ev.level, node: ev.node, message: `${names(ev.node)}: ${ev.message}` }];
     case 'node-finished':
-      return [{ ...base, level: 'info', node: ev.node, message: `${names(ev.node)}: done in ${fmtMs(ev.durationMs)}${summarize(ev.metrics)}` }];
+      return [{ ...base, level: 'info', node: ev.node, message: `${names(ev.node)}: done in ${fmtMs(ev.durationMs)}${ev.worker ? ` on worker ${ev.worker}` : ''}${summarize(ev.metrics)}` }];
     case 'node-failed':
       return [
         {

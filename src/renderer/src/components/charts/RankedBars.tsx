@@ -36,7 +36,21 @@ function barFill(label: string, i: number): string | CanvasPattern {
   return s.kind === 'baseline' ? `${s.color}8c` : s.color;
 }
 
-function rankedConfig(r: Ranked, unit: string, theme: string): ChartConfiguration<'bar'> {
+/** Text cut into tooltip lines of at most `width` characters (Chart.js does not wrap). */
+export function tooltipLines(text: string, width = 64): string[] {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const w of para.split(/\s+/).filter(Boolean)) {
+      if (line && line.length + 1 + w.length > width) (out.push(line), (line = ''));
+      line = line ? `${line} ${w}` : w;
+    }
+    if (line) out.push(line);
+  }
+  return out;
+}
+
+function rankedConfig(r: Ranked, unit: string, theme: string, footer?: (label: string) => string | undefined): ChartConfiguration<'bar'> {
   void theme; // the colours below are read for the current theme
   const c = themeColors();
   const font = `${Chart.defaults.font.size}px ${Chart.defaults.font.family}`;
@@ -49,7 +63,16 @@ function rankedConfig(r: Ranked, unit: string, theme: string): ChartConfiguratio
       responsive: true,
       maintainAspectRatio: false,
       layout: { padding: { right: 2 } },
-      plugins: { legend: { display: false }, tooltip: { callbacks: { title: (items) => r.labels[items[0]?.dataIndex ?? 0] ?? '', label: (item) => valueText[item.dataIndex] ?? '' } } },
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          callbacks: {
+            title: (items) => r.labels[items[0]?.dataIndex ?? 0] ?? '',
+            label: (item) => valueText[item.dataIndex] ?? '',
+            footer: (items) => tooltipLines(footer?.(r.labels[items[0]?.dataIndex ?? 0] ?? '') ?? ''),
+          },
+        },
+      },
       scales: {
         x: { beginAtZero: true, grid: { color: c.grid }, border: { display: false }, ticks: { color: c.muted, maxTicksLimit: 4, callback: (v) => formatMetric(Number(v)) } },
         y: {
@@ -69,9 +92,9 @@ function rankedConfig(r: Ranked, unit: string, theme: string): ChartConfiguratio
   };
 }
 
-function RankedChart({ ranked, unit, title }: { ranked: Ranked; unit: string; title: string | null }) {
+function RankedChart({ ranked, unit, title, footer }: { ranked: Ranked; unit: string; title: string | null; footer?: (label: string) => string | undefined }) {
   const theme = useDocumentTheme();
-  const config = useMemo(() => rankedConfig(ranked, unit, theme), [ranked, unit, theme]);
+  const config = useMemo(() => rankedConfig(ranked, unit, theme, footer), [ranked, unit, theme, footer]);
   const canvas = useChart(config);
   return (
     <div className="ranked" data-testid="ranked-chart">
@@ -83,12 +106,13 @@ function RankedChart({ ranked, unit, title }: { ranked: Ranked; unit: string; ti
   );
 }
 
-export function RankedBars({ rows, keys, unit = '', testId, lowerIsBetter }: { rows: BarRow[]; keys: string[]; unit?: string; testId?: string; lowerIsBetter?: boolean }) {
-  const ranked = useMemo(() => keys.map((k) => ({ key: k, ranked: rank(rows, k, lowerIsBetter ?? !/acc/i.test(k)) })), [rows, keys, lowerIsBetter]);
+/** `footer(key, label)`: a note under a bar's value in its tooltip (e.g. what a memory figure includes). */
+export function RankedBars({ rows, keys, unit = '', testId, lowerIsBetter, footer }: { rows: BarRow[]; keys: string[]; unit?: string; testId?: string; lowerIsBetter?: boolean; footer?: (key: string, label: string) => string | undefined }) {
+  const ranked = useMemo(() => keys.map((k) => ({ key: k, ranked: rank(rows, k, lowerIsBetter ?? !/acc/i.test(k)), footer: footer ? (label: string) => footer(k, label) : undefined })), [rows, keys, lowerIsBetter, footer]);
   return (
     <div className="chart ranked-bars" data-testid={testId}>
-      {ranked.map(({ key, ranked: r }) => (
-        <RankedChart key={key} ranked={r} unit={unit} title={keys.length > 1 ? key : null} />
+      {ranked.map(({ key, ranked: r, footer: f }) => (
+        <RankedChart key={key} ranked={r} unit={unit} title={keys.length > 1 ? key : null} {...(f ? { footer: f } : {})} />
       ))}
       <div className="chart-note">{lowerIsBetter === false ? 'higher is better' : lowerIsBetter ? 'lower is better' : ''}</div>
     </div>

@@ -105,6 +105,7 @@ function LastRun({ snap, nodeId }: { snap: EditorSnapshot; nodeId: string }) {
           {status}
         </span>
         {run?.durationMs !== undefined && <span>{formatDuration(run.durationMs)}</span>}
+        {run?.worker && <span title="The remote worker that computed it">on {run.worker}</span>}
         {run?.step !== undefined && run.total !== undefined && status === 'running' && (
           <span>
             step {run.step}/{run.total}

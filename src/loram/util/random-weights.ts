@@ -2,7 +2,7 @@
  * Random weights for benchmarks: uniform with std 0.02 from a xorshift stream (fast for 10⁸ values), norms at 1.
  * Speed and memory do not depend on the values; a seed keeps runs comparable.
  */
-import type { WeightMap } from '../src/loram/util/tensor';
+import type { WeightMap } from './tensor';
 
 export function uniformBenchWeights(shapes: Iterable<readonly [string, number[]]>, seed: number): WeightMap {
   const w: WeightMap = new Map();
