@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 /** Keys whose values are measurements of the machine, not results of the computation. */
-const MEASURED = new Set(['trainSeconds', 'tokensPerSec', 'peakRssBytes', 'rssRiseBytes', 'elapsedMs', 'durationMs', 'createdAt', 'runId', 'stepMs', 'seconds', 'msPerStep', 'evalSeconds']);
+const MEASURED = new Set(['trainSeconds', 'tokensPerSec', 'peakRssBytes', 'rssRiseBytes', 'elapsedMs', 'durationMs', 'createdAt', 'runId', 'stepMs', 'seconds', 'msPerStep', 'evalSeconds', 'memoryGapPct']);
 /** The manifest hashes outputs.json, which holds measurements: its other entries are compared file by file. */
 const SKIPPED = new Set(['manifest.json']);
 
