@@ -4,11 +4,12 @@
  * LORAM_STORE. "Run on: workers" in the toolbar runs graphs/quickstart.json there; Results says where the run
  * computed and which worker computed each node; the queue's password never reaches the page.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { spawnWorker } from '../helpers/loram-worker';
 import { redisServerPath, startRedis, type RedisServer } from '../helpers/redis-server';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server';
 import { closeEditor, findChromium, openEditor, REPO, shot, type Shell } from './harness';
@@ -29,22 +30,8 @@ let tmp: string;
 const pageErrors: string[] = [];
 
 /** `loram worker --name w1` on its own LORAM_HOME; resolves once it takes jobs. */
-async function startWorker(queue: string, store: string): Promise<{ proc: ChildProcess; out: string }> {
-  const proc = spawn(process.execPath, [path.join(REPO, 'bin/loram.mjs'), 'worker', '--queue', queue, '--store', store, '--name', 'w1'], {
-    env: { ...process.env, ...s3!.env, LORAM_HOME: path.join(tmp, 'w1') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const w = { proc, out: '' };
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      w.out += d.toString();
-      if (w.out.includes('takes jobs from')) resolve();
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`worker w1 exited (${code}):\n${w.out}`)));
-  });
-  return w;
+function startWorker(queue: string, store: string) {
+  return spawnWorker({ queue, store, name: 'w1', env: { ...process.env, ...s3!.env, LORAM_HOME: path.join(tmp, 'w1') } });
 }
 
 describeE2E('Run on: workers (web shell, chromium, redis, s3rver, one worker)', () => {

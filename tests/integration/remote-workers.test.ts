@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineEvent, RunCancelledEvent, RunFinishedEvent } from '../../src/shared';
 import { openRemoteStore, type RemoteStore } from '../../src/engine/remote/remote-store';
+import { spawnWorker } from '../helpers/loram-worker';
 import { startRedis, type RedisServer } from '../helpers/redis-server';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server';
 import { comparableArtifact } from '../helpers/artifact-compare';
@@ -39,18 +40,7 @@ function env(home: string): NodeJS.ProcessEnv {
 }
 
 async function startWorker(name: string): Promise<void> {
-  const proc = spawn(process.execPath, [LORAM, 'worker', '--queue', redis!.url, '--store', storeUrl(), '--name', name], { env: env(path.join(tmp, name)), stdio: ['ignore', 'pipe', 'pipe'] });
-  const w = { proc, out: '' };
-  workers.set(name, w);
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      w.out += d.toString();
-      if (w.out.includes('takes jobs from')) resolve();
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`worker ${name} exited (${code}):\n${w.out}`)));
-  });
+  workers.set(name, await spawnWorker({ queue: redis!.url, store: storeUrl(), name, env: env(path.join(tmp, name)) }));
 }
 
 interface CliRun {
